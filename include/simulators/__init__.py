@@ -1,0 +1,14 @@
+"""Local simulators of the external systems, written from the vendors' public contracts.
+
+``REGISTRY`` maps a simulator name to (module, default port); the runner
+(``python -m include.simulators``) starts those whose module exists.
+"""
+
+REGISTRY: dict[str, tuple[str, int]] = {
+    "netvisor": ("include.simulators.netvisor", 18081),
+    "severa": ("include.simulators.severa", 18082),
+    "standard_books": ("include.simulators.standard_books", 18083),
+    "envoice": ("include.simulators.envoice", 18084),
+    "horizon": ("include.simulators.horizon", 18085),
+    "eshop": ("include.simulators.eshop", 18086),
+}

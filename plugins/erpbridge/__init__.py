@@ -1,0 +1,1 @@
+"""erpbridge: Airflow integrations between business systems (hooks, mappings, sync engines, ledger)."""

@@ -1,0 +1,1 @@
+"""The PostgreSQL ledger: id map, watermarks, transfer log, quarantine."""

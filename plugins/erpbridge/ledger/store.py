@@ -1,0 +1,143 @@
+"""Ledger access over one DB-API connection (psycopg 3 from PostgresHook). Callers commit at page boundaries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Iterable
+
+MIGRATION_LOCK = 4242_0001  # pg advisory lock id: one migrator at a time
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Who writes to the transfer log: links a row to the Airflow task run that made it."""
+
+    dag_id: str = ""
+    run_id: str = ""
+    task_id: str = ""
+    try_number: int = 0
+
+
+@dataclass
+class Outcome:
+    entity: str
+    source_id: str
+    action: str
+    source_key: str | None = None
+    target_id: str | None = None
+    error_category: str | None = None
+    error_text: str | None = None
+
+
+class Ledger:
+    def __init__(self, conn, flow: str, run: RunContext = RunContext()):
+        self.conn = conn
+        self.flow = flow
+        self.run = run
+
+    @classmethod
+    def connect(cls, flow: str, run: RunContext = RunContext(), conn_id: str = "erpbridge_ledger") -> "Ledger":
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        return cls(PostgresHook(postgres_conn_id=conn_id).get_conn(), flow, run)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    # --- schema ---------------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply numbered SQL migrations not yet applied; safe to run concurrently and repeatedly."""
+        applied_now = []
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())")
+            cur.execute("SELECT name FROM schema_migration")
+            done = {row[0] for row in cur.fetchall()}
+            folder = resources.files("erpbridge.ledger").joinpath("migrations")
+            for script in sorted(folder.iterdir(), key=lambda p: p.name):
+                if script.name.endswith(".sql") and script.name not in done:
+                    cur.execute(script.read_text(encoding="utf-8"))
+                    cur.execute("INSERT INTO schema_migration (name) VALUES (%s)", (script.name,))
+                    applied_now.append(script.name)
+        self.conn.commit()
+        return applied_now
+
+    # --- id map ---------------------------------------------------------------------------------
+
+    def mappings(self, entity: str, source_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """{source id: (target id, content hash)} for the ids already transferred."""
+        ids = list(source_ids)
+        if not ids:
+            return {}
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT source_id, target_id, content_hash FROM id_map"
+                        " WHERE flow = %s AND entity = %s AND source_id = ANY(%s)", (self.flow, entity, ids))
+            return {row[0]: (row[1], row[2]) for row in cur.fetchall()}
+
+    def remember(self, entity: str, source_id: str, target_id: str, content_hash: str | None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO id_map (flow, entity, source_id, target_id, content_hash) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (flow, entity, source_id) DO UPDATE SET target_id = EXCLUDED.target_id,"
+                " content_hash = EXCLUDED.content_hash, updated_at = now()",
+                (self.flow, entity, source_id, target_id, content_hash))
+
+    # --- watermarks -----------------------------------------------------------------------------
+
+    def watermark(self, stream: str) -> str | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT value FROM watermark WHERE flow = %s AND stream = %s", (self.flow, stream))
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def set_watermark(self, stream: str, value: str) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO watermark (flow, stream, value) VALUES (%s, %s, %s)"
+                        " ON CONFLICT (flow, stream) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                        (self.flow, stream, value))
+
+    # --- transfer log and quarantine ------------------------------------------------------------
+
+    def log(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        run = self.run
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO transfer_log (flow, entity, source_id, source_key, target_id, action, error_category,"
+                " error_text, dag_id, run_id, task_id, try_number) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s)",
+                [(self.flow, o.entity, o.source_id, o.source_key, o.target_id, o.action, o.error_category,
+                  o.error_text, run.dag_id, run.run_id, run.task_id, run.try_number) for o in outcomes])
+
+    def quarantine(self, entity: str, source_id: str, source_key: str | None, reason: str, category: str | None,
+                   payload: dict | None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category, payload)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (flow, entity, source_id) DO UPDATE SET"
+                " source_key = EXCLUDED.source_key, reason = EXCLUDED.reason,"
+                " error_category = EXCLUDED.error_category, payload = EXCLUDED.payload, last_seen = now(),"
+                " attempts = quarantine.attempts + 1",
+                (self.flow, entity, source_id, source_key, reason, category,
+                 json.dumps(payload, default=str) if payload is not None else None))
+
+    def release(self, entity: str, source_ids: Iterable[str]) -> None:
+        ids = list(source_ids)
+        if ids:
+            with self.conn.cursor() as cur:
+                cur.execute("DELETE FROM quarantine WHERE flow = %s AND entity = %s AND source_id = ANY(%s)",
+                            (self.flow, entity, ids))
+
+    def quarantined(self, entity: str) -> list[str]:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT source_id FROM quarantine WHERE flow = %s AND entity = %s ORDER BY first_seen",
+                        (self.flow, entity))
+            return [row[0] for row in cur.fetchall()]

@@ -1,0 +1,172 @@
+"""Registry sync: list what changed -> map -> find-or-create / update -> record the outcome.
+
+Exactly once without idempotency keys: the id map first, then a lookup by natural key in the
+target (adopt what exists), and only then a create, remembered in the ledger right after.
+A content hash per record makes an unchanged record cost no write. Records refused for their
+data go to quarantine and are tried again on every run; system failures stop the task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator, Protocol
+
+from erpbridge.errors import RecordRejected
+from erpbridge.ledger.store import Ledger, Outcome
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    def changed_pages(self, since: datetime | None) -> Iterator[list[dict]]: ...
+    def fetch(self, source_ids: list[str]) -> Iterable[dict]: ...
+    def source_id(self, record: dict) -> str: ...
+    def changed_at(self, record: dict) -> datetime | None: ...
+
+
+class Target(Protocol):
+    def find(self, keys: list[str]) -> dict[str, str]: ...
+    def create(self, payload: dict) -> str: ...
+    def update(self, target_id: str, payload: dict) -> str: ...
+
+
+@dataclass
+class Register:
+    """One stream of one register: where from, where to, and how a record is mapped and keyed."""
+
+    entity: str
+    source: Source
+    target: Target
+    mapping: Callable[[dict], dict]
+    natural_key: Callable[[dict], str]
+
+
+@dataclass
+class SyncResult:
+    entity: str
+    counts: Counter = field(default_factory=Counter)
+    preview: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        order = ["created", "updated", "unchanged", "rejected", "failed"]
+        return f"{self.entity}: " + " ".join(f"{k}={self.counts.get(k, 0)}" for k in order)
+
+
+def content_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class RegistrySync:
+    def __init__(self, register: Register, ledger: Ledger, *, full: bool = False, dry_run: bool = False,
+                 overlap: timedelta = timedelta(minutes=10)):
+        self.register = register
+        self.ledger = ledger
+        self.full = full
+        self.dry_run = dry_run
+        self.overlap = overlap
+        self.result = SyncResult(register.entity)
+        self.keys_this_run: dict[str, str] = {}
+
+    def run(self) -> SyncResult:
+        started = datetime.now(timezone.utc)
+        entity = self.register.entity
+        retry_ids = self.ledger.quarantined(entity)
+        if retry_ids:
+            log.info("%s: retrying %d quarantined records", entity, len(retry_ids))
+            self._process(list(self.register.source.fetch(retry_ids)))
+        since = None if self.full else self._since()
+        newest: datetime | None = None
+        for page in self.register.source.changed_pages(since):
+            self._process(page)
+            times = [t for t in map(self.register.source.changed_at, page) if t is not None]
+            if times:
+                newest = max(times + ([newest] if newest else []))
+        if not self.dry_run:
+            self.ledger.set_watermark(entity, (newest or started).isoformat())
+            self.ledger.commit()
+        log.info(self.result.summary())
+        return self.result
+
+    def _since(self) -> datetime | None:
+        stored = self.ledger.watermark(self.register.entity)
+        return datetime.fromisoformat(stored) - self.overlap if stored else None
+
+    def _process(self, page: list[dict]) -> None:
+        reg = self.register
+        outcomes: list[Outcome] = []
+        mapped: list[tuple[str, str, dict]] = []
+        for record in page:
+            source_id = reg.source.source_id(record)
+            try:
+                payload = reg.mapping(record)
+                key = reg.natural_key(payload)
+                self._claim(key, source_id)
+            except RecordRejected as exc:
+                outcomes.append(self._reject(source_id, _describe(record), exc, record))
+                continue
+            mapped.append((source_id, key, payload))
+
+        known = self.ledger.mappings(reg.entity, [sid for sid, _, _ in mapped])
+        unknown_keys = [key for sid, key, _ in mapped if sid not in known]
+        found = reg.target.find(unknown_keys) if unknown_keys else {}
+        try:
+            for source_id, key, payload in mapped:
+                outcomes.append(self._transfer(source_id, key, payload, known.get(source_id), found.get(key)))
+        finally:
+            self._record(outcomes)
+
+    def _claim(self, key: str, source_id: str) -> None:
+        """Refuse a second source record that maps to a natural key already used in this run."""
+        owner = self.keys_this_run.setdefault(key, source_id)
+        if owner != source_id:
+            raise RecordRejected(f"duplicate code {key!r} in the source: also used by record {owner}",
+                                 "DUPLICATE_IN_SOURCE")
+
+    def _transfer(self, source_id: str, key: str, payload: dict, known: tuple | None, found: str | None) -> Outcome:
+        reg = self.register
+        digest = content_hash(payload)
+        if known and known[1] == digest and not self.full:
+            return Outcome(reg.entity, source_id, "unchanged", key, known[0])
+        target_id = known[0] if known else found
+        action = "updated" if target_id else "created"
+        if self.dry_run:
+            self.result.preview.append({"action": action, "key": key, "target_id": target_id, "payload": payload})
+            return Outcome(reg.entity, source_id, action, key, target_id)
+        try:
+            target_id = reg.target.update(target_id, payload) if target_id else reg.target.create(payload)
+        except RecordRejected as exc:
+            return self._reject(source_id, key, exc, payload)
+        except Exception as exc:
+            failed = Outcome(reg.entity, source_id, "failed", key, target_id, type(exc).__name__, str(exc))
+            self._record([failed])
+            raise
+        self.ledger.remember(reg.entity, source_id, target_id, digest)
+        self.ledger.release(reg.entity, [source_id])
+        return Outcome(reg.entity, source_id, action, key, target_id)
+
+    def _reject(self, source_id: str, key: str | None, exc: RecordRejected, payload: dict) -> Outcome:
+        if not self.dry_run:
+            self.ledger.quarantine(self.register.entity, source_id, key, exc.reason, exc.category, payload)
+        else:
+            self.result.preview.append({"action": "rejected", "key": key, "reason": exc.reason})
+        return Outcome(self.register.entity, source_id, "rejected", key, None, exc.category, exc.reason)
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        self.result.counts.update(o.action for o in outcomes)
+        if outcomes and not self.dry_run:
+            self.ledger.log(outcomes)
+            self.ledger.commit()
+        outcomes.clear()
+
+
+def _describe(record: dict) -> str | None:
+    """A human key for a record that could not be mapped: its code or number, else its name."""
+    for field_name in ("code", "number", "name"):
+        if record.get(field_name) not in (None, ""):
+            return str(record[field_name])
+    return None
