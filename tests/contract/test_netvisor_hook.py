@@ -1,0 +1,282 @@
+"""NetvisorHook against the Netvisor simulator over real HTTP: MAC, envelopes, records, retries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from erpbridge.errors import ExternalSystemError, RecordRejected
+from erpbridge.hooks import xml
+from erpbridge.hooks.netvisor import NetvisorHook
+from tests.conftest import SECRET_VALUES
+from tests.contract._support import after_first_response, calls, gaps, override_connection, sent_bodies
+
+ENV = "AIRFLOW_CONN_NETVISOR_DEFAULT"
+TRICKY_NAMES = [
+    'Smith & Sons <Ltd> "Quoted" \'single\'',
+    "ООО Ромашка",  # Cyrillic
+    "Kylmäkönen Äijälä Öljy Oy",
+]
+
+
+def state_customer(sim, key: str) -> dict:
+    return next(c for c in sim.state()["customers"] if str(c["key"]) == str(key))
+
+
+def state_product(sim, key: str) -> dict:
+    return next(p for p in sim.state()["products"] if str(p["key"]) == str(key))
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+def test_mac_is_accepted_and_a_read_works(netvisor):
+    netvisor.seed(dimensions=[{"name": "Projects", "items": ["P1000", "P1001"]}])
+    assert NetvisorHook().list_dimensions() == {"Projects": ["P1000", "P1001"]}
+    [logged] = calls(netvisor, "/dimensionlist.nv")
+    assert logged["status"] == 200
+
+
+def test_mac_covers_the_query_string(netvisor):
+    netvisor.seed(customers=[{"code": "1001", "name": "Alpha Oy"}, {"code": "1002", "name": "Beta Oy"}])
+    found = NetvisorHook().find_customers(["1002", "1003"])
+    assert list(found) == ["1002"]
+    [logged] = calls(netvisor, "/customerlist.nv")
+    assert "customercodelist=" in logged["query"] and logged["status"] == 200
+
+
+@pytest.mark.parametrize("field", ["customer_key", "partner_key"])
+def test_a_wrong_key_is_refused_as_a_system_error(netvisor, monkeypatch, field):
+    wrong = "not-the-right-key"
+    if field == "customer_key":
+        override_connection(monkeypatch, ENV, password=wrong)
+    else:
+        override_connection(monkeypatch, ENV, extra={"partner_key": wrong})
+    with pytest.raises(ExternalSystemError) as caught:
+        NetvisorHook().list_dimensions()
+    assert "AUTHENTICATION_FAILED" in str(caught.value)
+    assert wrong not in str(caught.value)
+    assert not any(secret in str(caught.value) for secret in SECRET_VALUES)
+    assert len(calls(netvisor, "/dimensionlist.nv")) == 1  # an auth refusal is not retried
+
+
+def test_test_connection_reports_success_and_a_refusal_without_the_secret(netvisor, monkeypatch):
+    netvisor.seed(dimensions=[{"name": "Projects", "items": ["P1"]}, {"name": "Cost centres", "items": []}])
+    ok, message = NetvisorHook().test_connection()
+    assert ok is True and "2 dimension headings" in message
+
+    wrong = "wrong-customer-key-123"
+    override_connection(monkeypatch, ENV, password=wrong)
+    ok, message = NetvisorHook().test_connection()
+    assert ok is False
+    assert "AUTHENTICATION_FAILED" in message
+    assert wrong not in message
+    assert not any(secret in message for secret in SECRET_VALUES)
+
+
+# --- customers --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", TRICKY_NAMES)
+def test_customer_add_edit_get_round_trip_keeps_names_intact(netvisor, name):
+    hook = NetvisorHook()
+    record = {"code": "2001", "business_id": "1234567-8", "name": name, "name_extension": "Ä & <ext>",
+              "street_address": "Hämeenkatu 5 \"B\"", "city": "Tampere", "post_number": "33100",
+              "country": "FI", "email": "info@example.fi", "is_active": True}
+    key = hook.add_customer(record)
+    assert key.isdigit()
+    stored = state_customer(netvisor, key)
+    assert {k: stored[k] for k in record} == record
+
+    hook.edit_customer(key, {"name": f"{name} (päivitetty)", "city": "Москва", "is_active": False})
+    stored = state_customer(netvisor, key)
+    assert stored["name"] == f"{name} (päivitetty)"
+    assert stored["city"] == "Москва"
+    assert stored["is_active"] is False
+    assert stored["street_address"] == record["street_address"]  # not in the edit: unchanged
+
+    [fetched] = list(hook.get_customers([key]))
+    assert fetched == {**record, "name": f"{name} (päivitetty)", "city": "Москва", "is_active": False,
+                       "netvisor_key": key}
+    assert hook.find_customers(["2001"]) == {"2001": key}
+    assert [c["name"] for c in hook.list_customers()] == [f"{name} (päivitetty)"]
+
+
+def test_an_empty_value_in_an_edit_blanks_the_field(netvisor):
+    hook = NetvisorHook()
+    key = hook.add_customer({"code": "2002", "name": "Blank Oy", "email": "a@b.fi", "city": "Oulu"})
+    hook.edit_customer(key, {"email": None})
+    stored = state_customer(netvisor, key)
+    assert stored["email"] == "" and stored["city"] == "Oulu"
+
+
+def test_a_duplicate_code_is_rejected_with_the_vendors_text(netvisor):
+    hook = NetvisorHook()
+    hook.add_customer({"code": "3001", "name": "First Oy"})
+    with pytest.raises(RecordRejected) as caught:
+        hook.add_customer({"code": "3001", "name": "Second Oy"})
+    assert caught.value.reason == "DUPLICATE_DATA :: Customer code 3001 is already in use"
+    assert caught.value.category == "DUPLICATE_DATA"
+    assert [c["name"] for c in netvisor.state()["customers"]] == ["First Oy"]
+    assert len(netvisor.writes()) == 2  # a refusal is not retried
+
+
+def test_the_simulators_own_rule_is_rejected_with_its_text(netvisor):
+    with pytest.raises(RecordRejected) as caught:
+        NetvisorHook().add_customer({"code": "0123", "name": "Leading Zero Oy"})
+    assert caught.value.reason == "INVALID_DATA :: Customer code 0123 is not valid"
+    assert caught.value.category == "INVALID_DATA"
+
+
+def test_editing_a_missing_customer_is_rejected(netvisor):
+    with pytest.raises(RecordRejected) as caught:
+        NetvisorHook().edit_customer("999", {"name": "Ghost Oy"})
+    assert caught.value.reason == "INVALID_DATA :: Data form incorrect:. Customer not found with Netvisor identifier: 999"
+
+
+# --- products ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("price, vat", [(Decimal("1234.56"), Decimal("25.5")), (Decimal("0.1234"), Decimal("14")),
+                                        (Decimal("-5.10"), Decimal("0"))])
+def test_product_add_get_keeps_decimals_exact(netvisor, price, vat):
+    hook = NetvisorHook()
+    wire = sent_bodies(hook)
+    record = {"code": "CONS-1", "name": "Konsultointi & tuki", "unit_price": price, "unit": "h",
+              "vat_percent": vat, "product_group": "Palvelut", "is_active": True}
+    key = hook.add_product(record)
+    comma = lambda value: format(value, "f").replace(".", ",").encode()  # noqa: E731
+    assert b'<unitprice type="net">' + comma(price) + b"</unitprice>" in wire[0]
+    assert b"<defaultvatpercentage>" + comma(vat) + b"</defaultvatpercentage>" in wire[0]
+    stored = state_product(netvisor, key)
+    assert Decimal(stored["unit_price"]) == price and Decimal(stored["vat_percent"]) == vat
+
+    fetched = hook.get_product(key)
+    assert fetched["unit_price"] == price and fetched["vat_percent"] == vat
+    assert fetched["netvisor_key"] == key
+    assert {k: fetched[k] for k in ("code", "name", "unit", "product_group", "is_active")} == \
+        {k: record[k] for k in ("code", "name", "unit", "product_group", "is_active")}
+    assert hook.find_product("CONS-1") == key
+
+
+def test_product_edit_changes_the_price(netvisor):
+    hook = NetvisorHook()
+    key = hook.add_product({"code": "LIC", "name": "Licence", "unit_price": Decimal("49.90"),
+                            "vat_percent": Decimal("25.5")})
+    hook.edit_product(key, {"unit_price": Decimal("59.95")})
+    assert hook.get_product(key)["unit_price"] == Decimal("59.95")
+    assert state_product(netvisor, key)["vat_percent"] == "25.5"
+
+
+def test_a_duplicate_product_code_is_rejected(netvisor):
+    hook = NetvisorHook()
+    hook.add_product({"code": "DUP", "name": "One", "unit_price": Decimal("1"), "vat_percent": Decimal("0")})
+    with pytest.raises(RecordRejected) as caught:
+        hook.add_product({"code": "DUP", "name": "Two", "unit_price": Decimal("1"), "vat_percent": Decimal("0")})
+    assert caught.value.reason == "DUPLICATE_DATA :: Product code DUP is already in use"
+
+
+# --- dimensions -------------------------------------------------------------------------------
+
+def test_dimension_items_add_and_list(netvisor):
+    netvisor.seed(dimensions=[{"name": "Projects", "items": ["P1000"]}])
+    hook = NetvisorHook()
+    hook.add_dimension_item("Projects", "P-Ä & <2>")
+    hook.add_dimension_item("Kustannuspaikat", "Myynti")
+    assert hook.list_dimensions() == {"Projects": ["P1000", "P-Ä & <2>"], "Kustannuspaikat": ["Myynti"]}
+    hook.rename_dimension_item("Kustannuspaikat", "Myynti", "Sales")
+    assert hook.list_dimensions()["Kustannuspaikat"] == ["Sales"]
+    with pytest.raises(RecordRejected) as caught:
+        hook.add_dimension_item("Projects", "P1000")
+    assert caught.value.reason == "DUPLICATE_DATA :: Dimension item P1000 already exists in Projects"
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, category", [(500, "TECHNICAL_ERROR"), (503, "SYSTEM_MAINTANANCE"),
+                                              (429, "TOO_MANY_REQUESTS")])
+def test_transient_faults_on_a_read_are_retried_until_it_succeeds(netvisor, status, category):
+    netvisor.seed(dimensions=[{"name": "Projects", "items": ["P1"]}])
+    netvisor.faults(next_n={"count": 2, "status": status, "category": category, "message": "Try again"})
+    assert NetvisorHook().list_dimensions() == {"Projects": ["P1"]}
+    log = calls(netvisor, "/dimensionlist.nv")
+    assert [r["status"] for r in log] == [status, status, 200]
+    waits = gaps(log)  # exponential backoff from 0.05 s
+    assert waits[0] >= 0.05 and waits[1] >= 0.1
+
+
+def test_technical_error_with_http_200_is_retried(netvisor):
+    """The category decides, not only the HTTP status (a FAILED envelope may come with 200)."""
+    netvisor.seed(dimensions=[{"name": "Projects", "items": ["P1"]}])
+    netvisor.faults(next_n={"count": 1, "status": 200, "category": "TECHNICAL_ERROR", "message": "Oops"})
+    assert NetvisorHook().list_dimensions() == {"Projects": ["P1"]}
+    assert len(calls(netvisor, "/dimensionlist.nv")) == 2
+
+
+def test_persistent_faults_on_a_read_raise_after_the_configured_attempts(netvisor, monkeypatch):
+    override_connection(monkeypatch, ENV, extra={"attempts": 3})
+    netvisor.faults(error_rate=1.0, error_category="TECHNICAL_ERROR")
+    with pytest.raises(ExternalSystemError) as caught:
+        NetvisorHook().list_dimensions()
+    assert "after 3 attempts" in str(caught.value) and "TECHNICAL_ERROR" in str(caught.value)
+    assert caught.value.status == 503
+    assert len(calls(netvisor, "/dimensionlist.nv")) == 3
+
+
+def test_a_malformed_body_on_a_read_is_retried(netvisor):
+    netvisor.seed(dimensions=[{"name": "Projects", "items": ["P1"]}])
+    netvisor.faults(malformed_rate=1.0)
+    hook = NetvisorHook()
+    after_first_response(hook, lambda: netvisor.faults(malformed_rate=0))
+    assert hook.list_dimensions() == {"Projects": ["P1"]}
+    assert len(calls(netvisor, "/dimensionlist.nv")) == 2
+
+
+def test_a_persistently_malformed_body_raises_a_system_error(netvisor, monkeypatch):
+    override_connection(monkeypatch, ENV, extra={"attempts": 2})
+    netvisor.faults(malformed_rate=1.0)
+    with pytest.raises(ExternalSystemError) as caught:
+        NetvisorHook().list_dimensions()
+    assert "unreadable XML" in str(caught.value)
+    assert len(calls(netvisor, "/dimensionlist.nv")) == 2
+
+
+def test_a_write_is_retried_on_429_only(netvisor):
+    hook = NetvisorHook()
+    netvisor.faults(next_n={"count": 1, "status": 429, "category": "TOO_MANY_REQUESTS", "message": "Slow down"})
+    key = hook.add_customer({"code": "4001", "name": "Retry Oy"})
+    assert [c["key"] for c in netvisor.state()["customers"]] == [int(key)]
+    assert [r["status"] for r in calls(netvisor, "/customer.nv")] == [429, 200]
+
+
+def test_a_write_facing_a_5xx_is_not_repeated(netvisor):
+    """The server may have acted: no blind repeat (the rerun's find-or-create resolves it)."""
+    netvisor.faults(next_n={"count": 1, "status": 503, "category": "SYSTEM_MAINTANANCE", "message": "Down"})
+    with pytest.raises(ExternalSystemError) as caught:
+        NetvisorHook().add_customer({"code": "4002", "name": "Once Oy"})
+    assert "SYSTEM_MAINTANANCE :: Down" in str(caught.value)
+    assert len(calls(netvisor, "/customer.nv")) == 1
+
+
+# --- safe XML ---------------------------------------------------------------------------------
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE Root [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Name>&xxe;</Name></Root>"""
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<Root><Name>&lol3;</Name></Root>"""
+EXTERNAL_DTD = b"""<?xml version="1.0"?><!DOCTYPE Root SYSTEM "http://example.invalid/evil.dtd"><Root/>"""
+
+
+@pytest.mark.parametrize("payload", [XXE, BILLION_LAUGHS, EXTERNAL_DTD, b"<Root><Unclosed></Root>", b"\xff"],
+                         ids=["xxe", "billion-laughs", "external-dtd", "not-well-formed", "garbage"])
+def test_xml_parse_refuses_dtds_entities_and_garbage(payload):
+    with pytest.raises(xml.MalformedXml):
+        xml.parse(payload)
+
+
+def test_xml_parse_reads_a_plain_envelope():
+    root = xml.parse('<?xml version="1.0" encoding="utf-8"?><Root><ResponseStatus><Status>OK</Status>'
+                     '</ResponseStatus><Name>Äijälä &amp; Пётр</Name></Root>'.encode())
+    assert xml.text(root, "name") == "Äijälä & Пётр"
+
