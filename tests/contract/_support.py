@@ -28,16 +28,16 @@ def gaps(log: list[dict]) -> list[float]:
     return [(b - a).total_seconds() for a, b in zip(times, times[1:])]
 
 
-def after_first_response(hook, action) -> None:
-    """Run ``action`` once, right after the hook's next HTTP response arrives (before it is parsed).
+def after_first_response(hook, action, when=lambda response: True) -> None:
+    """Run ``action`` once, right after the hook's first HTTP response matching ``when`` (before parsing).
 
-    A requests response hook on the hook's own session: lets a test lift a fault between two attempts
-    deterministically, without threads or timers.
+    A requests response hook on the hook's own session: lets a test change the simulator's faults
+    between two attempts deterministically, without threads or timers.
     """
     done = []
 
     def once(response, *args, **kwargs):
-        if not done:
+        if not done and when(response):
             done.append(True)
             action()
         return response

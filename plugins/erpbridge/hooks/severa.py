@@ -29,13 +29,16 @@ class SeveraHook(HttpSystemHook):
     system_name = "Severa"
     rate_per_second = 9.0  # the vendor allows about 10 per second per client
 
+    def __init__(self, conn_id: str | None = None, **kwargs):
+        super().__init__(conn_id, **kwargs)
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+
     def configure(self, conn) -> None:
         self.client_id = conn.login or ""
         self.client_secret = conn.password or ""
         self.scope = conn.extra_dejson.get("scope", "")
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_lock = threading.Lock()
 
     def authorize(self, request) -> None:
         if request.path_url.endswith("/v1/token"):
@@ -47,9 +50,10 @@ class SeveraHook(HttpSystemHook):
         """A valid access token, fetched again shortly before the old one expires."""
         with self._token_lock:
             if self._token is None or time.monotonic() >= self._token_expires:
+                client = self.client  # reads the connection (the credentials) on first use
                 body = {"client_id": self.client_id, "client_secret": self.client_secret, "scope": self.scope}
                 try:
-                    reply = self.client.call("POST", "v1/token", json=body, parse=_parse_json)
+                    reply = client.call("POST", "v1/token", json=body, parse=_parse_json)
                 except _TokenRejected as exc:
                     raise ExternalSystemError("Severa", f"token refused: {exc}", "AuthenticationRequired") from exc
                 self._token = reply["access_token"]
@@ -157,7 +161,8 @@ def _parse_json_response(response) -> _Page:
     error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
     kind = error.get("type", f"HTTP{response.status_code}")
     messages = [d.get("message", "") for d in error.get("details") or [] if isinstance(d, dict)]
-    text = "; ".join(m for m in [error.get("message"), *messages] if m) or response.text[:300]
+    # the vendor's own text, each distinct message once (the envelope may repeat it in details)
+    text = "; ".join(dict.fromkeys(m for m in [error.get("message"), *messages] if m)) or response.text[:300]
     if response.status_code == 401:
         raise _TokenRejected(text)
     if kind in RECORD_ERROR_TYPES or response.status_code in (400, 404, 409, 422):
