@@ -90,7 +90,7 @@ def airflow_env(env: dict[str, str]) -> dict[str, str]:
 
 def run_airflow(env: dict[str, str]) -> subprocess.Popen:
     airflow = [sys.executable, "-m", "airflow"]
-    full_env = {**os.environ, **env}
+    full_env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     subprocess.run([*airflow, "db", "migrate"], env=full_env, check=True, stdout=subprocess.DEVNULL)
     for pool, description in POOLS.items():
         subprocess.run([*airflow, "pools", "set", pool, "1", description], env=full_env, check=True,

@@ -251,7 +251,7 @@ def secret_problems(name: str, env: dict) -> list[str]:
     problems = []
     for key, value in env.items():
         value = "" if value is None else str(value)
-        for user, password in re.findall(r"://([^:/@]*):([^@/]*)@", value):
+        for _user, password in re.findall(r"://([^:/@]*):([^@/]*)@", value):
             if password and password not in DEMO_PASSWORDS:
                 problems.append(f"{name}.{key}: password in URL")
         if value.startswith("{"):

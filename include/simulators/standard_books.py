@@ -60,7 +60,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import parse_qsl, quote
 
 from fastapi import FastAPI, Request
@@ -450,8 +450,9 @@ def record_element(reg: Register, record: dict, company: str, wanted: set[str] |
 
 
 def attachment_attrib(a: dict, company: str, register: str, key: str) -> dict:
+    url = f"/api/{company}/Attach/{register}/{quote(key, safe='')}/{a['nr']}"
     return {"nr": str(a["nr"]), "filename": a["filename"], "size": str(len(a["data"])),
-            "contenttype": a["content_type"], "url": f"/api/{company}/Attach/{register}/{quote(key, safe='')}/{a['nr']}"}
+            "contenttype": a["content_type"], "url": url}
 
 
 def parse_commands(raw: bytes, query) -> tuple[dict, dict[int, dict]]:
