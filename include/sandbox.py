@@ -8,6 +8,7 @@ Ctrl-C stops everything it started. ``SEED=empty`` starts the simulators with no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -22,7 +23,6 @@ from include.simulators import netvisor, severa
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".sandbox"
 ENV_FILE = ROOT / ".sandbox.env"
-PORTS = {"netvisor": 18081, "severa": 18082}
 POOLS = {"netvisor_default": "Netvisor accepts one request at a time per company"}
 
 
@@ -63,9 +63,9 @@ def start_postgres() -> tuple[object, str]:
 
 
 def start_simulators(seed: str) -> tuple[subprocess.Popen, dict[str, str]]:
-    ports = [f"{name}={port}" for name, port in PORTS.items()]
-    proc = subprocess.Popen([sys.executable, "-m", "include.simulators", "--seed", seed, "--only", ",".join(PORTS),
-                             "--port", *ports], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    """Every simulator that exists, on its default port (see include/simulators/__init__.py)."""
+    proc = subprocess.Popen([sys.executable, "-m", "include.simulators", "--seed", seed], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
     urls = {}
     for line in proc.stdout:
         if line.startswith("READY "):
@@ -95,7 +95,7 @@ def run_airflow(env: dict[str, str]) -> subprocess.Popen:
     for pool, description in POOLS.items():
         subprocess.run([*airflow, "pools", "set", pool, "1", description], env=full_env, check=True,
                        stdout=subprocess.DEVNULL)
-    return subprocess.Popen([*airflow, "standalone"], env=full_env)
+    return subprocess.Popen([*airflow, "standalone"], env=full_env, start_new_session=True)
 
 
 def login_hint() -> str:
@@ -138,9 +138,10 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for child in reversed(children):
-            child.terminate()
-            child.wait(timeout=30)
+        for child in reversed(children):  # each in its own process group: standalone's children go too
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+            child.wait(timeout=60)
         server._cleanup()
 
 

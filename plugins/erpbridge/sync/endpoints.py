@@ -86,6 +86,7 @@ class NetvisorProducts:
 
     def __init__(self, hook: NetvisorHook):
         self.hook = hook
+        self._keys_by_code: dict[str, str] | None = None
 
     def changed_pages(self, since: datetime | None) -> Iterator[list[dict]]:
         rows = self.hook.list_products(since)
@@ -102,7 +103,10 @@ class NetvisorProducts:
         return None
 
     def find(self, keys: list[str]) -> dict[str, str]:
-        return {key: found for key in keys if (found := self.hook.find_product(key))}
+        """By code, from one full product list per run (Netvisor has no filter by code list)."""
+        if self._keys_by_code is None:
+            self._keys_by_code = {p["code"]: p["netvisor_key"] for p in self.hook.list_products() if p["code"]}
+        return {key: self._keys_by_code[key] for key in keys if key in self._keys_by_code}
 
     def create(self, payload: dict) -> str:
         return self.hook.add_product(payload)
