@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo sandbox bench lint clean
+.PHONY: install test soak demo sandbox bench clean
 
 install: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+soak: $(STAMP)
+	SOAK_RECORDS=$${SOAK_RECORDS:-3000} $(PY) -m pytest tests/reliability -s $(PYTEST_ARGS)
 
 sandbox: $(STAMP)
 	$(PY) -m include.sandbox

