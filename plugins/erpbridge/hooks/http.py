@@ -102,7 +102,7 @@ class HttpClient:
                 return parse(response)
             except Retryable as exc:
                 if write:  # the server may have acted: the rerun's find-or-create resolves it
-                    raise ExternalSystemError(self.system, f"unreadable answer to {method} {path}: {exc}") from exc
+                    raise ExternalSystemError(self.system, f"{method} {path} failed; the server may have acted: {exc}") from exc
                 raise
 
         retrying = Retrying(
