@@ -24,6 +24,12 @@ from erpbridge.operators.severa_netvisor import NETVISOR_POOL, REGISTERS, load_s
                                          "(one-off migration)."),
         "registers": Param(list(REGISTERS), type="array", items={"type": "string", "enum": list(REGISTERS)},
                            uniqueItems=True, description="Registers to sync in this run."),
+        "retry_records": Param([], type="array",
+                               items={"type": "object", "required": ["entity", "source_id"],
+                                      "properties": {"entity": {"type": "string"}, "source_id": {"type": "string"}}},
+                               description="Retry just these records (the control room's \"retry now\"), e.g. "
+                                           "[{\"entity\": \"customer\", \"source_id\": \"...\"}]; empty: a "
+                                           "normal pass. Watermarks stay as they are."),
     },
 )
 def severa_netvisor_registers():

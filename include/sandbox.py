@@ -18,17 +18,18 @@ import sys
 import time
 from pathlib import Path
 
-from include.simulators import netvisor, severa
+from include.simulators import envoice, horizon, netvisor, severa, standard_books
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".sandbox"
 ENV_FILE = ROOT / ".sandbox.env"
-POOLS = {"netvisor_default": "Netvisor accepts one request at a time per company"}
+POOLS = {"netvisor_default": "Netvisor accepts one request at a time per company",
+         "standard_books_default": "one document transfer at a time per Standard Books company"}
 
 
 def connections(urls: dict[str, str], ledger_uri: str) -> dict[str, str]:
     """Airflow connections (as JSON env values) for the simulators and the ledger."""
-    nv, sv = netvisor.DEFAULT_CONFIG, severa.DEFAULT_CONFIG
+    nv, sv, sb = netvisor.DEFAULT_CONFIG, severa.DEFAULT_CONFIG, standard_books.DEFAULT_CONFIG
     socket_dir = ledger_uri.split("host=", 1)[1]
     return {
         "AIRFLOW_CONN_NETVISOR_DEFAULT": json.dumps({
@@ -39,6 +40,15 @@ def connections(urls: dict[str, str], ledger_uri: str) -> dict[str, str]:
         "AIRFLOW_CONN_SEVERA_DEFAULT": json.dumps({
             "conn_type": "severa", "host": f"{urls['severa']}/rest-api", "login": sv["client_id"],
             "password": sv["client_secret"], "extra": {"scope": ""}}),
+        "AIRFLOW_CONN_STANDARD_BOOKS_DEFAULT": json.dumps({
+            "conn_type": "standard_books", "host": urls["standard_books"], "login": sb["username"],
+            "password": sb["password"], "extra": {"company": sb["company"]}}),
+        "AIRFLOW_CONN_ENVOICE_DEFAULT": json.dumps({
+            "conn_type": "envoice", "host": urls["envoice"], "password": envoice.DEFAULT_CONFIG["api_key"]}),
+        "AIRFLOW_CONN_VISMA_HORIZON_DEFAULT": json.dumps({
+            "conn_type": "visma_horizon", "host": urls["horizon"], "login": horizon.DEFAULT_CONFIG["username"],
+            "password": horizon.DEFAULT_CONFIG["password"]}),
+        # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
         "AIRFLOW_CONN_ERPBRIDGE_LEDGER": json.dumps({
             "conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": "ledger"}),
     }

@@ -41,8 +41,12 @@ SECRETS = {
     "netvisor": {"customer_id": "TEST-CUST", "customer_key": "nv-customer-key-8f3a2c", "partner_id": "TESTPARTNER",
                  "partner_key": "nv-partner-key-51c9e0", "organisation_id": "1234567-8"},
     "severa": {"client_id": "test-client", "client_secret": "severa-secret-77d1b4"},
+    "horizon": {"username": "test-web-user", "password": "horizon-secret-3e9a61"},
+    "standard_books": {"username": "sb-test-user", "password": "sb-password-3e8d21", "company": "7"},
+    "envoice": {"api_key": "envoice-key-9b47fa"},
 }
-SECRET_VALUES = ["nv-customer-key-8f3a2c", "nv-partner-key-51c9e0", "severa-secret-77d1b4"]
+SECRET_VALUES = ["nv-customer-key-8f3a2c", "nv-partner-key-51c9e0", "severa-secret-77d1b4", "horizon-secret-3e9a61",
+                 "sb-password-3e8d21", "envoice-key-9b47fa"]
 
 
 def free_port() -> int:
@@ -143,6 +147,44 @@ def severa(simulators, monkeypatch) -> Sim:
     monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
         "conn_type": "severa", "host": f"{sim.base}/rest-api", "login": creds["client_id"],
         "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10}}))
+    return sim
+
+
+@pytest.fixture
+def horizon(simulators, monkeypatch) -> Sim:
+    """The Visma Horizon simulator, reset, and the visma_horizon_default connection pointing at it."""
+    sim = Sim(simulators["horizon"])
+    sim.reset()
+    sim.configure(**SECRETS["horizon"])
+    creds = SECRETS["horizon"]
+    monkeypatch.setenv("AIRFLOW_CONN_VISMA_HORIZON_DEFAULT", json.dumps({
+        "conn_type": "visma_horizon", "host": sim.base, "login": creds["username"], "password": creds["password"],
+        "extra": {"backoff": 0.05, "timeout": 10}}))
+    return sim
+
+
+@pytest.fixture
+def standard_books(simulators, monkeypatch) -> Sim:
+    """The Standard Books simulator, reset, and the standard_books_default connection pointing at it."""
+    sim = Sim(simulators["standard_books"])
+    sim.reset()
+    creds = SECRETS["standard_books"]
+    sim.configure(**creds)
+    monkeypatch.setenv("AIRFLOW_CONN_STANDARD_BOOKS_DEFAULT", json.dumps({
+        "conn_type": "standard_books", "host": sim.base, "login": creds["username"], "password": creds["password"],
+        "extra": {"company": creds["company"], "backoff": 0.05, "timeout": 10}}))
+    return sim
+
+
+@pytest.fixture
+def envoice(simulators, monkeypatch) -> Sim:
+    """The Envoice simulator, reset, and the envoice_default connection pointing at it."""
+    sim = Sim(simulators["envoice"])
+    sim.reset()
+    sim.configure(**SECRETS["envoice"])
+    monkeypatch.setenv("AIRFLOW_CONN_ENVOICE_DEFAULT", json.dumps({
+        "conn_type": "envoice", "host": sim.base, "password": SECRETS["envoice"]["api_key"],
+        "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
     return sim
 
 

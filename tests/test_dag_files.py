@@ -64,9 +64,51 @@ def test_registers_dag_schedule_params_and_pool(airflow_db):
 
     dag = load_dag("severa_netvisor_registers")
     assert dag.timetable.delta == timedelta(minutes=40)
-    assert set(dag.params.keys()) == {"dry_run", "full_resync", "registers"}
+    assert set(dag.params.keys()) == {"dry_run", "full_resync", "registers", "retry_records"}
     syncs = [t for t in dag.tasks if t.task_id.startswith("sync_")]
     assert {t.pool for t in syncs} == {"netvisor_default"}
     dag.params.validate()
     with pytest.raises(ParamValidationError, match="registers"):
         dag.params["registers"] = ["orders"]
+    dag.params["retry_records"] = [{"entity": "customer", "source_id": "guid-1"}]  # the control room's retry
+    with pytest.raises(ParamValidationError, match="retry_records"):
+        dag.params["retry_records"] = [{"entity": "customer"}]
+
+
+def test_standardbooks_envoice_dags_schedule_and_params(airflow_db):
+    from datetime import timedelta
+
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from tests.flows.dagrun import load_dag
+
+    master = load_dag("standardbooks_envoice_master_data")
+    assert master.timetable.delta == timedelta(minutes=20)  # the vendor asks for at least 20 minutes
+    assert set(master.params.keys()) == {"mode", "dry_run"}
+    assert master.params["mode"] == "changed"
+    with pytest.raises(ParamValidationError, match="mode"):
+        master.params["mode"] = "everything"
+    documents = load_dag("envoice_standardbooks_purchase_documents")
+    assert set(documents.params.keys()) == {"dry_run", "document_numbers", "resend"}
+    assert {t.pool for t in documents.tasks if t.task_id == "transfer_documents"} == {"standard_books_default"}
+
+
+@pytest.mark.parametrize("dag_id", ["severa_netvisor_sales_invoices", "severa_netvisor_hours",
+                                    "severa_netvisor_travel_invoices", "netvisor_severa_purchase_invoices"])
+def test_severa_netvisor_document_dags_schedule_params_approval_and_pool(airflow_db, dag_id):
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from tests.flows.dagrun import load_dag
+
+    dag = load_dag(dag_id)
+    assert dag.schedule == "@hourly"
+    assert set(dag.params.keys()) == {"dry_run", "document_numbers", "date_from", "date_to", "resend"}
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert tasks["transfer_documents"].pool == tasks["preview_documents"].pool == "netvisor_default"
+    assert isinstance(tasks["approve"], ApprovalOperator)
+    assert tasks["approve"].downstream_task_ids == {"transfer_documents"}
+    assert all(t.retries >= 1 and t.retry_exponential_backoff for t in dag.tasks)
+    dag.params.validate()
+    with pytest.raises(ParamValidationError, match="date_from"):
+        dag.params["date_from"] = "2.3.2026"

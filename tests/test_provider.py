@@ -19,6 +19,8 @@ def test_airflow_lists_the_provider_and_its_connection_types(airflow_db):
     types = {h["connection_type"]: h for h in json.loads(hooks[hooks.index("["):])}
     assert types["netvisor"]["class"] == "erpbridge.hooks.netvisor.NetvisorHook"
     assert types["severa"]["class"] == "erpbridge.hooks.severa.SeveraHook"
+    assert types["standard_books"]["class"] == "erpbridge.hooks.standard_books.StandardBooksHook"
+    assert types["envoice"]["class"] == "erpbridge.hooks.envoice.EnvoiceHook"
 
 
 def test_each_connection_type_names_a_hook_with_matching_attributes():

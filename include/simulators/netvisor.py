@@ -226,6 +226,12 @@ class NetvisorState:
         self.dimensions: list[dict] = []
         self.transaction_ids: set[str] = set()
         self.keys = count(1)
+        self.sales_invoices: dict[int, dict] = {}
+        self.employees: dict[str, dict] = {}  # employee number -> {number, name}
+        self.workdays: dict[tuple[str, str, str], list[dict]] = {}  # (employee, date, record type) -> hours
+        self.wage_types: set[str] = set()  # travel-expense wage type codes
+        self.trip_expenses: dict[int, dict] = {}
+        self.purchase_invoices: dict[int, dict] = {}
 
     def now(self) -> datetime:
         return datetime.now(ZoneInfo(self.config["timezone"])).replace(tzinfo=None)
@@ -340,7 +346,28 @@ class NetvisorState:
         for seeded, record in zip(payload.get("customers", []), customers):
             if seeded.get("modified"):
                 self.customers[record]["modified"] = datetime.fromisoformat(seeded["modified"])
-        return {"customers": customers, "products": products, "dimensions": dimensions}
+        self.wage_types.update(str(code) for code in payload.get("wage_types", []))
+        purchase_keys = []
+        for invoice in payload.get("purchase_invoices", []):
+            key = next(self.keys)
+            lines = [{"quantity": Decimal(str(line.get("quantity", "1"))), "unit_price": Decimal(str(line["unit_price"])),
+                      "vat_percent": Decimal(str(line.get("vat_percent", "25.5"))),
+                      "description": line.get("description", ""), "product_code": line.get("product_code", ""),
+                      "dimensions": line.get("dimensions", [])} for line in invoice.get("lines", [])]
+            net = sum((l["quantity"] * l["unit_price"]).quantize(Decimal("0.01")) for l in lines)
+            self.purchase_invoices[key] = {
+                "key": key, "number": str(invoice["number"]), "date": invoice.get("date", "2026-03-01"),
+                "vendor": invoice.get("vendor", ""), "vendor_code": invoice.get("vendor_code", ""),
+                "vendor_business_id": invoice.get("vendor_business_id", ""),
+                "status": invoice.get("status", "approved"), "lines": lines,
+                "sum": sum((l["quantity"] * l["unit_price"] * (100 + l["vat_percent"]) / 100).quantize(Decimal("0.01"))
+                           for l in lines), "net": net}
+            purchase_keys.append(key)
+        for employee in payload.get("employees", []):
+            self.employees[str(employee["number"])] = {"number": str(employee["number"]),
+                                                       "name": employee.get("name", "")}
+        return {"customers": customers, "products": products, "dimensions": dimensions,
+                "employees": sorted(self.employees), "purchase_invoices": purchase_keys}
 
     def dump(self) -> dict:
         def plain(record: dict) -> dict:
@@ -351,6 +378,12 @@ class NetvisorState:
             "products": [plain(p) for p in self.products.values()],
             "dimensions": self.dimensions,
             "transaction_ids": len(self.transaction_ids),
+            "sales_invoices": [_plain_deep(i) for i in self.sales_invoices.values()],
+            "employees": list(self.employees.values()),
+            "trip_expenses": [_plain_deep(t) for t in self.trip_expenses.values()],
+            "purchase_invoices": [_plain_deep(i) for i in self.purchase_invoices.values()],
+            "workdays": [{"employee": e, "date": d, "record_type": r, "hours": _plain_deep(h)}
+                         for (e, d, r), h in sorted(self.workdays.items())],
         }
 
 
@@ -610,6 +643,304 @@ def save_dimension_item(state: NetvisorState, call: Call) -> list[ET.Element]:
     raise invalid(f"Unknown method: {method}")
 
 
+# sales invoices (issue 3). Choices where the contract is silent: the customer and each product must
+# exist (INVALID_DATA, as Netvisor answers); a given <salesinvoicenumber> must be unique
+# (DUPLICATE_DATA); a dimension item not yet in Netvisor is created on the fly; an invoice whose
+# amount is negative is a credit note; <salesinvoiceourreference> is kept and shown by getsalesinvoice.
+def _plain_deep(value):
+    if isinstance(value, dict):
+        return {k: _plain_deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_deep(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def parse_date(value: str | None, what: str) -> str:
+    try:
+        return datetime.strptime(value or "", "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise invalid(f"{what} is not an ANSI date (YYYY-MM-DD): {value}") from None
+
+
+def _find_customer(state: NetvisorState, node: ET.Element) -> dict:
+    kind, value = node.get("type", "customer").lower(), text(node) or ""
+    if kind == "netvisor":
+        found = state.customers.get(int(value)) if value.isdigit() else None
+        if found is None:
+            raise invalid(f"Customer not found with Netvisor identifier: {value}")
+        return found
+    found = next((c for c in state.customers.values() if c["code"] == value), None)
+    if found is None:
+        raise invalid(f"Customer not found with customer code: {value}")
+    return found
+
+
+def _find_product(state: NetvisorState, node: ET.Element) -> dict:
+    kind, value = node.get("type", "customer").lower(), text(node) or ""
+    if kind == "netvisor":
+        found = state.products.get(int(value)) if value.isdigit() else None
+    else:
+        found = next((p for p in state.products.values() if p["code"] == value), None)
+    if found is None:
+        raise invalid(f"Product not found with {'Netvisor identifier' if kind == 'netvisor' else 'product code'}: "
+                      f"{value}")
+    return found
+
+
+def _dimensions(state: NetvisorState, parent: ET.Element) -> list[dict]:
+    found = []
+    for node in parent.findall("dimension"):
+        name, item = text(node.find("dimensionname")) or "", text(node.find("dimensionitem")) or ""
+        if not name or not item:
+            raise invalid("Dimension name and item are required")
+        heading = state.heading(name)
+        if heading is None or not any(i["name"] == item for i in heading["items"]):
+            state.add_dimension_item(name, item)
+        found.append({"name": name, "item": item})
+    return found
+
+
+def save_sales_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
+    if call.params.get("method", "add").lower() != "add":
+        raise invalid("Only method=add is simulated for sales invoices")
+    node = child(call.xml(), "salesinvoice")
+    number = text(node.find("salesinvoicenumber")) or ""
+    if number and any(i["number"] == number for i in state.sales_invoices.values()):
+        raise NetvisorError("DUPLICATE_DATA", f"Invoice number {number} is already in use")
+    amount_node = child(node, "salesinvoiceamount")
+    customer = _find_customer(state, child(node, "invoicingcustomeridentifier"))
+    lines = []
+    for line in node.findall("invoicelines/invoiceline/salesinvoiceproductline"):
+        product = _find_product(state, child(line, "productidentifier"))
+        vat = child(line, "productvatpercentage")
+        accrual = line.find("accrual")
+        lines.append({
+            "product_code": product["code"], "product_key": product["key"],
+            "name": text(line.find("productname")) or product["name"],
+            "unit_price": parse_decimal(text(child(line, "productunitprice")) or "", "productunitprice"),
+            "vat_percent": parse_decimal(text(vat) or "", "productvatpercentage"), "vat_code": vat.get("vatcode", ""),
+            "quantity": parse_decimal(text(child(line, "salesinvoiceproductlinequantity")) or "",
+                                      "salesinvoiceproductlinequantity"),
+            "dimensions": _dimensions(state, line),
+            "accrual": None if accrual is None else {
+                "start": parse_date(text(accrual.find("startdate")), "accrual startdate"),
+                "end": parse_date(text(accrual.find("enddate")), "accrual enddate")},
+        })
+    if not lines:
+        raise invalid("An invoice needs at least one invoice line")
+    amount = parse_decimal(text(amount_node) or "", "salesinvoiceamount")
+    key = next(state.keys)
+    if not number:
+        number = str(1 + max((int(i["number"]) for i in state.sales_invoices.values() if i["number"].isdigit()),
+                             default=0))
+    state.sales_invoices[key] = {
+        "key": key, "number": number, "date": parse_date(text(child(node, "salesinvoicedate")), "salesinvoicedate"),
+        "amount": amount, "currency": amount_node.get("iso4217currencycode", "EUR"),
+        "currency_rate": amount_node.get("currencyrate", ""), "type": "creditnote" if amount < 0 else "invoice",
+        "status": text(node.find("salesinvoicestatus")) or "unsent",
+        "customer_code": customer["code"], "customer_key": customer["key"],
+        "our_reference": text(node.find("salesinvoiceourreference")) or "",
+        "your_reference": text(node.find("salesinvoiceyourreference")) or "",
+        "lines": lines, "modified": state.now(),
+    }
+    return inserted(key)
+
+
+def sales_invoice_list(state: NetvisorState, call: Call) -> list[ET.Element]:
+    begin = call.params.get("begininvoicedate")
+    end = call.params.get("endinvoicedate")
+    above = int(call.params.get("invoicesabovenetvisorkey") or 0)
+    listing = ET.Element("SalesInvoiceList")
+    for key, i in sorted(state.sales_invoices.items()):
+        if key <= above or (begin and i["date"] < parse_date(begin, "begininvoicedate")) or (
+                end and i["date"] > parse_date(end, "endinvoicedate")):
+            continue
+        row = element("SalesInvoice", [
+            ("NetvisorKey", key), ("InvoiceNumber", i["number"])])
+        sub(row, "InvoiceDate", i["date"], format="ansi")
+        for name, value in [("InvoiceStatus", i["status"]), ("CustomerCode", i["customer_code"]),
+                            ("CustomerName", state.customers[i["customer_key"]]["name"]),
+                            ("ReferenceNumber", ""), ("InvoiceSum", i["amount"]), ("OpenSum", i["amount"]),
+                            ("Uri", f"{call.base}/getsalesinvoice.nv?netvisorkey={key}")]:
+            sub(row, name, value)
+        listing.append(row)
+    return [listing]
+
+
+def get_sales_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
+    key = parse_int(call.params.get("netvisorkey"), "netvisorkey")
+    i = state.sales_invoices.get(key)
+    if i is None:
+        raise invalid(f"Sales invoice not found with Netvisor identifier: {key}")
+    invoice = element("SalesInvoice", [
+        ("SalesInvoiceNetvisorKey", key), ("SalesInvoiceNumber", i["number"]), ("SalesInvoiceDate", i["date"]),
+        ("SalesInvoiceAmount", i["amount"]), ("InvoiceType", i["type"]), ("InvoiceStatus", i["status"]),
+        ("SalesInvoiceOurReference", i["our_reference"]), ("SalesInvoiceYourReference", i["your_reference"]),
+        ("InvoicingCustomerIdentifier", i["customer_code"]),
+    ])
+    lines = sub(invoice, "InvoiceLines", None)
+    for line in i["lines"]:
+        product_line = element("SalesInvoiceProductLine", [
+            ("ProductIdentifier", line["product_code"]), ("ProductName", line["name"]),
+            ("ProductUnitPrice", line["unit_price"]), ("ProductVatPercentage", line["vat_percent"]),
+            ("SalesInvoiceProductLineQuantity", line["quantity"])])
+        for dimension in line["dimensions"]:
+            product_line.append(element("Dimension", [("DimensionName", dimension["name"]),
+                                                      ("DimensionItem", dimension["item"])]))
+        sub(lines, "InvoiceLine", None).append(product_line)
+    return [element("SalesInvoices", [("", invoice)])]
+
+
+# workday records: method="replace" replaces the hours of the employee, date and record type given;
+# "increment" adds to them. An unknown employee is INVALID_DATA.
+def save_workday(state: NetvisorState, call: Call) -> list[ET.Element]:
+    root = call.xml()
+    days = root.findall("workday")
+    if not days:
+        raise invalid("Element workday missing")
+    parsed = []
+    for day in days:
+        date_node = child(day, "date")
+        date, method = parse_date(text(date_node), "date"), date_node.get("method", "increment").lower()
+        if method not in ("replace", "increment"):
+            raise invalid(f"Unknown method: {method}")
+        who = child(day, "employeeidentifier")
+        if who.get("type", "number").lower() != "number":
+            raise invalid("Only employee numbers are simulated as employeeidentifier")
+        number = text(who) or ""
+        if number not in state.employees:
+            raise invalid(f"Employee not found with identifier: {number}")
+        hours = []
+        for hour in day.findall("workdayhour"):
+            status = (text(hour.find("acceptancestatus")) or "confirmed").lower()
+            if status not in ("confirmed", "accepted"):
+                raise invalid(f"Unknown acceptancestatus: {status}")
+            record_type = text(child(hour, "collectorratio")) or ""
+            parse_int(record_type, "collectorratio")
+            hours.append({"record_type": record_type,
+                          "hours": parse_decimal(text(child(hour, "hours")) or "", "hours"),
+                          "acceptance": status, "description": text(hour.find("description")) or "",
+                          "dimensions": _dimensions(state, hour)})
+        parsed.append((number, date, method, hours))
+    for number, date, method, hours in parsed:  # all or nothing
+        if method == "replace":
+            for record_type in {h["record_type"] for h in hours}:
+                state.workdays.pop((number, date, record_type), None)
+        for hour in hours:
+            state.workdays.setdefault((number, date, hour["record_type"]), []).append(hour)
+    return inserted(len(parsed))
+
+
+# travel expenses. The contract only says "lines with the person, dates, expense type code (wage
+# type), amounts, dimensions and base64 attachments"; the element names below and the list resource
+# tripexpenselist.nv are this project's assumption. An unknown employee or wage type code is
+# INVALID_DATA; a repeated <tripexpensenumber> is DUPLICATE_DATA.
+def save_trip_expense(state: NetvisorState, call: Call) -> list[ET.Element]:
+    import base64
+    import binascii
+
+    node = child(call.xml(), "tripexpense")
+    number = text(child(node, "tripexpensenumber")) or ""
+    if not number:
+        raise invalid("tripexpensenumber is required")
+    if any(t["number"] == number for t in state.trip_expenses.values()):
+        raise NetvisorError("DUPLICATE_DATA", f"Trip expense number {number} is already in use")
+    employee = text(child(node, "employeeidentifier")) or ""
+    if employee not in state.employees:
+        raise invalid(f"Employee not found with identifier: {employee}")
+    lines = []
+    for line in node.findall("tripexpenselines/tripexpenseline"):
+        code = text(child(line, "wagetypecode")) or ""
+        if code not in state.wage_types:
+            raise invalid(f"Wage type not found with code: {code}")
+        quantity = parse_decimal(text(child(line, "quantity")) or "", "quantity")
+        unit = parse_decimal(text(child(line, "unitamount")) or "", "unitamount")
+        lines.append({"wage_type": code, "date": parse_date(text(child(line, "linedate")), "linedate"),
+                      "quantity": quantity, "unit_amount": unit, "amount": quantity * unit,
+                      "description": text(line.find("description")) or "", "dimensions": _dimensions(state, line)})
+    if not lines:
+        raise invalid("A trip expense needs at least one line")
+    attachments = []
+    for attachment in node.findall("tripexpenseattachments/tripexpenseattachment"):
+        try:
+            data = base64.b64decode(text(child(attachment, "documentdata")) or "", validate=True)
+        except binascii.Error:
+            raise invalid("documentdata is not base64") from None
+        attachments.append({"filename": text(child(attachment, "filename")),
+                            "mimetype": text(attachment.find("mimetype")) or "",
+                            "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+    key = next(state.keys)
+    state.trip_expenses[key] = {
+        "key": key, "number": number, "employee": employee,
+        "date": parse_date(text(child(node, "date")), "date"),
+        "our_reference": text(node.find("tripexpenseourreference")) or "", "lines": lines,
+        "attachments": attachments}
+    return inserted(key)
+
+
+def trip_expense_list(state: NetvisorState, call: Call) -> list[ET.Element]:
+    employee = call.params.get("employeeidentifier")
+    listing = ET.Element("TripExpenseList")
+    for key, t in sorted(state.trip_expenses.items()):
+        if employee and t["employee"] != employee:
+            continue
+        listing.append(element("TripExpense", [("NetvisorKey", key), ("TripExpenseNumber", t["number"]),
+                                               ("EmployeeIdentifier", t["employee"]), ("Date", t["date"]),
+                                               ("OurReference", t["our_reference"])]))
+    return [listing]
+
+
+# purchase invoices: seeded through the admin API (they arrive from vendors), read by the two list
+# and get resources of the contract. ``invoicestatus`` filters open|approved|accepted.
+def purchase_invoice_list(state: NetvisorState, call: Call) -> list[ET.Element]:
+    begin, end = call.params.get("begininvoicedate"), call.params.get("endinvoicedate")
+    status = call.params.get("invoicestatus", "").lower()
+    if status and status not in ("open", "approved", "accepted"):
+        raise invalid(f"Unknown invoicestatus: {status}")
+    listing = ET.Element("PurchaseInvoiceList")
+    for key, i in sorted(state.purchase_invoices.items()):
+        if (status and i["status"] != status) or (begin and i["date"] < parse_date(begin, "begininvoicedate")) or (
+                end and i["date"] > parse_date(end, "endinvoicedate")):
+            continue
+        row = element("PurchaseInvoice", [("NetvisorKey", key), ("InvoiceNumber", i["number"])])
+        sub(row, "InvoiceDate", i["date"], format="ansi")
+        for name, value in [("Vendor", i["vendor"]), ("VendorOrganizationIdentifier", i["vendor_business_id"]),
+                            ("Sum", i["sum"]), ("Payments", Decimal("0.00")), ("OpenSum", i["sum"]),
+                            ("Uri", f"{call.base}/getpurchaseinvoice.nv?netvisorkey={key}")]:
+            sub(row, name, value)
+        listing.append(row)
+    return [listing]
+
+
+def get_purchase_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
+    key = parse_int(call.params.get("netvisorkey"), "netvisorkey")
+    i = state.purchase_invoices.get(key)
+    if i is None:
+        raise invalid(f"Purchase invoice not found with Netvisor identifier: {key}")
+    invoice = element("PurchaseInvoice", [
+        ("PurchaseInvoiceNetvisorKey", key), ("PurchaseInvoiceNumber", i["number"]),
+        ("PurchaseInvoiceDate", i["date"]), ("PurchaseInvoiceVendorName", i["vendor"]),
+        ("VendorCode", i["vendor_code"]), ("PurchaseInvoiceSum", i["sum"]), ("InvoiceStatus", i["status"]),
+        ("ApprovalStatus", "approved" if i["status"] in ("approved", "accepted") else "open"),
+        ("VoucherId", ""), ("IsAccounted", "0")])
+    lines = sub(invoice, "PurchaseInvoiceLines", None)
+    for n, line in enumerate(i["lines"], 1):
+        node = element("PurchaseInvoiceLine", [
+            ("NetvisorKey", f"{key}{n:03d}"), ("LineSum", (line["quantity"] * line["unit_price"]).quantize(
+                Decimal("0.01"))), ("UnitPrice", line["unit_price"]), ("VatPercent", line["vat_percent"]),
+            ("DeliveredAmount", line["quantity"]), ("ProductCode", line["product_code"]),
+            ("Description", line["description"])])
+        for dimension in line["dimensions"]:
+            node.append(element("Dimension", [("DimensionName", dimension["name"]),
+                                              ("DimensionItem", dimension["item"])]))
+        lines.append(node)
+    return [invoice]
+
+
 RESOURCES = {  # resource (lower case) -> (HTTP method, handler)
     "customerlist.nv": ("GET", customer_list),
     "getcustomer.nv": ("GET", get_customer),
@@ -619,6 +950,14 @@ RESOURCES = {  # resource (lower case) -> (HTTP method, handler)
     "product.nv": ("POST", save_product),
     "dimensionlist.nv": ("GET", dimension_list),
     "dimensionitem.nv": ("POST", save_dimension_item),
+    "salesinvoice.nv": ("POST", save_sales_invoice),
+    "salesinvoicelist.nv": ("GET", sales_invoice_list),
+    "getsalesinvoice.nv": ("GET", get_sales_invoice),
+    "workday.nv": ("POST", save_workday),
+    "tripexpense.nv": ("POST", save_trip_expense),
+    "tripexpenselist.nv": ("GET", trip_expense_list),
+    "purchaseinvoicelist.nv": ("GET", purchase_invoice_list),
+    "getpurchaseinvoice.nv": ("GET", get_purchase_invoice),
 }
 
 

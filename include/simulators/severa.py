@@ -22,7 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ._common import Simulator
@@ -91,12 +91,14 @@ class Filter:
 
     param: str
     path: tuple[str, ...]
-    kind: str  # "list": repeatable, any value matches; "bool": true/false
+    kind: str  # "list": repeatable, any value matches; "bool": true/false; "min"/"max": a date bound
 
-    def values(self, params) -> set[str] | bool:
+    def values(self, params) -> set[str] | bool | str:
         """The wanted values from the query; InvalidParameter for a bad boolean."""
         if self.kind == "list":
             return set(params.getlist(self.param))
+        if self.kind in ("min", "max"):
+            return params[self.param][:10]
         raw = params[self.param].lower()
         if raw not in ("true", "false"):
             raise _invalid(f"{self.param} must be true or false")
@@ -106,6 +108,10 @@ class Filter:
         value: Any = record
         for key in self.path:
             value = value.get(key) if isinstance(value, dict) else None
+        if self.kind == "min":
+            return value is not None and str(value)[:10] >= wanted
+        if self.kind == "max":
+            return value is not None and str(value)[:10] <= wanted
         return value is wanted if self.kind == "bool" else str(value) in wanted
 
 
@@ -121,6 +127,9 @@ class Resource:
     auto_number: bool = False  # assign the next free ``number`` when absent
     filters: tuple[Filter, ...] = ()
     references: dict[str, str] = field(default_factory=dict)  # field -> referenced resource
+    max_row_count: int = 1000  # the largest rowCount the list accepts
+    routes: bool = True  # False: reached only through a parent (e.g. /v1/invoices/{guid}/invoicerows)
+    open_project: bool = False  # the referenced ``project`` must not be closed (costs on a project)
 
 
 _IS_ACTIVE = Filter("isActive", ("isActive",), "bool")
@@ -154,6 +163,75 @@ RESOURCES = (
                  Filter("numbers", ("number",), "list"),
                  Filter("customerGuids", ("customer", "guid"), "list")),
         references={"customer": "customers", "businessUnit": "businessunits"},
+    ),
+    Resource(
+        "users", unique="code", required=("lastName",),
+        fields={"firstName": None, "lastName": None, "email": None, "code": None, "isActive": True,
+                "businessUnit": None},
+        filters=(Filter("code", ("code",), "list"), _IS_ACTIVE),
+        references={"businessUnit": "businessunits"},
+    ),
+    Resource(
+        "workhours", required=("user", "eventDate", "quantity"), max_row_count=100,
+        fields={"user": None, "project": None, "phase": None, "workType": None, "overtime": None,
+                "eventDate": None, "quantity": None, "description": None, "isBillable": True,
+                "isApproved": False},
+        filters=(Filter("eventDateStart", ("eventDate",), "min"), Filter("eventDateEnd", ("eventDate",), "max"),
+                 Filter("userGuids", ("user", "guid"), "list")),
+        references={"user": "users", "project": "projects"},
+    ),
+    # -- documents (issue 3): invoices with statuses and rows, hour-entry code lists ---------------
+    Resource("costcenters", paging="rows", fields={"name": None, "code": None, "isActive": True}),
+    Resource("overtimes", fields={"name": None, "code": None, "percentage": None, "isActive": True}),
+    Resource("worktypes", fields={"name": None, "code": None, "isActive": True}),
+    Resource(
+        "invoicestatuses", paging="rows", unique="name",
+        fields={"name": None, "isActive": True, "isDefault": False, "isSent": False,
+                "isWaitingPayment": False, "isPaid": False, "sortOrder": 0},
+    ),
+    Resource(
+        "invoices", unique="number", auto_number=True, required=("customer", "status"),
+        fields={"number": None, "referenceNumber": None, "status": None, "customer": None, "projects": [],
+                "date": None, "dueDate": None, "totalExcludingTax": None, "totalIncludingTax": None,
+                "totalTax": None, "currency": {"code": "EUR"}, "exchangeRate": None,
+                "homeCurrency": {"code": "EUR"}, "isCreditNote": False},
+        filters=(Filter("invoiceStatusGuids", ("status", "guid"), "list"),
+                 Filter("numbers", ("number",), "list")),
+        references={"customer": "customers", "status": "invoicestatuses"},
+    ),
+    Resource(  # rows of an invoice; assumed shape, listed under /v1/invoices/{guid}/invoicerows
+        "invoicerows", required=("invoice",), routes=False,
+        fields={"invoice": None, "product": None, "description": None, "quantity": None,
+                "unitPrice": None, "vatRate": None, "project": None, "user": None, "costCenter": None,
+                "isRecurring": False, "startDate": None, "endDate": None, "sortOrder": 0},
+        filters=(Filter("invoiceGuids", ("invoice", "guid"), "list"),),
+        references={"invoice": "invoices", "product": "products", "project": "projects", "user": "users",
+                    "costCenter": "costcenters"},
+    ),
+    Resource("travelreimbursementstatuses", paging="rows", unique="name", fields={"name": None, "isActive": True}),
+    Resource(
+        "travelreimbursements", unique="number", required=("user", "travelReimbursementStatus"),
+        fields={"user": None, "number": None, "date": None, "approvalDate": None, "total": None,
+                "travelReimbursementStatus": None, "businessUnit": None, "description": None},
+        filters=(Filter("travelReimbursementStatusGuids", ("travelReimbursementStatus", "guid"), "list"),
+                 Filter("numbers", ("number",), "list")),
+        references={"user": "users", "travelReimbursementStatus": "travelreimbursementstatuses",
+                    "businessUnit": "businessunits"},
+    ),
+    Resource(  # the expense lines; expenseType {code, name}: the code is Netvisor's wage type code
+        "projecttravelexpenses", required=("travelReimbursement",),
+        fields={"travelReimbursement": None, "project": None, "expenseType": None, "eventDate": None,
+                "quantity": None, "unitPrice": None, "amount": None, "isReimbursable": True,
+                "description": None},
+        filters=(Filter("travelReimbursementGuids", ("travelReimbursement", "guid"), "list"),),
+        references={"travelReimbursement": "travelreimbursements", "project": "projects"},
+    ),
+    Resource(  # project costs (purchase invoices); resource name assumed, see external-apis.md
+        "projectfees", required=("project", "quantity"), open_project=True,
+        fields={"project": None, "product": None, "quantity": None, "unitCost": None, "unitPrice": None,
+                "description": None, "eventDate": None},
+        filters=(Filter("projectGuids", ("project", "guid"), "list"),),
+        references={"project": "projects", "product": "products"},
     ),
 )
 ALL_SCOPES = tuple(f"{r.name}:{access}" for r in RESOURCES for access in ("read", "write"))
@@ -221,7 +299,11 @@ class Collection:
         shown = copy.deepcopy(record)
         for name, target in self.spec.references.items():
             if shown.get(name):
-                shown[name]["name"] = self.state.collections[target].records[shown[name]["guid"]]["name"]
+                referenced = self.state.collections[target].records[shown[name]["guid"]]
+                if "name" in referenced:
+                    shown[name]["name"] = referenced["name"]
+                else:  # a user: workhours show user{guid, firstName, lastName}
+                    shown[name].update(firstName=referenced.get("firstName"), lastName=referenced.get("lastName"))
         return shown
 
     def create(self, body: Any, guid: str | None = None, stamps: dict | None = None) -> dict:
@@ -256,7 +338,7 @@ class Collection:
     def page(self, params) -> tuple[list[dict], dict[str, str]]:
         """One page of the filtered list, and the response headers (``NextPageToken``)."""
         rows = self._select(params)
-        size = _int_param(params, "rowCount", DEFAULT_ROW_COUNT, 1, MAX_ROW_COUNT)
+        size = _int_param(params, "rowCount", DEFAULT_ROW_COUNT, 1, min(MAX_ROW_COUNT, self.spec.max_row_count))
         if self.spec.paging == "rows":
             first = _int_param(params, "firstRow", 0, 0)
             return [self.view(r) for r in rows[first:first + size]], {}
@@ -295,6 +377,8 @@ class Collection:
             if ref_guid not in self.state.collections[target].records:
                 raise _invalid(f"{name}: no {target} record with guid {ref_guid}")
             record[name] = {"guid": ref_guid}
+        if self.spec.open_project and self.state.collections["projects"].records[record["project"]["guid"]]["isClosed"]:
+            raise SeveraError(400, "InvalidOperation", "The project is closed; costs cannot be added to it")
 
     def _next_number(self) -> str:
         numbers = [int(r["number"]) for r in self.records.values() if str(r["number"]).isdigit()]
@@ -441,6 +525,50 @@ def _add_resource_routes(app: FastAPI, sim: Simulator, state: SeveraState, spec:
             return JSONResponse(collection.view(collection.patch(guid, _json(raw))))
 
 
+def minimal_pdf(title: str) -> bytes:
+    """A small, valid one-page PDF naming ``title`` (for the documents' PDF routes)."""
+    text = title.replace("\\", "").replace("(", "").replace(")", "")
+    content = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1", "replace")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def _add_invoice_routes(app: FastAPI, sim: Simulator, state: SeveraState) -> None:
+    """An invoice's rows and its PDF."""
+
+    @app.get(V1 + "/invoices/{guid}/invoicerows", name="list_invoicerows")
+    async def invoice_rows(guid: str, request: Request) -> JSONResponse:
+        with sim.lock:
+            state.authorize(request.headers, "invoices:read")
+            state.collections["invoices"].get(guid)
+            rows = state.collections["invoicerows"]
+            mine = [r for r in rows.records.values() if r["invoice"]["guid"] == guid]
+            return JSONResponse([rows.view(r) for r in sorted(mine, key=lambda r: (r["sortOrder"], _order_key(r)))])
+
+    @app.get(V1 + "/travelreimbursements/{guid}/pdf", name="travelreimbursement_pdf")
+    async def travel_pdf(guid: str, request: Request) -> Response:
+        with sim.lock:
+            state.authorize(request.headers, "travelreimbursements:read")
+            travel = state.collections["travelreimbursements"].get(guid)
+        return Response(minimal_pdf(f"Travel invoice {travel['number']}"), media_type="application/pdf")
+
+    @app.get(V1 + "/invoices/{guid}/pdf", name="invoice_pdf")
+    async def invoice_pdf(guid: str, request: Request) -> Response:
+        with sim.lock:
+            state.authorize(request.headers, "invoices:read")
+            invoice = state.collections["invoices"].get(guid)
+        return Response(minimal_pdf(f"Invoice {invoice['number']}"), media_type="application/pdf")
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     """Vendor envelope for SeveraError and for unknown routes/methods under the base path."""
 
@@ -485,7 +613,9 @@ def create_app(config: dict | None = None) -> FastAPI:
             return state.refresh(_json(raw))
 
     for spec in RESOURCES:
-        _add_resource_routes(app, sim, state, spec)
+        if spec.routes:
+            _add_resource_routes(app, sim, state, spec)
+    _add_invoice_routes(app, sim, state)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -49,6 +49,61 @@ class RegisterSettings(Strict):
 class DimensionSettings(Strict):
     business_unit_heading: str = "Liiketoimintayksikkö"  # empty: business units are not created
     project_heading: str = "Projekti"  # empty: projects are not created
+    cost_centre_heading: str = "Kustannuspaikka"  # documents only; empty: not sent on invoice rows
+    user_heading: str = "Henkilö"  # documents only (who made the invoiced hours); empty: not sent
+
+
+class SalesInvoiceSettings(Strict):
+    """R-A.6 / R-A.10: Severa invoices -> Netvisor sales invoices."""
+
+    ready_status: str = "Ready to be sent to Netvisor"  # Severa invoice status that means "move it"
+    sent_status: str = "Invoice sent to Netvisor"  # written back after the transfer
+    batch_size: int = Field(30, ge=1, le=30)  # invoices per transfer; more wait for the next batch
+    require_approval: bool = False  # a person approves the previewed batch (Airflow HITL) first
+    periodise_recurring_rows: bool = False  # recurring rows get an accrual period in Netvisor
+    netvisor_status: str = "unsent"  # status of the new Netvisor invoice
+    vat_code: str = "KOMY"  # Netvisor VAT code of the rows
+
+
+NEVER_MOVING_TRAVEL_STATUSES = ("Draft", "Rejected")
+
+
+class TravelSettings(Strict):
+    """R-A.7: Severa travel invoices -> Netvisor travel expenses."""
+
+    statuses: list[str] = ["Approved"]  # statuses that move (never Draft, Rejected or the transferred one)
+    transferred_status: str = "Transferred to Netvisor"  # written back after the transfer
+    batch_size: int = Field(30, ge=1, le=500)
+    require_approval: bool = False
+
+    @model_validator(mode="after")
+    def _statuses_that_may_move(self):
+        wrong = [s for s in self.statuses if s in (*NEVER_MOVING_TRAVEL_STATUSES, self.transferred_status)]
+        if wrong or not self.statuses:
+            raise ValueError(f"statuses must name at least one status other than Draft, Rejected and "
+                             f"{self.transferred_status!r}; got {self.statuses}")
+        return self
+
+
+class PurchaseInvoiceSettings(Strict):
+    """R-A.9: Netvisor purchase invoices -> costs on Severa projects."""
+
+    status: Literal["open", "approved", "accepted"] = "approved"  # Netvisor status that moves
+    per_line: bool = True  # one project cost per invoice line; false: one per invoice (one project)
+    days_back: int = Field(90, ge=1, le=3660)  # default invoice-date range of a run
+    batch_size: int = Field(30, ge=1, le=500)
+    require_approval: bool = False
+
+
+class HoursSettings(Strict):
+    """R-A.8: Severa hour entries -> Netvisor workday records."""
+
+    use_approval: bool = False  # Severa uses hour approval: approved entries arrive as accepted
+    default_record_type: str = "1"  # Netvisor record type (collector ratio) of ordinary hours
+    record_types: dict[str, str] = {}  # Severa work type code -> Netvisor record type number
+    days_back: int = Field(31, ge=1, le=366)  # default date range of a run: this many days up to today
+    require_approval: bool = False
+    batch_size: int = Field(200, ge=1, le=1000)  # person-days per batch
 
 
 class SeveraNetvisorSettings(Strict):
@@ -57,6 +112,34 @@ class SeveraNetvisorSettings(Strict):
     customers: RegisterSettings = RegisterSettings()
     products: RegisterSettings = RegisterSettings()
     dimensions: DimensionSettings = DimensionSettings()
+    sales_invoices: SalesInvoiceSettings = SalesInvoiceSettings()
+    hours: HoursSettings = HoursSettings()
+    travel_invoices: TravelSettings = TravelSettings()
+    purchase_invoices: PurchaseInvoiceSettings = PurchaseInvoiceSettings()
     product_group: str = "Severa"  # Netvisor product group for products coming from Severa
     currency: str = "EUR"  # home currency; must be the same in both systems (R-A.10)
     watermark_overlap_minutes: int = 10
+
+
+class HorizonAdSettings(Strict):
+    """Flow C accounts settings (Variable ``erpbridge_horizon_ad``)."""
+
+    timezone: str = "Europe/Riga"  # the day on which employment starts and ends
+    watermark_overlap_minutes: int = 10
+
+
+class HorizonPayrollSettings(Strict):
+    """Flow C work-time settings (Variable ``erpbridge_horizon_payroll``)."""
+
+    inbox: str = "/opt/airflow/data/payroll_inbox"  # CSV files: employee_code;date;time_type;hours;comment
+    severa_time_type: str = "WORK"  # Horizon time type for Severa hour entries (non-overtime)
+    overtime_time_types: dict[str, str] = {}  # Severa overtime code or name -> Horizon time type
+    max_hours_per_day: float = 24.0
+
+
+class StandardBooksEnvoiceSettings(Strict):
+    """Flow B settings (Variable ``erpbridge_standardbooks_envoice``)."""
+
+    auto_create_purchase_invoice: bool = False  # R-B.6: also make the VIVc (unapproved) from each invoice
+    default_currency: str = "EUR"  # for a document that names none
+    vat_codes: dict[str, str] = {}  # Envoice VAT rate ("24") -> Standard Books VAT code; unlisted: the rate

@@ -64,6 +64,9 @@ class HttpClient:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.limiter = RateLimiter(self.rate_per_second)
+        # One host per client: resolve proxy settings once, not from os.environ on every request.
+        self.proxies = requests.utils.resolve_proxies(requests.Request("GET", self.base_url).prepare(),
+                                                      self.session.proxies, self.session.trust_env)
 
     def call(
         self,
@@ -88,7 +91,8 @@ class HttpClient:
             self.authorize(prepared)
             self.limiter.wait()
             try:
-                response = self.session.send(prepared, timeout=self.timeout, verify=self.verify)
+                response = self.session.send(prepared, timeout=self.timeout, verify=self.verify,
+                                             proxies=self.proxies)
             except requests.ConnectTimeout as exc:
                 raise Retryable(f"connect timeout: {exc}") from exc
             except (requests.ConnectionError, requests.Timeout) as exc:

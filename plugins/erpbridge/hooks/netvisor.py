@@ -204,6 +204,65 @@ class NetvisorHook(HttpSystemHook):
         body = xml.build("dimensionitem", {"name": heading, "item": item, "olditem": old_item})
         self.post("dimensionitem", {"method": "edit"}, body)
 
+    # --- documents: sales invoices, workday records ---------------------------------------------
+
+    def list_sales_invoices(self, begin: str | None = None, end: str | None = None) -> list[dict]:
+        """Sales invoice list rows {netvisor_key, number, date, customer_code, amount} by invoice date."""
+        params = {k: v for k, v in {"begininvoicedate": begin, "endinvoicedate": end}.items() if v}
+        listing = xml.child(self.get("salesinvoicelist", params or None), "SalesInvoiceList")
+        return [{"netvisor_key": xml.text(i, "NetvisorKey"), "number": xml.text(i, "InvoiceNumber"),
+                 "date": xml.text(i, "InvoiceDate"), "customer_code": xml.text(i, "CustomerCode"),
+                 "amount": _decimal(xml.text(i, "InvoiceSum"))} for i in xml.children(listing, "SalesInvoice")]
+
+    def add_sales_invoice(self, invoice: dict) -> str:
+        """A new sales invoice (the mapping's payload: number, date, amount, lines ...); its Netvisor key."""
+        return self.post("salesinvoice", {"method": "add"}, _sales_invoice_xml(invoice))
+
+    def list_trip_expenses(self, employee: str) -> list[dict]:
+        """Trip expense rows {netvisor_key, number, employee, our_reference} of one employee.
+
+        ``tripexpenselist.nv`` is this project's assumption (the public contract names no list)."""
+        listing = xml.child(self.get("tripexpenselist", {"employeeidentifier": employee}), "TripExpenseList")
+        return [{"netvisor_key": xml.text(t, "NetvisorKey"), "number": xml.text(t, "TripExpenseNumber"),
+                 "employee": xml.text(t, "EmployeeIdentifier"), "our_reference": xml.text(t, "OurReference")}
+                for t in xml.children(listing, "TripExpense")]
+
+    def add_trip_expense(self, expense: dict) -> str:
+        """A travel expense (employee, number, date, lines[], attachments[]) with its PDFs inside."""
+        return self.post("tripexpense", {"method": "add"}, _trip_expense_xml(expense))
+
+    def list_purchase_invoices(self, status: str, begin: str | None = None, end: str | None = None) -> list[dict]:
+        """Purchase invoice list rows {netvisor_key, number, date, vendor} in one status (open|approved|accepted)."""
+        params = {k: v for k, v in {"invoicestatus": status, "begininvoicedate": begin, "endinvoicedate": end}.items()
+                  if v}
+        listing = xml.child(self.get("purchaseinvoicelist", params), "PurchaseInvoiceList")
+        return [{"netvisor_key": xml.text(i, "NetvisorKey"), "number": xml.text(i, "InvoiceNumber"),
+                 "date": xml.text(i, "InvoiceDate"), "vendor": xml.text(i, "Vendor")}
+                for i in xml.children(listing, "PurchaseInvoice")]
+
+    def get_purchase_invoice(self, key: str) -> dict:
+        """One purchase invoice with its lines (quantity, unit_price, vat_percent, product_code,
+        description, dimensions [(heading, item)])."""
+        invoice = xml.child(self.get("getpurchaseinvoice", {"netvisorkey": key}), "PurchaseInvoice")
+        lines = []
+        for line in xml.children(xml.child(invoice, "PurchaseInvoiceLines"), "PurchaseInvoiceLine"):
+            lines.append({"netvisor_key": xml.text(line, "NetvisorKey"),
+                          "quantity": _decimal(xml.text(line, "DeliveredAmount")),
+                          "unit_price": _decimal(xml.text(line, "UnitPrice")),
+                          "line_sum": _decimal(xml.text(line, "LineSum")),
+                          "vat_percent": _decimal(xml.text(line, "VatPercent")),
+                          "product_code": xml.text(line, "ProductCode") or "",
+                          "description": xml.text(line, "Description") or "",
+                          "dimensions": [(xml.text(d, "DimensionName"), xml.text(d, "DimensionItem"))
+                                         for d in xml.children(line, "Dimension")]})
+        return {"netvisor_key": key, "number": xml.text(invoice, "PurchaseInvoiceNumber"),
+                "date": xml.text(invoice, "PurchaseInvoiceDate"), "vendor": xml.text(invoice, "PurchaseInvoiceVendorName"),
+                "status": xml.text(invoice, "InvoiceStatus"), "lines": lines}
+
+    def save_workday(self, day: dict) -> None:
+        """One person's day of hours (employee, date, method, hours[]); ``replace`` makes a resend safe."""
+        self.post("workday", {}, _workday_xml(day))
+
 
 def _parse_reply(response):
     """The <Root><ResponseStatus> envelope -> the root element, or the error it carries."""
@@ -239,6 +298,79 @@ def _product_xml(record: dict):
         content["productbookkeepingdetails"] = {"defaultvatpercentage": _wire(record["vat_percent"])}
     return xml.build("product", content)
 
+
+def _dimension_xml(dimensions) -> list[dict]:
+    return [{"dimensionname": heading, "dimensionitem": item} for heading, item in dimensions]
+
+
+def _sales_invoice_xml(invoice: dict):
+    lines = []
+    for line in invoice["lines"]:
+        product_line = {
+            "productidentifier": (line["product"], {"type": "customer"}),
+            "productname": line["name"],
+            "productunitprice": (_wire(line["unit_price"]), {"type": "net"}),
+            "productvatpercentage": (_wire(line["vat_percent"]), {"vatcode": line["vat_code"]}),
+            "salesinvoiceproductlinequantity": _wire(line["quantity"]),
+        }
+        if line.get("accrual"):
+            product_line["accrual"] = {"startdate": (line["accrual"]["start"], {"format": "ansi"}),
+                                       "enddate": (line["accrual"]["end"], {"format": "ansi"})}
+        if line.get("dimensions"):
+            product_line["dimension"] = _dimension_xml(line["dimensions"])
+        lines.append({"salesinvoiceproductline": product_line})
+    amount_attrs = ({"iso4217currencycode": invoice["currency"], "currencyrate": _wire(invoice["currency_rate"])}
+                    if invoice.get("currency") else {})
+    return xml.build("salesinvoice", {
+        "salesinvoicenumber": invoice["number"],
+        "salesinvoicedate": (invoice["date"], {"format": "ansi"}),
+        "salesinvoiceamount": (_wire(invoice["amount"]), amount_attrs),
+        "salesinvoicestatus": (invoice["status"], {"type": "netvisor"}),
+        "salesinvoiceourreference": invoice["reference"],
+        "invoicingcustomeridentifier": (invoice["customer"], {"type": "customer"}),
+        "invoicelines": {"invoiceline": lines},
+    })
+
+
+def _workday_xml(day: dict):
+    hours = []
+    for hour in day["hours"]:
+        entry = {"hours": _wire(hour["hours"]), "collectorratio": (hour["record_type"], {"type": "number"}),
+                 "acceptancestatus": hour["acceptance"], "description": hour.get("description") or ""}
+        if hour.get("dimensions"):
+            entry["dimension"] = _dimension_xml(hour["dimensions"])
+        hours.append(entry)
+    return xml.build("workday", {
+        "date": (day["date"], {"format": "ansi", "method": day["method"]}),
+        "employeeidentifier": (day["employee"], {"type": "number"}),
+        "workdayhour": hours,
+    })
+
+
+def _trip_expense_xml(expense: dict):
+    import base64
+
+    lines = []
+    for line in expense["lines"]:
+        entry = {"wagetypecode": line["wage_type"], "linedate": (line["date"], {"format": "ansi"}),
+                 "quantity": _wire(line["quantity"]), "unitamount": _wire(line["unit_amount"]),
+                 "description": line.get("description") or ""}
+        if line.get("dimensions"):
+            entry["dimension"] = _dimension_xml(line["dimensions"])
+        lines.append(entry)
+    content = {
+        "tripexpensenumber": expense["number"],
+        "tripexpenseourreference": expense["reference"],
+        "employeeidentifier": (expense["employee"], {"type": "number"}),
+        "date": (expense["date"], {"format": "ansi"}),
+        "tripexpenselines": {"tripexpenseline": lines},
+    }
+    if expense.get("attachments"):
+        content["tripexpenseattachments"] = {"tripexpenseattachment": [
+            {"mimetype": a["content_type"], "filename": a["filename"],
+             "documentdata": (base64.b64encode(bytes(a["content"])).decode("ascii"), {"type": "pdf"})}
+            for a in expense["attachments"]]}
+    return xml.build("tripexpense", content)
 
 def _wire(value) -> str:
     """Netvisor's text form: decimals with a comma, booleans 1/0, None as blank."""

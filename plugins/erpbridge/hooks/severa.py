@@ -127,6 +127,19 @@ class SeveraHook(HttpSystemHook):
                 found.update({str(r[key]): r for r in page if str(r.get(key)) == value})
         return found
 
+    def download(self, path: str) -> bytes:
+        """A binary resource (e.g. ``v1/invoices/{guid}/pdf``); errors as for JSON calls."""
+        def parse(response):
+            if response.ok:
+                return response.content
+            return _parse_json_response(response)
+
+        try:
+            return self.client.call("GET", path, parse=parse)
+        except _TokenRejected:
+            self._token = None
+        return self.client.call("GET", path, parse=parse)
+
     def create(self, resource: str, record: dict) -> dict:
         return self.request("POST", f"v1/{resource}", json=record, write=True).body
 

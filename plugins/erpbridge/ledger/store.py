@@ -31,6 +31,15 @@ class Outcome:
     error_text: str | None = None
 
 
+@dataclass
+class DocumentState:
+    """Where one document's transfer got to: in_flight (about to post), posted, attached, completed, done."""
+
+    reference: str
+    stage: str
+    target_id: str | None = None
+
+
 class Ledger:
     def __init__(self, conn, flow: str, run: RunContext = RunContext()):
         self.conn = conn
@@ -89,6 +98,18 @@ class Ledger:
                 " content_hash = EXCLUDED.content_hash, updated_at = now()",
                 (self.flow, entity, source_id, target_id, content_hash))
 
+    def remember_many(self, entity: str, rows: Iterable[tuple[str, str, str | None]]) -> None:
+        """``remember`` for many (source id, target id, content hash) rows in one pipelined batch."""
+        rows = list(rows)
+        if not rows:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO id_map (flow, entity, source_id, target_id, content_hash) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (flow, entity, source_id) DO UPDATE SET target_id = EXCLUDED.target_id,"
+                " content_hash = EXCLUDED.content_hash, updated_at = now()",
+                [(self.flow, entity, source_id, target_id, digest) for source_id, target_id, digest in rows])
+
     # --- watermarks -----------------------------------------------------------------------------
 
     def watermark(self, stream: str) -> str | None:
@@ -135,6 +156,36 @@ class Ledger:
             with self.conn.cursor() as cur:
                 cur.execute("DELETE FROM quarantine WHERE flow = %s AND entity = %s AND source_id = ANY(%s)",
                             (self.flow, entity, ids))
+
+    def forget(self, entity: str) -> int:
+        """Drop the id map of one entity (its target records were deleted); returns how many rows."""
+        with self.conn.cursor() as cur:
+            cur.execute("DELETE FROM id_map WHERE flow = %s AND entity = %s", (self.flow, entity))
+            return cur.rowcount
+
+    # --- document transfers ---------------------------------------------------------------------
+
+    def document_state(self, entity: str, source_id: str) -> DocumentState | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT reference, stage, target_id FROM document_transfer"
+                        " WHERE flow = %s AND entity = %s AND source_id = %s", (self.flow, entity, source_id))
+            row = cur.fetchone()
+        return DocumentState(*row) if row else None
+
+    def set_document_state(self, entity: str, source_id: str, source_key: str | None, state: DocumentState) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO document_transfer (flow, entity, source_id, source_key, reference, stage, target_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (flow, entity, source_id) DO UPDATE SET"
+                " source_key = EXCLUDED.source_key, reference = EXCLUDED.reference, stage = EXCLUDED.stage,"
+                " target_id = EXCLUDED.target_id, updated_at = now(),"
+                " attempts = document_transfer.attempts + (EXCLUDED.stage = 'in_flight')::int",
+                (self.flow, entity, source_id, source_key, state.reference, state.stage, state.target_id))
+
+    def drop_document_state(self, entity: str, source_id: str) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("DELETE FROM document_transfer WHERE flow = %s AND entity = %s AND source_id = %s",
+                        (self.flow, entity, source_id))
 
     def quarantined(self, entity: str) -> list[str]:
         with self.conn.cursor() as cur:

@@ -43,11 +43,15 @@ def sync_register(register: str, settings: dict, params: dict | None = None) -> 
     config = settings_module.parse(settings_module.SeveraNetvisorSettings, settings, SETTINGS_VARIABLE)
     check_temp_records(register, config)
     ledger = Ledger.connect(FLOW, run_context(), LEDGER_CONN_ID)
+    retry = retry_ids(params.get("retry_records"))
     counts: dict[str, int] = {}
     try:
         for reg in build_registers(register, config):
+            if retry is not None and reg.entity not in retry:
+                continue
             sync = RegistrySync(reg, ledger, full=bool(params.get("full_resync")), dry_run=bool(params.get("dry_run")),
-                                overlap=timedelta(minutes=config.watermark_overlap_minutes))
+                                overlap=timedelta(minutes=config.watermark_overlap_minutes),
+                                only=None if retry is None else retry[reg.entity])
             result = sync.run()
             if params.get("dry_run"):
                 log.info("dry run, nothing written. %s would change:\n%s", reg.entity, preview_table(result.preview))
@@ -56,3 +60,13 @@ def sync_register(register: str, settings: dict, params: dict | None = None) -> 
     finally:
         ledger.close()
     return counts
+
+
+def retry_ids(records: list[dict] | None) -> dict[str, list[str]] | None:
+    """The ``retry_records`` param as {entity: [source id, ...]}; None when the run is a normal pass."""
+    if not records:
+        return None
+    by_entity: dict[str, list[str]] = {}
+    for record in records:
+        by_entity.setdefault(str(record["entity"]), []).append(str(record["source_id"]))
+    return by_entity

@@ -23,10 +23,43 @@ log = logging.getLogger(__name__)
 
 
 class Source(Protocol):
-    def changed_pages(self, since: datetime | None) -> Iterator[list[dict]]: ...
+    """Records of one register. ``changed_pages`` gets what the stream's Watermark makes of the stored
+    value (by default a datetime, from ``changed_at``); a source may bring its own by a ``watermark()``
+    method returning a Watermark (e.g. a change sequence number)."""
+
+    def changed_pages(self, since) -> Iterator[list[dict]]: ...
     def fetch(self, source_ids: list[str]) -> Iterable[dict]: ...
     def source_id(self, record: dict) -> str: ...
     def changed_at(self, record: dict) -> datetime | None: ...
+
+
+class Watermark(Protocol):
+    """Where a stream got to, stored as opaque text in the ledger between runs."""
+
+    def since(self, stored: str | None): ...  # what changed_pages receives (None: everything)
+    def observe(self, page: list[dict]) -> None: ...  # sees every page read
+    def value(self) -> str | None: ...  # the text to store after the run (None: keep the old one)
+
+
+class ChangeTimeWatermark:
+    """The newest ``changed_at`` seen (else the run's start), read back with an overlap."""
+
+    def __init__(self, source: Source, overlap: timedelta):
+        self.source = source
+        self.overlap = overlap
+        self.started = datetime.now(timezone.utc)
+        self.newest: datetime | None = None
+
+    def since(self, stored: str | None) -> datetime | None:
+        return datetime.fromisoformat(stored) - self.overlap if stored else None
+
+    def observe(self, page: list[dict]) -> None:
+        times = [t for t in map(self.source.changed_at, page) if t is not None]
+        if times:
+            self.newest = max(times + ([self.newest] if self.newest else []))
+
+    def value(self) -> str | None:
+        return (self.newest or self.started).isoformat()
 
 
 class Target(Protocol):
@@ -63,39 +96,51 @@ def content_hash(payload: dict) -> str:
 
 class RegistrySync:
     def __init__(self, register: Register, ledger: Ledger, *, full: bool = False, dry_run: bool = False,
-                 overlap: timedelta = timedelta(minutes=10), write_attempts: int = 3):
+                 overlap: timedelta = timedelta(minutes=10), write_attempts: int = 3,
+                 advance_watermark: bool = True, only: list[str] | None = None):
         self.register = register
+        self.only = only  # just these source ids (the control room's "retry now"); the watermark stays
         self.ledger = ledger
         self.full = full
         self.dry_run = dry_run
         self.overlap = overlap
         self.write_attempts = write_attempts
+        self.advance_watermark = advance_watermark  # False for a run limited to some records
         self.result = SyncResult(register.entity)
         self.keys_this_run: dict[str, str] = {}
+        self._written: list[tuple[str, str, str]] = []  # (source id, target id, hash) not yet in the ledger
 
     def run(self) -> SyncResult:
-        started = datetime.now(timezone.utc)
         entity = self.register.entity
+        source = self.register.source
+        watermark = source.watermark() if hasattr(source, "watermark") else ChangeTimeWatermark(source, self.overlap)
+        if self.only is not None:
+            return self._run_only(self.only)
         retry_ids = self.ledger.quarantined(entity)
         if retry_ids:
             log.info("%s: retrying %d quarantined records", entity, len(retry_ids))
             self._process(list(self.register.source.fetch(retry_ids)))
-        since = None if self.full else self._since()
-        newest: datetime | None = None
-        for page in self.register.source.changed_pages(since):
+        since = None if self.full else watermark.since(self.ledger.watermark(entity))
+        for page in source.changed_pages(since):
+            watermark.observe(page)
             self._process(page)
-            times = [t for t in map(self.register.source.changed_at, page) if t is not None]
-            if times:
-                newest = max(times + ([newest] if newest else []))
-        if not self.dry_run:
-            self.ledger.set_watermark(entity, (newest or started).isoformat())
+        value = watermark.value()
+        if not self.dry_run and self.advance_watermark and value is not None:
+            self.ledger.set_watermark(entity, value)
             self.ledger.commit()
         log.info(self.result.summary())
         return self.result
 
-    def _since(self) -> datetime | None:
-        stored = self.ledger.watermark(self.register.entity)
-        return datetime.fromisoformat(stored) - self.overlap if stored else None
+    def _run_only(self, source_ids: list[str]) -> SyncResult:
+        """Fetch and transfer just these records; the watermark stays where the last full pass left it."""
+        records = list(self.register.source.fetch(source_ids)) if source_ids else []
+        found = {self.register.source.source_id(r) for r in records}
+        missing = [sid for sid in source_ids if sid not in found]
+        if missing:
+            log.warning("%s: not found in the source, left as they are: %s", self.register.entity, ", ".join(missing))
+        self._process(records)
+        log.info(self.result.summary())
+        return self.result
 
     def _process(self, page: list[dict]) -> None:
         reg = self.register
@@ -145,8 +190,7 @@ class RegistrySync:
             target_id = self._write(source_id, key, payload, target_id)
         except RecordRejected as exc:
             return self._reject(source_id, key, exc, payload)
-        self.ledger.remember(reg.entity, source_id, target_id, digest)
-        self.ledger.release(reg.entity, [source_id])
+        self._written.append((source_id, target_id, digest))  # into the ledger before the next commit
         return Outcome(reg.entity, source_id, action, key, target_id)
 
     def _write(self, source_id: str, key: str, payload: dict, target_id: str | None) -> str:
@@ -172,8 +216,14 @@ class RegistrySync:
         return Outcome(self.register.entity, source_id, "rejected", key, None, exc.category, exc.reason)
 
     def _record(self, outcomes: list[Outcome]) -> None:
+        """Count and log outcomes, and commit them together with the id map rows of the writes since the
+        last commit (one batch per page: committed exactly when per-record statements would have been)."""
         self.result.counts.update(o.action for o in outcomes)
-        if outcomes and not self.dry_run:
+        written, self._written = self._written, []
+        if written and not self.dry_run:
+            self.ledger.remember_many(self.register.entity, written)
+            self.ledger.release(self.register.entity, [source_id for source_id, _, _ in written])
+        if (outcomes or written) and not self.dry_run:
             self.ledger.log(outcomes)
             self.ledger.commit()
         outcomes.clear()

@@ -1,0 +1,56 @@
+"""Work time -> review in the Airflow UI -> Visma Horizon payroll time import (R-C.3).
+
+Severa hour entries and CSV files from the inbox are staged for the pay period (default: the
+previous month) and validated; a person then approves, rejects, or approves without the flagged
+rows in the run's Required Actions (human-in-the-loop). Only then the rows go to Horizon, one per
+employee, date and time type, so a re-sent period replaces and never doubles.
+"""
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.sdk import Param, dag
+
+from erpbridge.operators.common import migrate_ledger
+from erpbridge.operators.horizon_payroll import load_work_time, stage_work_time
+
+OPTIONS = ["Approve", "Approve excluding flagged rows", "Reject"]  # erpbridge.sync.payroll.OPTIONS
+
+
+@dag(
+    dag_id="horizon_payroll_time_import",
+    schedule="0 6 2 * *",  # the 2nd of each month: the previous month
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["horizon", "severa", "payroll", "review"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    params={
+        "period_start": Param(None, type=["null", "string"], format="date",
+                              description="First day of the pay period (empty: first day of the previous month)."),
+        "period_end": Param(None, type=["null", "string"], format="date",
+                            description="Last day of the pay period (empty: last day of the previous month)."),
+        "use_severa": Param(True, type="boolean", description="Read Severa hour entries."),
+        "inbox": Param(None, type=["null", "string"],
+                       description="CSV inbox folder (empty: the erpbridge_horizon_payroll setting)."),
+    },
+)
+def horizon_payroll_time_import():
+    staged = stage_work_time()
+    migrate_ledger() >> staged
+    review = HITLOperator(
+        task_id="review_work_time",
+        subject="Work time {{ ti.xcom_pull(task_ids='stage_work_time')['period_start'] }} .. "
+                "{{ ti.xcom_pull(task_ids='stage_work_time')['period_end'] }}: "
+                "{{ ti.xcom_pull(task_ids='stage_work_time')['rows'] }} rows, "
+                "{{ ti.xcom_pull(task_ids='stage_work_time')['flagged'] }} flagged",
+        body="{{ ti.xcom_pull(task_ids='stage_work_time')['body'] }}",
+        options=OPTIONS,
+        params={"reason": Param("", type="string", description="Why (kept with a rejected batch).")},
+    )
+    staged >> review
+    load_work_time(staged, review.output)
+
+
+horizon_payroll_time_import()

@@ -1,0 +1,41 @@
+"""Standard Books -> Envoice master data every 20 minutes (R-B.2): suppliers -> contacts, accounts ->
+accounts, object types -> dimension groups, objects -> dimensions. Blocked accounts and closed
+objects go as inactive. Manual `mode`: `changed` (since the last sequence), `send_all` (first time:
+add or update everything), `delete_and_resend` (empty Envoice's master data, then send all)."""
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag
+
+from erpbridge.operators.common import migrate_ledger
+from erpbridge.operators.standardbooks_envoice import MODES, prepare_master_data, sync_master_data
+
+
+@dag(
+    dag_id="standardbooks_envoice_master_data",
+    schedule=timedelta(minutes=20),  # the vendor asks for at least 20 minutes between syncs
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["standard_books", "envoice", "registers"],
+    doc_md=__doc__,
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    params={
+        "mode": Param("changed", type="string", enum=list(MODES),
+                      description="changed: only what changed since the last run; send_all: add or update "
+                                  "everything (first time); delete_and_resend: remove what Envoice holds for "
+                                  "the company, then send everything."),
+        "dry_run": Param(False, type="boolean", description="Preview: log what would change, write nothing."),
+    },
+)
+def standardbooks_envoice_master_data():
+    prepared = prepare_master_data()
+    migrate_ledger() >> prepared
+    for entity in ("contact", "account"):
+        prepared >> sync_master_data.override(task_id=f"sync_{entity}s")(entity=entity)
+    groups = sync_master_data.override(task_id="sync_dimension_groups")(entity="dimension_group")
+    dimensions = sync_master_data.override(task_id="sync_dimensions")(entity="dimension")
+    prepared >> groups >> dimensions
+
+
+standardbooks_envoice_master_data()

@@ -1,0 +1,349 @@
+"""Simulator of the Visma Horizon REST interface, written from the public contract.
+
+What the contract says (see ../shared/reference/external-apis.md): XML ``<resource><entity>…``;
+references as ``<X><href>/rest/<Class>/<pk></href></X>``; queries
+``GET /rest/<Class>/query?columns=A,B&criteria=…``; ``GET /rest/<Class>/template`` then
+``POST /rest/<Class>/template/{pk}`` creates a record (``TdmDarbBaseBL`` = employee card).
+
+Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
+- HTTP Basic auth of the Web user; 401 otherwise.
+- A query answers one ``<resource>`` holding one ``<entity>`` per row, each with its ``<pk>``.
+  Paging by ``offset`` + ``limit`` (default and maximum 500); fewer rows than ``limit`` = last page.
+- ``criteria``: clauses joined by ``;`` (all must hold), each ``Field<op>value`` with op one of
+  ``=``, ``>=``, ``<=``, ``>``, ``<``; ``=`` takes alternatives separated by ``|``. Dates compare
+  as ISO strings. Every record carries ``Changed`` (UTC, ISO-8601), the changed-since criterion
+  being ``Changed>=…``.
+- Classes and fields: ``TdmDarbBaseBL`` (employee card: EmployeeCode, FirstName, LastName,
+  Department, Position, Manager (reference to another card), EmploymentStart, EmploymentEnd,
+  TerminationRegistered), ``TdmPrombBL`` (absence: EmployeeCode, DateFrom, DateTo, AbsenceType),
+  ``TdmLaikaImportBL`` (payroll time import row: EmployeeCode, Date, TimeType, Hours, Comment).
+  A time import row posted again for the same EmployeeCode + Date + TimeType replaces the old
+  one (same pk); Hours 0 removes it. Its EmployeeCode must name an employee card.
+- Errors: HTTP 4xx/5xx with ``<error><code>…</code><message>…</message></error>``.
+
+Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
+"time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
+reference), state, reset, faults, request log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import secrets
+from datetime import datetime, timezone
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from defusedxml import ElementTree as SafeET
+from fastapi import Request
+from starlette.responses import Response
+
+from ._common import Simulator
+
+BASE = "/rest"
+MAX_LIMIT = 500
+DEFAULT_CONFIG = {"username": "erpbridge", "password": "horizon-demo"}
+
+EMPLOYEE, ABSENCE, TIME_IMPORT = "TdmDarbBaseBL", "TdmPrombBL", "TdmLaikaImportBL"
+FIELDS = {
+    EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "Department", "Position", "Manager", "EmploymentStart",
+               "EmploymentEnd", "TerminationRegistered"],
+    ABSENCE: ["EmployeeCode", "DateFrom", "DateTo", "AbsenceType"],
+    TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours", "Comment"],
+}
+REQUIRED = {
+    EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "EmploymentStart"],
+    ABSENCE: ["EmployeeCode", "DateFrom", "DateTo"],
+    TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours"],
+}
+SEED_KEYS = {"employees": EMPLOYEE, "absences": ABSENCE, "time_import": TIME_IMPORT}
+OPERATORS = (">=", "<=", "=", ">", "<")
+
+
+class HorizonError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, category: str, message: str) -> Response:
+    root = Element("error")
+    SubElement(root, "code").text = category
+    SubElement(root, "message").text = message
+    return Response(tostring(root, encoding="utf-8", xml_declaration=True), status_code=status,
+                    media_type="application/xml")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _xml(root: Element, status: int = 200) -> Response:
+    return Response(tostring(root, encoding="utf-8", xml_declaration=True), status_code=status,
+                    media_type="application/xml")
+
+
+class HorizonState:
+    def __init__(self, config: dict):
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self.records: dict[str, dict[int, dict]] = {cls: {} for cls in FIELDS}
+        self.reserved: set[tuple[str, int]] = set()
+        self.pks = itertools.count(1)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def authorize(self, headers) -> None:
+        kind, _, token = headers.get("authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(token).decode().partition(":") if kind.lower() == "basic" else ("", "", "")
+        except (binascii.Error, UnicodeDecodeError):
+            user, password = "", ""
+        if not (secrets.compare_digest(user, str(self.config["username"]))
+                and secrets.compare_digest(password, str(self.config["password"]))):
+            raise HorizonError(401, "AUTHENTICATION_FAILED", "Web user authentication failed")
+
+    def klass(self, name: str) -> dict[int, dict]:
+        if name not in self.records:
+            raise HorizonError(404, "UNKNOWN_CLASS", f"Unknown business class {name}")
+        return self.records[name]
+
+    def employee_by_code(self, code: str) -> tuple[int, dict] | None:
+        return next(((pk, r) for pk, r in self.records[EMPLOYEE].items() if r["EmployeeCode"] == code), None)
+
+    def entity(self, cls: str, pk: int, record: dict, columns: list[str] | None = None) -> Element:
+        entity = Element("entity")
+        SubElement(entity, "pk").text = str(pk)
+        for name in columns or FIELDS[cls] + ["Changed"]:
+            value = record.get(name)
+            element = SubElement(entity, name)
+            if name == "Manager" and value:
+                SubElement(element, "href").text = f"{BASE}/{EMPLOYEE}/{value}"
+            elif value is not None:
+                element.text = str(value).lower() if isinstance(value, bool) else str(value)
+        return entity
+
+    # -- reads -------------------------------------------------------------------------------------
+    def query(self, cls: str, params) -> Element:
+        records = self.klass(cls)
+        columns = [c.strip() for c in params.get("columns", "").split(",") if c.strip()] or None
+        unknown = [c for c in columns or [] if c not in FIELDS[cls] + ["Changed"]]
+        if unknown:
+            raise HorizonError(400, "INVALID_COLUMN", f"Unknown columns for {cls}: {', '.join(unknown)}")
+        clauses = self._criteria(cls, params.get("criteria", ""))
+        try:
+            offset, limit = int(params.get("offset", 0)), int(params.get("limit", MAX_LIMIT))
+        except ValueError:
+            raise HorizonError(400, "INVALID_PARAMETER", "offset and limit must be integers") from None
+        if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+            raise HorizonError(400, "INVALID_PARAMETER", f"limit must be 1..{MAX_LIMIT}, offset >= 0")
+        rows = [(pk, r) for pk, r in sorted(records.items()) if all(test(r) for test in clauses)]
+        root = Element("resource")
+        for pk, record in rows[offset:offset + limit]:
+            root.append(self.entity(cls, pk, record, columns))
+        return root
+
+    def _criteria(self, cls: str, criteria: str):
+        tests = []
+        for clause in filter(None, (c.strip() for c in criteria.split(";"))):
+            op = next((o for o in OPERATORS if o in clause), None)
+            if op is None:
+                raise HorizonError(400, "INVALID_CRITERIA", f"Criterion without an operator: {clause}")
+            field, value = (part.strip() for part in clause.split(op, 1))
+            if field not in FIELDS[cls] + ["Changed"]:
+                raise HorizonError(400, "INVALID_CRITERIA", f"Unknown field in criteria: {field}")
+            tests.append(_test(field, op, value))
+        return tests
+
+    def get(self, cls: str, pk: int) -> Element:
+        records = self.klass(cls)
+        if pk not in records:
+            raise HorizonError(404, "NOT_FOUND", f"No {cls} record with pk {pk}")
+        root = Element("resource")
+        root.append(self.entity(cls, pk, records[pk]))
+        return root
+
+    # -- writes ------------------------------------------------------------------------------------
+    def template(self, cls: str) -> Element:
+        self.klass(cls)
+        pk = next(self.pks)
+        self.reserved.add((cls, pk))
+        root = Element("resource")
+        root.append(self.entity(cls, pk, {}))
+        return root
+
+    def create(self, cls: str, pk: int, body: bytes) -> tuple[int, int]:
+        """Store the posted entity; returns (pk, HTTP status)."""
+        if (cls, pk) not in self.reserved:
+            raise HorizonError(404, "NOT_FOUND", f"No open template {pk} for {cls}")
+        try:
+            root = SafeET.fromstring(body, forbid_dtd=True)
+        except Exception:
+            raise HorizonError(400, "INVALID_XML", "Request body is not well-formed XML") from None
+        entity = root.find("entity") if root.tag == "resource" else root
+        if entity is None or entity.tag != "entity":
+            raise HorizonError(400, "INVALID_XML", "Expected <resource><entity>…</entity></resource>")
+        values = {child.tag: (child.text or "").strip() for child in entity if child.tag in FIELDS[cls]}
+        unknown = [child.tag for child in entity if child.tag not in FIELDS[cls] + ["pk"]]
+        if unknown:
+            raise HorizonError(400, "INVALID_FIELD", f"Unknown fields for {cls}: {', '.join(unknown)}")
+        record = self.store(cls, values, pk)
+        self.reserved.discard((cls, pk))
+        return record
+
+    def store(self, cls: str, values: dict, pk: int | None = None) -> tuple[int, int]:
+        missing = [f for f in REQUIRED[cls] if values.get(f) in (None, "")]
+        if missing:
+            raise HorizonError(400, "REQUIRED_FIELD", f"{cls}: required fields missing: {', '.join(missing)}")
+        records = self.records[cls]
+        if cls == TIME_IMPORT:
+            return self._store_time(values, pk)
+        record = {f: values.get(f) for f in FIELDS[cls]}
+        if cls == EMPLOYEE:
+            record["TerminationRegistered"] = str(values.get("TerminationRegistered") or "").lower() in ("true", "1")
+            existing = self.employee_by_code(record["EmployeeCode"])
+            if existing and existing[0] != pk:
+                pk = existing[0]
+        record["Changed"] = _now()
+        pk = pk if pk is not None else next(self.pks)
+        status = 200 if pk in records else 201
+        records[pk] = record
+        return pk, status
+
+    def _store_time(self, values: dict, pk: int | None) -> tuple[int, int]:
+        if self.employee_by_code(values["EmployeeCode"]) is None:
+            raise HorizonError(422, "UNKNOWN_EMPLOYEE", f"No employee with code {values['EmployeeCode']}")
+        try:
+            hours = float(str(values["Hours"]).replace(",", "."))
+            day = datetime.strptime(values["Date"], "%Y-%m-%d").date().isoformat()
+        except ValueError:
+            raise HorizonError(400, "INVALID_VALUE", "Hours must be a number and Date YYYY-MM-DD") from None
+        if hours < 0 or hours > 24:
+            raise HorizonError(422, "INVALID_VALUE", f"Hours must be between 0 and 24, got {hours}")
+        records = self.records[TIME_IMPORT]
+        key = (values["EmployeeCode"], day, values["TimeType"])
+        existing = next((p for p, r in records.items() if (r["EmployeeCode"], r["Date"], r["TimeType"]) == key), None)
+        if hours == 0:
+            records.pop(existing, None)
+            return existing or pk or 0, 200
+        record = {"EmployeeCode": key[0], "Date": day, "TimeType": key[2], "Hours": hours,
+                  "Comment": values.get("Comment") or None, "Changed": _now()}
+        target = existing if existing is not None else (pk if pk is not None else next(self.pks))
+        records[target] = record
+        return target, 200 if existing is not None else 201
+
+    # -- admin ---------------------------------------------------------------------------------------
+    def seed(self, payload: dict) -> dict:
+        unknown = set(payload) - set(SEED_KEYS)
+        if unknown:
+            raise ValueError(f"unknown collections: {sorted(unknown)}")
+        created: dict[str, list[int]] = {}
+        for key, cls in SEED_KEYS.items():
+            created[key] = []
+            for item in payload.get(key, []):
+                values = {k: v for k, v in item.items() if k in FIELDS[cls]}
+                if cls == EMPLOYEE:
+                    manager = self.employee_by_code(item["ManagerCode"]) if item.get("ManagerCode") else None
+                    if item.get("ManagerCode") and manager is None:
+                        raise ValueError(f"manager {item['ManagerCode']} must be seeded before {item['EmployeeCode']}")
+                    values["Manager"] = manager[0] if manager else None
+                try:
+                    created[key].append(self.store(cls, values)[0])
+                except HorizonError as exc:
+                    raise ValueError(exc.message) from None
+        return created
+
+    def dump(self) -> dict:
+        codes = {pk: r["EmployeeCode"] for pk, r in self.records[EMPLOYEE].items()}
+        out = {}
+        for key, cls in SEED_KEYS.items():
+            rows = []
+            for pk, record in sorted(self.records[cls].items()):
+                row = {"pk": pk, **record}
+                if cls == EMPLOYEE:
+                    row["ManagerCode"] = codes.get(record.get("Manager"))
+                rows.append(row)
+            out[key] = rows
+        return out
+
+
+def _test(field: str, op: str, value: str):
+    wanted = value.split("|") if op == "=" else [value]
+
+    def test(record: dict) -> bool:
+        actual = record.get(field)
+        if actual is None:
+            return False
+        actual = str(actual).lower() if isinstance(actual, bool) else str(actual)
+        if op == "=":
+            return actual in wanted
+        return {">=": actual >= value, "<=": actual <= value, ">": actual > value, "<": actual < value}[op]
+
+    return test
+
+
+def create_app(config: dict | None = None):
+    sim = Simulator("horizon", error_response)
+    sim.config.update({**DEFAULT_CONFIG, **(config or {})})
+    state = HorizonState(sim.config)
+    sim.on_reset(state.reset)
+    sim.on_seed(state.seed)
+    sim.on_state(state.dump)
+    app = sim.app
+
+    @app.exception_handler(HorizonError)
+    async def on_error(request: Request, exc: HorizonError) -> Response:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.get(BASE + "/{cls}/query")
+    async def query(cls: str, request: Request) -> Response:
+        with sim.lock:
+            state.authorize(request.headers)
+            return _xml(state.query(cls, request.query_params))
+
+    @app.get(BASE + "/{cls}/template")
+    async def template(cls: str, request: Request) -> Response:
+        with sim.lock:
+            state.authorize(request.headers)
+            return _xml(state.template(cls))
+
+    @app.post(BASE + "/{cls}/template/{pk}")
+    async def create(cls: str, pk: int, request: Request) -> Response:
+        body = await request.body()
+        with sim.lock:
+            state.authorize(request.headers)
+            state.klass(cls)
+            stored, status = state.create(cls, pk, body)
+            root = state.get(cls, stored) if stored in state.records[cls] else Element("resource")
+            response = _xml(root, status)
+            response.headers["Location"] = f"{BASE}/{cls}/{stored}"
+            return response
+
+    @app.get(BASE + "/{cls}/{pk}")
+    async def get_one(cls: str, pk: int, request: Request) -> Response:
+        with sim.lock:
+            state.authorize(request.headers)
+            return _xml(state.get(cls, pk))
+
+    return app
+
+
+DEMO_SEED: dict = {
+    "employees": [
+        {"EmployeeCode": "E1001", "FirstName": "Jānis", "LastName": "Bērziņš", "Department": "Finanses",
+         "Position": "Finanšu direktors", "EmploymentStart": "2020-02-01"},
+        {"EmployeeCode": "E1002", "FirstName": "Łukasz", "LastName": "Żółć", "Department": "IT",
+         "Position": "Programmer", "ManagerCode": "E1001", "EmploymentStart": "2023-09-01"},
+        {"EmployeeCode": "E1003", "FirstName": "Līga", "LastName": "Ozoliņa", "Department": "Finanses",
+         "Position": "Grāmatvede", "ManagerCode": "E1001", "EmploymentStart": "2021-03-15",
+         "EmploymentEnd": "2025-12-31", "TerminationRegistered": True},
+        {"EmployeeCode": "E1004", "FirstName": "Małgorzata", "LastName": "Wiśniewska", "Department": "IT",
+         "Position": "Tester", "ManagerCode": "E1002", "EmploymentStart": "2030-01-02"},
+    ],
+    "absences": [
+        {"EmployeeCode": "E1002", "DateFrom": "2026-07-06", "DateTo": "2026-07-17", "AbsenceType": "ATV"},
+    ],
+    "time_import": [],
+}

@@ -1,0 +1,73 @@
+"""Airflow's own REST API (/api/v2), called with the signed-in user's token: Airflow decides what
+that user may see and trigger, the control room adds no permissions of its own."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+import httpx
+
+RETRY_PARAM = "retry_records"  # a DAG that declares this Param can re-run single records
+TIMEOUT = 15
+
+
+class AirflowApiError(Exception):
+    def __init__(self, status: int, detail: str):
+        super().__init__(f"Airflow API answered {status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+def api_root(request) -> str:
+    """Where this api-server's REST API is: ERPBRIDGE_AIRFLOW_API_URL, else [api] base_url, else this request's
+    own origin (the plugin is served by the same api-server)."""
+    if explicit := os.environ.get("ERPBRIDGE_AIRFLOW_API_URL"):
+        return explicit.rstrip("/")
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="") or ""
+    if base.startswith(("http://", "https://")):
+        return base.rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}{base.rstrip('/')}"
+
+
+class AirflowApi:
+    def __init__(self, root: str, token: str):
+        self.root = root
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        response = httpx.request(method, f"{self.root}/api/v2/{path}", headers=self.headers, timeout=TIMEOUT,
+                                 **kwargs)
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise AirflowApiError(response.status_code, str(detail))
+        return response.json()
+
+    def dag_params(self, dag_id: str) -> dict:
+        return self._call("GET", f"dags/{quote(dag_id, safe='')}/details").get("params") or {}
+
+    def trigger(self, dag_id: str, conf: dict, note: str | None = None) -> dict:
+        body = {"logical_date": datetime.now(timezone.utc).isoformat(), "conf": conf}
+        if note:
+            body["note"] = note
+        return self._call("POST", f"dags/{quote(dag_id, safe='')}/dagRuns", json=body)
+
+    def last_run(self, dag_id: str, state: str | None = None) -> dict | None:
+        params = {"order_by": "-run_after", "limit": 1}
+        if state:
+            params["state"] = state
+        runs = self._call("GET", f"dags/{quote(dag_id, safe='')}/dagRuns", params=params).get("dag_runs") or []
+        return runs[0] if runs else None
+
+    def retry_record(self, dag_id: str, entity: str, source_id: str, actor: str) -> dict:
+        """Trigger ``dag_id`` for just this record; refuses a DAG that cannot limit a run to records."""
+        if RETRY_PARAM not in self.dag_params(dag_id):
+            raise AirflowApiError(409, f"DAG {dag_id} has no {RETRY_PARAM!r} param: it cannot retry a single record")
+        return self.trigger(dag_id, {RETRY_PARAM: [{"entity": entity, "source_id": source_id}]},
+                            note=f"retry of {entity} {source_id} from the control room by {actor}")

@@ -1,0 +1,278 @@
+"""The control room's routes: transfer history, quarantine (retry / dismiss) and per-flow status.
+
+Mounted in Airflow's api-server by erpbridge.control_room.plugin; every route needs Airflow's login.
+HTML for people, the same data as JSON under /api for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import jinja2
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from erpbridge.control_room import queries, review
+from erpbridge.control_room.airflow_api import AirflowApi, AirflowApiError, api_root
+from erpbridge.control_room.auth import Reader, login_url, may_operate, reader, same_origin, token_of
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+LEDGER_CONN_ID = "erpbridge_ledger"
+
+templates = Jinja2Templates(env=jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined))
+
+
+@contextmanager
+def ledger():
+    """A short-lived connection to the ledger (the erpbridge_ledger Airflow connection)."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    conn = PostgresHook(postgres_conn_id=LEDGER_CONN_ID).get_conn()
+    try:
+        conn.autocommit = True
+        yield conn
+    finally:
+        conn.close()
+
+
+def ui_root() -> str:
+    """The path Airflow's UI lives under (empty at the root), for links to DAG and task runs."""
+    from urllib.parse import urlsplit
+
+    from airflow.configuration import conf
+
+    return urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
+
+
+def task_run_url(row: dict) -> str | None:
+    if not (row.get("dag_id") and row.get("run_id") and row.get("task_id")):
+        return None
+    return (f"{ui_root()}/dags/{quote(row['dag_id'], safe='')}/runs/{quote(row['run_id'], safe='')}"
+            f"/tasks/{quote(row['task_id'], safe='')}")
+
+
+def dag_url(dag_id: str) -> str:
+    return f"{ui_root()}/dags/{quote(dag_id, safe='')}"
+
+
+def render(request: Request, name: str, **context) -> HTMLResponse:
+    context.update(user=request.state.control_room_user, task_run_url=task_run_url, dag_url=dag_url,
+                   url=lambda route, **q: str(request.url_for(route)) + (f"?{urlencode(q)}" if q else ""),
+                   static=lambda path: str(request.url_for("static", path=path)),
+                   path=lambda route, **params: str(request.url_for(route, **{k: str(v) for k, v in params.items()})),
+                   notice=request.query_params.get("notice", ""), problem=request.query_params.get("problem", ""))
+    return templates.TemplateResponse(request, name, context)
+
+
+def remember_user(request: Request, user: Reader) -> None:
+    request.state.control_room_user = user.get_name()
+
+
+app = FastAPI(title="erpbridge control room", docs_url=None, redoc_url=None, openapi_url=None,
+              dependencies=[Depends(reader), Depends(remember_user)])
+app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+
+@app.exception_handler(HTTPException)
+async def not_signed_in(request: Request, exc: HTTPException) -> Response:
+    """A browser without a login goes to Airflow's login page and comes back; anything else gets the error."""
+    wants_html = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED and wants_html:
+        return RedirectResponse(login_url(request), status_code=status.HTTP_303_SEE_OTHER)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+# --- transfer history ----------------------------------------------------------------------------
+
+def _history(request: Request) -> tuple[queries.HistoryFilter, queries.Page, dict]:
+    flt = queries.HistoryFilter.from_query(request.query_params)
+    if flt.action and flt.action not in queries.ACTIONS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown outcome {flt.action!r}")
+    try:
+        with ledger() as conn:
+            page = queries.history(conn, flt, request.query_params.get("after") or None)
+            picks = queries.choices(conn)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return flt, page, picks
+
+
+@app.get("/", response_class=HTMLResponse, name="history_page")
+def history_page(request: Request):
+    flt, page, picks = _history(request)
+    return render(request, "history.html", filter=flt, page=page, picks=picks, actions=queries.ACTIONS,
+                  next_query=urlencode({**flt.as_query(), "after": page.next_cursor}) if page.next_cursor else None,
+                  first_query=urlencode(flt.as_query()), paged=bool(request.query_params.get("after")))
+
+
+@app.get("/api/history", name="history_json")
+def history_json(request: Request):
+    flt, page, _ = _history(request)
+    rows = [{**row, "task_run_url": task_run_url(row)} for row in page.rows]
+    return {"rows": jsonable_encoder(rows), "next": page.next_cursor}
+
+
+# --- quarantine ----------------------------------------------------------------------------------
+
+@app.get("/quarantine", response_class=HTMLResponse, name="quarantine_page")
+def quarantine_page(request: Request):
+    with ledger() as conn:
+        groups = queries.quarantine(conn)
+    return render(request, "quarantine.html", groups=groups, total=sum(len(g) for _, g in groups))
+
+
+@app.get("/api/quarantine", name="quarantine_json")
+def quarantine_json():
+    with ledger() as conn:
+        groups = queries.quarantine(conn)
+    return jsonable_encoder([{"reason": reason, "records": records} for reason, records in groups])
+
+
+def _back(request: Request, wants_json: bool, payload: dict, problem: bool = False, code: int = 200) -> Response:
+    if wants_json:
+        return JSONResponse(jsonable_encoder(payload), status_code=code)
+    key = "problem" if problem else "notice"
+    return RedirectResponse(f"{request.url_for('quarantine_page')}?{urlencode({key: payload['message']})}",
+                            status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+@app.post("/quarantine/retry", name="retry", dependencies=[Depends(same_origin)])
+def retry(request: Request, user: Reader, flow: str = Form(), entity: str = Form(), source_id: str = Form()):
+    with ledger() as conn:
+        record = queries.quarantined_record(conn, flow, entity, source_id)
+    if record is None:
+        return _back(request, _wants_json(request), {"message": f"{entity} {source_id} is not waiting any more"},
+                     problem=True, code=404)
+    if not record["dag_id"]:
+        return _back(request, _wants_json(request), {"message": f"no DAG run of flow {flow} has tried "
+                                                                f"{entity} {source_id} yet"}, problem=True, code=409)
+    try:
+        run = AirflowApi(api_root(request), token_of(request)).retry_record(
+            record["dag_id"], entity, source_id, user.get_name())
+    except AirflowApiError as exc:
+        return _back(request, _wants_json(request), {"message": f"retry not started: {exc.detail}"}, problem=True,
+                     code=exc.status)
+    log.info("control room: %s triggered %s run %s for %s %s", user.get_name(), record["dag_id"],
+             run.get("dag_run_id"), entity, source_id)
+    label = record["source_key"] or source_id
+    return _back(request, _wants_json(request), {
+        "message": f"retry of {entity} {label} started: run {run.get('dag_run_id')} of {record['dag_id']}",
+        "dag_id": record["dag_id"], "dag_run_id": run.get("dag_run_id")}, code=201)
+
+
+@app.post("/quarantine/dismiss", name="dismiss", dependencies=[Depends(same_origin)])
+def dismiss(request: Request, user: Reader, flow: str = Form(), entity: str = Form(), source_id: str = Form(),
+            comment: str = Form("")):
+    wants_json = _wants_json(request)
+    with ledger() as conn:
+        record = queries.quarantined_record(conn, flow, entity, source_id)
+        if record is None:
+            return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting any more"},
+                         problem=True, code=404)
+        if not may_operate(user, record["dag_id"]):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: this user may not change the flow's runs")
+        if not comment.strip():
+            return _back(request, wants_json, {"message": "say why: a comment is required to dismiss a record"},
+                         problem=True, code=422)
+        queries.dismiss(conn, flow, entity, source_id, comment, user.get_name())
+    label = record["source_key"] or source_id
+    return _back(request, wants_json, {"message": f"{entity} {label} dismissed; the comment is in the history"})
+
+
+# --- per flow ------------------------------------------------------------------------------------
+
+def _status(request: Request) -> list[dict]:
+    with ledger() as conn:
+        flows = queries.flow_status(conn)
+    api = AirflowApi(api_root(request), token_of(request))
+    for flow in flows:
+        flow["runs"] = []
+        for dag_id in flow["dag_ids"]:
+            entry = {"dag_id": dag_id, "last_success": None, "last_run": None, "error": None}
+            try:
+                entry["last_success"] = api.last_run(dag_id, "success")
+                entry["last_run"] = api.last_run(dag_id)
+            except (AirflowApiError, OSError) as exc:  # the page still shows the ledger's side
+                entry["error"] = str(exc)
+            flow["runs"].append(entry)
+    return flows
+
+
+@app.get("/flows", response_class=HTMLResponse, name="status_page")
+def status_page(request: Request):
+    return render(request, "status.html", flows=_status(request), now=datetime.now(timezone.utc))
+
+
+@app.get("/api/flows", name="status_json")
+def status_json(request: Request):
+    return jsonable_encoder(_status(request))
+
+
+# --- payroll review batches ------------------------------------------------------------------------
+
+@app.get("/review", response_class=HTMLResponse, name="review_page")
+def review_page(request: Request):
+    with ledger() as conn:
+        batches = review.batches(conn) if review.available(conn) else None
+    return render(request, "review.html", batches=batches)
+
+
+def _review_batch(batch_id: int):
+    with ledger() as conn:
+        found = review.batch(conn, batch_id) if review.available(conn) else None
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no payroll batch {batch_id}")
+    return found
+
+
+@app.get("/review/{batch_id}", response_class=HTMLResponse, name="review_batch_page")
+def review_batch_page(request: Request, batch_id: int):
+    batch, rows, edits = _review_batch(batch_id)
+    return render(request, "review_batch.html", batch=batch, rows=rows, edits=edits, editable=review.EDITABLE)
+
+
+@app.get("/api/review/{batch_id}", name="review_batch_json")
+def review_batch_json(batch_id: int):
+    batch, rows, edits = _review_batch(batch_id)
+    return jsonable_encoder({"batch": batch, "rows": rows, "edits": edits})
+
+
+@app.post("/review/{batch_id}/rows/{row_id}", name="review_edit", dependencies=[Depends(same_origin)])
+def review_edit(request: Request, user: Reader, batch_id: int, row_id: int, employee_code: str | None = Form(None),
+                work_date: str | None = Form(None), time_type: str | None = Form(None), hours: str | None = Form(None),
+                comment: str | None = Form(None), note: str = Form("")):
+    given = {"employee_code": employee_code, "work_date": work_date, "time_type": time_type, "hours": hours,
+             "comment": comment}
+    values = {field: value for field, value in given.items() if value is not None}
+    wants_json = _wants_json(request)
+    with ledger() as conn:
+        batch, _, _ = _review_batch(batch_id)
+        if not may_operate(user, batch["dag_id"]):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: this user may not change the flow's runs")
+        try:
+            changed = review.edit_row(conn, batch_id, row_id, values, note, user.get_name())
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        except review.EditRefused as exc:
+            if wants_json:
+                return JSONResponse({"message": str(exc)}, status_code=409)
+            return RedirectResponse(f"{request.url_for('review_batch_page', batch_id=batch_id)}?"
+                                    f"{urlencode({'problem': str(exc)})}", status_code=status.HTTP_303_SEE_OTHER)
+    message = f"row {row_id}: " + (f"changed {', '.join(changed)}" if changed else "nothing changed")
+    if wants_json:
+        return {"message": message, "changed": changed}
+    return RedirectResponse(f"{request.url_for('review_batch_page', batch_id=batch_id)}?{urlencode({'notice': message})}",
+                            status_code=status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,201 @@
+"""Visma Horizon REST (XML): employee cards, absences and the payroll time import.
+
+Public contract: XML ``<resource><entity>…``; references ``<X><href>/rest/<Class>/<pk></href></X>``;
+``GET /rest/<Class>/query?columns=…&criteria=…``; ``GET /rest/<Class>/template`` then
+``POST /rest/<Class>/template/{pk}`` creates. Everything else is an ASSUMPTION kept in this one
+module (the simulator in include/simulators/horizon.py implements the same):
+
+- HTTP Basic auth of the Horizon Web user (connection login / password).
+- Query paging by ``offset`` + ``limit`` (max 500); a short page is the last one.
+- Criteria: ``;``-joined clauses ``Field<op>value`` (op ``= >= <= > <``; ``=`` takes ``a|b``);
+  every record has ``Changed`` (UTC ISO-8601): the changed-since criterion is ``Changed>=…``.
+- Class and field names below (:data:`EMPLOYEE`, :data:`ABSENCE`, :data:`TIME_IMPORT`, and the
+  ``*_FIELDS`` maps from the API's names to ours). A time import row posted again for the same
+  employee, date and time type replaces the previous one (the import is idempotent by that key).
+- Errors: ``<error><code/><message/></error>``; 400/404/409/422 = the record is refused.
+
+Records leave this hook as plain dicts with our field names.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime, timezone
+from typing import Iterable, Iterator
+
+from erpbridge.errors import ExternalSystemError, RecordRejected
+from erpbridge.hooks import xml
+from erpbridge.hooks.base import HttpSystemHook
+from erpbridge.hooks.http import Retryable
+
+EMPLOYEE = "TdmDarbBaseBL"
+ABSENCE = "TdmPrombBL"
+TIME_IMPORT = "TdmLaikaImportBL"
+PAGE_SIZE = 500
+EMPLOYEE_FIELDS = {  # API name -> our name
+    "EmployeeCode": "code", "FirstName": "first_name", "LastName": "last_name", "Department": "department",
+    "Position": "position", "Manager": "manager", "EmploymentStart": "employment_start",
+    "EmploymentEnd": "employment_end", "TerminationRegistered": "termination_registered", "Changed": "changed",
+}
+ABSENCE_FIELDS = {"EmployeeCode": "employee_code", "DateFrom": "date_from", "DateTo": "date_to",
+                  "AbsenceType": "absence_type"}
+TIME_FIELDS = {"EmployeeCode": "employee_code", "Date": "date", "TimeType": "time_type", "Hours": "hours",
+               "Comment": "comment"}
+RECORD_STATUSES = {400, 404, 409, 422}
+
+
+class VismaHorizonHook(HttpSystemHook):
+    """Horizon client. Connection: host = base URL up to (not including) /rest, login/password = Web user."""
+
+    conn_name_attr = "visma_horizon_conn_id"
+    default_conn_name = "visma_horizon_default"
+    conn_type = "visma_horizon"
+    hook_name = "Visma Horizon"
+    system_name = "Horizon"
+
+    def configure(self, conn) -> None:
+        token = base64.b64encode(f"{conn.login or ''}:{conn.password or ''}".encode()).decode()
+        self._auth_header = f"Basic {token}"
+
+    def authorize(self, request) -> None:
+        request.headers["Authorization"] = self._auth_header
+
+    def probe(self) -> str:
+        rows = self.query(EMPLOYEE, ["EmployeeCode"], limit=1)
+        return f"Web user accepted, employee cards readable ({len(rows)} on the first page)"
+
+    # --- wire -----------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params=None, body: bytes | None = None, write: bool = False):
+        headers = {"Accept": "application/xml"}
+        if body is not None:
+            headers["Content-Type"] = "application/xml; charset=utf-8"
+        return self.client.call(method, f"rest/{path}", params=params, data=body, headers=headers,
+                                parse=_parse, write=write)
+
+    def query(self, cls: str, columns: list[str] | None = None, criteria: Iterable[str] = (),
+              limit: int | None = None) -> list[dict]:
+        """Every row of ``cls`` matching all ``criteria`` (each ``Field<op>value``), as {API field: text}."""
+        return [row for page in self.iter_query(cls, columns, criteria, limit) for row in page]
+
+    def iter_query(self, cls: str, columns: list[str] | None = None, criteria: Iterable[str] = (),
+                   limit: int | None = None) -> Iterator[list[dict]]:
+        size = min(limit or PAGE_SIZE, PAGE_SIZE)
+        params = {"limit": size}
+        if columns:
+            params["columns"] = ",".join(columns)
+        joined = ";".join(criteria)
+        if joined:
+            params["criteria"] = joined
+        offset = 0
+        while True:
+            root = self.request("GET", f"{cls}/query", params={**params, "offset": offset})
+            page = [_entity(e) for e in xml.children(root, "entity")]
+            if page:
+                yield page
+            if len(page) < size or limit:
+                return
+            offset += len(page)
+
+    def create(self, cls: str, values: dict) -> str:
+        """Template then POST: returns the pk of the stored record."""
+        template = self.request("GET", f"{cls}/template")
+        pk = xml.text(xml.child(template, "entity"), "pk")
+        if not pk:
+            raise ExternalSystemError(self.system_name, f"{cls} template carried no pk")
+        body = xml.serialize(xml.build("resource", {"entity": {k: _wire(v) for k, v in values.items()}}))
+        stored = self.request("POST", f"{cls}/template/{pk}", body=body, write=True)
+        return xml.text(xml.child(stored, "entity"), "pk") or pk
+
+    # --- employees and absences -----------------------------------------------------------------
+
+    def employees(self, changed_since: datetime | None = None, *, codes: Iterable[str] | None = None,
+                  extra_criteria: Iterable[str] = ()) -> list[dict]:
+        """Employee cards (changed since, or with these codes), manager resolved to its employee code."""
+        criteria = list(extra_criteria)
+        if changed_since is not None:
+            criteria.append(f"Changed>={_stamp(changed_since)}")
+        if codes is not None:
+            codes = [c for c in codes if c]
+            if not codes:
+                return []
+            criteria.append("EmployeeCode=" + "|".join(codes))
+        rows = self.query(EMPLOYEE, list(EMPLOYEE_FIELDS), criteria)
+        return self._with_manager_codes([_employee(row) for row in rows])
+
+    def employees_with_dates_between(self, field: str, start: date, end: date) -> list[dict]:
+        """Employees whose employment start or end (``field``) falls in [start, end]."""
+        api = {"employment_start": "EmploymentStart", "employment_end": "EmploymentEnd"}[field]
+        return self.employees(extra_criteria=[f"{api}>={start.isoformat()}", f"{api}<={end.isoformat()}"])
+
+    def _with_manager_codes(self, employees: list[dict]) -> list[dict]:
+        by_pk = {e["pk"]: e["code"] for e in employees}
+        missing = {e["manager"] for e in employees if e["manager"] and e["manager"] not in by_pk}
+        for pk in missing:
+            root = self.request("GET", f"{EMPLOYEE}/{pk}")
+            entity = xml.child(root, "entity")
+            by_pk[pk] = xml.text(entity, "EmployeeCode")
+        for employee in employees:
+            employee["manager_code"] = by_pk.get(employee.pop("manager")) if employee.get("manager") else None
+        return employees
+
+    def absences(self, start: date, end: date) -> list[dict]:
+        """Absences overlapping [start, end]."""
+        rows = self.query(ABSENCE, list(ABSENCE_FIELDS), [f"DateFrom<={end.isoformat()}", f"DateTo>={start.isoformat()}"])
+        return [{ours: row.get(api) for api, ours in ABSENCE_FIELDS.items()} for row in rows]
+
+    # --- payroll time import --------------------------------------------------------------------
+
+    def import_time(self, row: dict) -> str:
+        """One payroll time row (employee_code, date, time_type, hours, comment); replaces the same key."""
+        values = {api: row.get(ours) for api, ours in TIME_FIELDS.items() if row.get(ours) is not None}
+        return self.create(TIME_IMPORT, values)
+
+    def imported_time(self, start: date, end: date) -> list[dict]:
+        rows = self.query(TIME_IMPORT, list(TIME_FIELDS), [f"Date>={start.isoformat()}", f"Date<={end.isoformat()}"])
+        return [{ours: (float(row[api]) if ours == "hours" else row.get(api)) for api, ours in TIME_FIELDS.items()}
+                for row in rows]
+
+
+def _parse(response):
+    if response.ok:
+        try:
+            return xml.parse(response.content)
+        except xml.MalformedXml as exc:
+            raise Retryable(f"HTTP {response.status_code}: {exc}", status=response.status_code) from exc
+    try:
+        root = xml.parse(response.content)
+        code, message = xml.text(root, "code") or f"HTTP{response.status_code}", xml.text(root, "message") or ""
+    except xml.MalformedXml:
+        code, message = f"HTTP{response.status_code}", response.text[:300]
+    if response.status_code in RECORD_STATUSES:
+        raise RecordRejected(f"{code}: {message}", code)
+    raise ExternalSystemError("Horizon", f"HTTP {response.status_code} {code}: {message}", code,
+                              response.status_code)
+
+
+def _entity(element) -> dict:
+    row = {}
+    for child in element:
+        href = xml.text(child, "href")
+        row[child.tag] = href.rsplit("/", 1)[-1] if href else (child.text or None)
+    return row
+
+
+def _employee(row: dict) -> dict:
+    employee = {ours: row.get(api) for api, ours in EMPLOYEE_FIELDS.items()}
+    employee["pk"] = row.get("pk")
+    employee["termination_registered"] = str(employee.get("termination_registered") or "").lower() in ("true", "1")
+    return employee
+
+
+def _wire(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")

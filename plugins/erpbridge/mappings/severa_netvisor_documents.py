@@ -1,0 +1,297 @@
+"""Severa -> Netvisor document mappings (R-A.6, R-A.8, R-A.10). Pure: no I/O.
+
+The source enriches each Severa document before mapping: an invoice carries ``_customer`` and its
+``rows``, each row ``_product``, ``_project``, ``_business_unit``, ``_user``, ``_cost_centre``
+(full records or None); a person-day carries ``user`` and ``entries``, each entry ``_project``,
+``_overtime``, ``_work_type``. Amounts are Decimal throughout; the hook writes them with a comma.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+
+from erpbridge.errors import RecordRejected, RecordSkipped
+from erpbridge.mappings import checks
+from erpbridge.mappings.severa_netvisor import TEMP_CODE, netvisor_customer_code, project_item
+from erpbridge.settings import SeveraNetvisorSettings
+
+CENT = Decimal("0.01")
+
+
+def invoice_reference(invoice: dict) -> str:
+    """Deterministic: the Severa invoice guid (kept in Netvisor as <salesinvoiceourreference>)."""
+    return f"severa-invoice-{invoice['guid']}"
+
+
+def _code(reference: dict | None) -> str | None:
+    return (reference or {}).get("code") or None
+
+
+def _dimensions(config: SeveraNetvisorSettings, *, business_unit=None, cost_centre=None, project=None,
+                user=None) -> list[list[str]]:
+    headings = config.dimensions
+    found = []
+    if headings.business_unit_heading and business_unit and business_unit.get("name"):
+        found.append([headings.business_unit_heading, business_unit["name"]])
+    if headings.cost_centre_heading and cost_centre and cost_centre.get("name"):
+        found.append([headings.cost_centre_heading, cost_centre["name"]])
+    if headings.project_heading and project:
+        found.append([headings.project_heading, project_item(project)["item"]])
+    if headings.user_heading and user:
+        name = " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
+        if name:
+            found.append([headings.user_heading, name])
+    return found
+
+
+def sales_invoice(invoice: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
+    """A Severa invoice (with its rows) as a Netvisor sales invoice payload."""
+    number = checks.text("invoice", "number", invoice.get("number"), required=True, max_length=20)
+    who = f"invoice {number}"
+    home = _code(invoice.get("homeCurrency")) or config.currency
+    if home != config.currency:
+        raise RecordRejected(f"{who}: Severa's home currency {home} differs from Netvisor's {config.currency} "
+                             "(setting currency); multi-currency invoices need the same home currency in both "
+                             "systems (R-A.10)", "CURRENCY")
+    currency = _code(invoice.get("currency")) or home
+    rate = None
+    if currency != home:
+        rate = checks.amount(who, "exchange rate", invoice.get("exchangeRate"))
+        if not rate or rate <= 0:
+            raise RecordRejected(f"{who}: is in {currency} but has no exchange rate to {home}", "CURRENCY")
+    if config.customers.use_temp:
+        customer = TEMP_CODE
+    else:
+        customer_record = invoice.get("_customer") or {}
+        try:
+            customer = netvisor_customer_code(customer_record.get("number"))
+        except RecordRejected as exc:
+            raise RecordRejected(f"{who}: {exc.reason}", exc.category) from None
+    credit = bool(invoice.get("isCreditNote"))
+    lines, net_total = [], Decimal(0)
+    rows = invoice.get("rows") or []
+    if not rows:
+        raise RecordRejected(f"{who}: has no rows")
+    for index, row in enumerate(rows, 1):
+        where = f"{who} row {index}"
+        product = row.get("_product")
+        if config.products.use_temp:
+            product_code = TEMP_CODE
+        elif not product or not product.get("code"):
+            raise RecordRejected(f"{where}: has no product with a code; Netvisor needs the product code")
+        else:
+            product_code = product["code"]
+        quantity = checks.amount(where, "quantity", row.get("quantity"))
+        price = checks.amount(where, "unit price", (row.get("unitPrice") or {}).get("amount"))
+        vat = checks.amount(where, "VAT rate", row.get("vatRate"))
+        if quantity is None or price is None or vat is None:
+            raise RecordRejected(f"{where}: quantity, unit price and VAT rate are required")
+        if credit and quantity * price > 0:
+            quantity = -quantity  # a credit note: Netvisor books negative rows
+        net_total += (quantity * price).quantize(CENT)
+        line = {
+            "product": product_code,
+            "name": checks.text(where, "description", row.get("description") or (product or {}).get("name"),
+                                required=True, max_length=200),
+            "unit_price": price, "vat_percent": vat, "vat_code": config.sales_invoices.vat_code,
+            "quantity": quantity,
+            "dimensions": _dimensions(config, business_unit=row.get("_business_unit"),
+                                      cost_centre=row.get("_cost_centre"), project=row.get("_project"),
+                                      user=row.get("_user")),
+            "accrual": None,
+        }
+        if config.sales_invoices.periodise_recurring_rows and row.get("isRecurring"):
+            if not row.get("startDate") or not row.get("endDate"):
+                raise RecordRejected(f"{where}: a recurring row to periodise needs its start and end date")
+            line["accrual"] = {"start": str(row["startDate"])[:10], "end": str(row["endDate"])[:10]}
+        lines.append(line)
+    if not credit and net_total < 0:
+        raise RecordRejected(f"{who}: has a negative total but is not a credit note")
+    expected = checks.amount(who, "total excluding tax", invoice.get("totalExcludingTax"))
+    if expected is not None and abs(expected) != abs(net_total):
+        raise RecordRejected(f"{who}: rows add up to {abs(net_total)} but the invoice total excluding tax is "
+                             f"{abs(expected)}; fix the invoice in Severa", "TOTALS")
+    gross = checks.amount(who, "total including tax", invoice.get("totalIncludingTax"))
+    if gross is None:
+        gross = sum(((line["quantity"] * line["unit_price"]).quantize(CENT) * (100 + line["vat_percent"]) / 100)
+                    .quantize(CENT) for line in lines)
+    gross = abs(gross) * (-1 if credit else 1)
+    return {
+        "number": number, "date": checks.text(who, "date", invoice.get("date"), required=True)[:10],
+        "amount": gross.quantize(CENT), "currency": currency if currency != home else None, "currency_rate": rate,
+        "customer": customer, "status": config.sales_invoices.netvisor_status, "reference": reference,
+        "credit_note": credit, "lines": lines,
+    }
+
+
+# --- hours -------------------------------------------------------------------------------------
+
+def employee_code(user: dict | None) -> str:
+    """R-A.7 / R-A.8: the person's employee code (Severa user code = Netvisor employee number)."""
+    user = user or {}
+    name = " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p) or user.get("guid", "?")
+    code = str(user.get("code") or "").strip()
+    if not code:
+        raise RecordRejected(f"user {name} has no employee code in Severa; Netvisor matches persons by it")
+    if code.startswith("0"):
+        raise RecordRejected(f"user {name}: employee code {code} starts with 0; Netvisor does not accept that")
+    return code
+
+
+def record_type(entry: dict, config: SeveraNetvisorSettings) -> str:
+    """Overtime code = Netvisor record type; otherwise the work type's mapped type, or the default."""
+    overtime = entry.get("_overtime")
+    if overtime:
+        code = str(overtime.get("code") or "").strip()
+        if not code.isdigit():
+            raise RecordRejected(f"overtime class {overtime.get('name')!r} has no numeric code; its code must be "
+                                 "the Netvisor record type number")
+        return code
+    work_type = entry.get("_work_type") or {}
+    return config.hours.record_types.get(str(work_type.get("code") or ""), config.hours.default_record_type)
+
+
+def day_digest(day: dict) -> str:
+    """What makes a person-day's transfer: a change in any entry makes it move again (and replace)."""
+    entries = sorted((e["guid"], str(e.get("quantity")), e.get("isApproved"), (e.get("project") or {}).get("guid"),
+                      (e.get("overtime") or {}).get("guid"), (e.get("workType") or {}).get("guid"),
+                      e.get("description")) for e in day["entries"])
+    return hashlib.sha256(json.dumps([day["user"].get("code"), entries], default=str).encode()).hexdigest()[:16]
+
+
+def workday(day: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
+    """One person's hour entries of one date as a Netvisor workday (method replace)."""
+    code = employee_code(day["user"])
+    hours = []
+    for entry in day["entries"]:
+        where = f"hours of {code} on {day['date']}"
+        quantity = checks.amount(where, "quantity", entry.get("quantity"))
+        if quantity is None or quantity < 0 or quantity > 24:
+            raise RecordRejected(f"{where}: {entry.get('quantity')!r} is not a number of hours between 0 and 24")
+        accepted = config.hours.use_approval and bool(entry.get("isApproved"))
+        hours.append({
+            "hours": quantity, "record_type": record_type(entry, config),
+            "acceptance": "accepted" if accepted else "confirmed",
+            "description": checks.text(where, "description", entry.get("description"), max_length=255) or "",
+            "dimensions": _dimensions(config, project=entry.get("_project")),
+        })
+    return {"employee": code, "date": day["date"], "method": "replace", "hours": hours}
+
+
+# --- travel invoices ---------------------------------------------------------------------------
+
+def travel_reference(travel: dict) -> str:
+    return f"severa-travel-{travel['guid']}"
+
+
+def check_reimbursable(travel: dict) -> None:
+    """R-A.7: a travel invoice with only non-reimbursable costs does not move."""
+    if not any(e.get("isReimbursable", True) for e in travel.get("_expenses") or []):
+        raise RecordSkipped(f"travel invoice {travel.get('number')} has only non-reimbursable costs; "
+                            "nothing to reimburse in Netvisor")
+
+
+def travel_expense(travel: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
+    """A Severa travel invoice (with ``_user``, ``_expenses``, ``_pdf``) as a Netvisor travel expense.
+
+    Each reimbursable expense line is its own Netvisor line (so several per-diems stay separate)."""
+    number = checks.text("travel invoice", "number", travel.get("number"), required=True, max_length=50)
+    who = f"travel invoice {number}"
+    try:
+        employee = employee_code(travel.get("_user"))
+    except RecordRejected as exc:
+        raise RecordRejected(f"{who}: {exc.reason}", exc.category) from None
+    lines = []
+    for index, expense in enumerate(e for e in travel.get("_expenses") or [] if e.get("isReimbursable", True)):
+        where = f"{who} line {index + 1}"
+        code = str((expense.get("expenseType") or {}).get("code") or "").strip()
+        if not code:
+            raise RecordRejected(f"{where}: the expense type has no code; Severa's expense code must be the "
+                                 "Netvisor wage type code")
+        quantity = checks.amount(where, "quantity", expense.get("quantity"))
+        unit = checks.amount(where, "unit price", expense.get("unitPrice"))
+        if quantity is None or unit is None:
+            raise RecordRejected(f"{where}: quantity and unit price are required")
+        amount = checks.amount(where, "amount", expense.get("amount"))
+        if amount is not None and (quantity * unit).quantize(CENT) != amount.quantize(CENT):
+            raise RecordRejected(f"{where}: {quantity} x {unit} is not the amount {amount}; fix it in Severa", "TOTALS")
+        lines.append({"wage_type": code, "date": str(expense.get("eventDate") or travel.get("date") or "")[:10],
+                      "quantity": quantity, "unit_amount": unit,
+                      "description": checks.text(where, "description", expense.get("description"),
+                                                 max_length=255) or "",
+                      "dimensions": _dimensions(config, business_unit=travel.get("_business_unit"),
+                                                project=expense.get("_project"))})
+    pdf = travel.get("_pdf")
+    return {"number": number, "reference": reference, "employee": employee,
+            "date": checks.text(who, "date", travel.get("date"), required=True)[:10], "lines": lines,
+            "attachments": [{"filename": f"travel-invoice-{number}.pdf", "content_type": "application/pdf",
+                             "content": pdf}] if pdf else []}
+
+
+class Pdf(bytes):
+    """PDF bytes that show as a short description in logs, previews and quarantine payloads."""
+
+    def __str__(self) -> str:
+        return f"<PDF, {len(self)} bytes, sha256 {hashlib.sha256(self).hexdigest()[:12]}>"
+
+    __repr__ = __str__
+
+
+# --- purchase invoices (Netvisor -> Severa) ------------------------------------------------------
+
+def purchase_reference(invoice: dict) -> str:
+    return f"netvisor-purchase-invoice-{invoice['netvisor_key']}"
+
+
+def project_number(dimensions, heading: str) -> str | None:
+    """The Severa project number in a project dimension item ("2001 ERP rollout" -> "2001")."""
+    item = next((item for name, item in dimensions if name == heading and item), None)
+    return item.split(" ", 1)[0] if item else None
+
+
+def _project_for(where: str, number: str | None, project: dict | None) -> dict:
+    if not number:
+        raise RecordRejected(f"{where}: has no project dimension; the Severa project cannot be known", "PROJECT")
+    if not project:
+        raise RecordRejected(f"{where}: project {number} is unknown in Severa", "PROJECT")
+    if project.get("isClosed"):
+        raise RecordRejected(f"{where}: project {number} is closed in Severa; costs go only to open projects",
+                             "PROJECT")
+    return project
+
+
+def project_costs(invoice: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
+    """A Netvisor purchase invoice (lines enriched with ``_project_number``, ``_project``, ``_product``)
+    as Severa project costs: one per line, or one for the invoice (setting ``per_line``). The
+    re-billing product is suggested from the line's product code; its price (from Severa's price
+    list) moves as the re-billing price."""
+    number = invoice.get("number") or invoice["netvisor_key"]
+    who = f"purchase invoice {number} ({invoice.get('vendor') or 'unknown vendor'})"
+    lines = invoice.get("lines") or []
+    if not lines:
+        raise RecordRejected(f"{who}: has no lines")
+    fees = []
+    if config.purchase_invoices.per_line:
+        for index, line in enumerate(lines, 1):
+            where = f"{who} line {index}"
+            project = _project_for(where, line.get("_project_number"), line.get("_project"))
+            product = line.get("_product")
+            price = ((product or {}).get("unitPrice") or {}).get("amount")
+            fees.append({"project": project["guid"], "product": (product or {}).get("guid"),
+                         "quantity": line["quantity"], "unit_cost": line["unit_price"],
+                         "unit_price": checks.amount(where, "re-billing price", price),
+                         "description": f"{invoice.get('vendor')} {number}: {line.get('description')}"[:200],
+                         "date": invoice.get("date"), "tag": f"{reference}-{index}"})
+    else:
+        numbers = {line.get("_project_number") for line in lines}
+        if len(numbers) != 1:
+            raise RecordRejected(f"{who}: its lines name projects {sorted(n or '-' for n in numbers)}; per-invoice "
+                                 "costs need one project (or set purchase_invoices.per_line)", "PROJECT")
+        project = _project_for(who, lines[0].get("_project_number"), lines[0].get("_project"))
+        total = sum((line["quantity"] * line["unit_price"]).quantize(CENT) for line in lines)
+        fees.append({"project": project["guid"], "product": None, "quantity": Decimal(1), "unit_cost": total,
+                     "unit_price": None, "description": f"{invoice.get('vendor')} {number}"[:200],
+                     "date": invoice.get("date"), "tag": f"{reference}-all"})
+    return {"number": number, "reference": reference, "fees": fees}

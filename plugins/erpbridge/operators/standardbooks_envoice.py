@@ -1,0 +1,100 @@
+"""Flow B tasks: Standard Books master data -> Envoice (R-B.2), Envoice purchase documents ->
+Standard Books (R-B.4 .. R-B.6)."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import task
+
+from erpbridge.operators.context import LEDGER_CONN_ID, run_context
+
+log = logging.getLogger(__name__)
+
+MASTER_DATA_FLOW = "standardbooks_envoice_master_data"
+DOCUMENTS_FLOW = "envoice_standardbooks_documents"
+SETTINGS_VARIABLE = "erpbridge_standardbooks_envoice"
+MODES = ("changed", "send_all", "delete_and_resend")
+STANDARD_BOOKS_POOL = "standard_books_default"  # one document transfer at a time per company
+
+
+def _ledger(flow: str):
+    from erpbridge.ledger.store import Ledger
+
+    return Ledger.connect(flow, run_context(), LEDGER_CONN_ID)
+
+
+@task
+def prepare_master_data(params: dict | None = None) -> dict:
+    """In ``delete_and_resend`` mode: empty Envoice's master data and forget what was sent."""
+    from erpbridge.sync.standardbooks_envoice import delete_envoice_master_data
+
+    params = params or {}
+    if params.get("mode", "changed") != "delete_and_resend":
+        return {}
+    ledger = _ledger(MASTER_DATA_FLOW)
+    try:
+        deleted = delete_envoice_master_data(ledger, dry_run=bool(params.get("dry_run")))
+    finally:
+        ledger.close()
+    log.info("deleted from Envoice: %s", deleted)
+    return {f"{entity}.deleted": count for entity, count in deleted.items()}
+
+
+@task
+def sync_master_data(entity: str, params: dict | None = None) -> dict:
+    """Send one kind of master data; ``changed`` reads only what changed since the last sequence."""
+    from erpbridge.sync.registry import RegistrySync
+    from erpbridge.sync.report import preview_table
+    from erpbridge.sync.standardbooks_envoice import master_data_register
+
+    params = params or {}
+    mode, dry_run = params.get("mode", "changed"), bool(params.get("dry_run"))
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    ledger = _ledger(MASTER_DATA_FLOW)
+    try:
+        register = master_data_register(entity)
+        result = RegistrySync(register, ledger, full=mode != "changed", dry_run=dry_run).run()
+    finally:
+        ledger.close()
+    if dry_run:
+        log.info("dry run, nothing written. %s would change:\n%s", entity, preview_table(result.preview))
+    log.info("summary %s", result.summary())
+    return {f"{entity}.{k}": v for k, v in result.counts.items()}
+
+
+@task
+def load_settings() -> dict:
+    """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
+    from erpbridge import settings
+
+    loaded = settings.load(settings.StandardBooksEnvoiceSettings, SETTINGS_VARIABLE)
+    log.info("settings: %s", loaded.model_dump_json())
+    return loaded.model_dump()
+
+
+@task
+def transfer_documents(settings: dict, params: dict | None = None) -> dict:
+    """Move every published Envoice document (or the ones named) into Standard Books, exactly once."""
+    from erpbridge import settings as settings_module
+    from erpbridge.sync.documents import DocumentTransfer
+    from erpbridge.sync.report import preview_table
+    from erpbridge.sync.standardbooks_envoice import document_flow
+
+    params = params or {}
+    config = settings_module.parse(settings_module.StandardBooksEnvoiceSettings, settings, SETTINGS_VARIABLE)
+    numbers = [str(n) for n in params.get("document_numbers") or []]
+    resend = str(params.get("resend") or "").strip() or None
+    dry_run = bool(params.get("dry_run"))
+    flow = document_flow(config, numbers, resend)
+    ledger = _ledger(DOCUMENTS_FLOW)
+    try:
+        resend_ids = [flow.source.source_id(d) for d in flow.source.ready()] if resend else []
+        result = DocumentTransfer(flow, ledger, dry_run=dry_run, resend=resend_ids).run()
+    finally:
+        ledger.close()
+    if dry_run:
+        log.info("dry run, nothing written. Documents that would move:\n%s", preview_table(result.preview))
+    log.info("summary %s", result.summary())
+    return dict(result.counts)

@@ -1,0 +1,240 @@
+"""The control room's endpoints through the real api-server: login enforced, filters, keyset paging,
+escaping, and a dismiss that stays in the history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+MARKER = "Secret Customer Oy"
+
+ENDPOINTS = [("GET", "/"), ("GET", "/api/history"), ("GET", "/quarantine"), ("GET", "/api/quarantine"),
+             ("GET", "/flows"), ("GET", "/api/flows"), ("POST", "/quarantine/retry"), ("POST", "/quarantine/dismiss")]
+
+
+def add_rows(db, rows: list[dict]) -> None:
+    columns = ["at", "flow", "entity", "source_id", "source_key", "target_id", "action", "error_category",
+               "error_text", "dag_id", "run_id", "task_id", "try_number"]
+    with db.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO transfer_log ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+            [[row.get(c) for c in columns] for row in rows])
+
+
+def quarantine_row(db, source_id: str, key: str, reason: str, flow: str = "severa_netvisor") -> None:
+    db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category)"
+               " VALUES (%s, 'customer', %s, %s, %s, 'INVALID_CODE')", (flow, source_id, key, reason))
+
+
+@pytest.fixture
+def seeded(room):
+    now = datetime.now(timezone.utc)
+    add_rows(room.db, [{"at": now, "flow": "severa_netvisor", "entity": "customer", "source_id": "g-1",
+                        "source_key": MARKER, "action": "rejected", "error_text": MARKER}])
+    quarantine_row(room.db, "g-1", MARKER, f"{MARKER} is bad")
+    return room
+
+
+@pytest.mark.parametrize("credentials", [None, "Bearer not-a-jwt", "cookie"])
+def test_no_login_no_data(seeded, credentials):
+    for method, path in ENDPOINTS:
+        http = seeded.session(None)
+        if credentials == "cookie":
+            http.cookies.set("_token", "forged.jwt.value")
+        elif credentials:
+            http.headers["Authorization"] = credentials
+        for accept in ("application/json", "text/html"):
+            data = {"flow": "severa_netvisor", "entity": "customer", "source_id": "g-1", "comment": "x"}
+            response = http.request(method, seeded.url(path), headers={"Accept": accept}, allow_redirects=False,
+                                    data=data if method == "POST" else None, timeout=30)
+            assert response.status_code in (401, 403, 303), (method, path, response.status_code)
+            assert MARKER not in response.text and "g-1" not in response.text
+            if credentials is None and method == "GET" and accept == "text/html":
+                assert response.status_code == 303  # a browser is sent to Airflow's login page
+            if response.status_code == 303:
+                assert response.headers["location"].startswith(f"{seeded.base}/auth/login") or \
+                    response.headers["location"].startswith("/auth/login")
+    assert seeded.db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1  # the POSTs changed nothing
+
+
+def test_a_signed_in_user_sees_the_plugin_and_its_nav_link(seeded):
+    http = seeded.session("viewer")
+    assert MARKER in http.get(seeded.url("/api/history"), timeout=30).text
+    plugins = http.get(f"{seeded.base}/api/v2/plugins", timeout=30).json()["plugins"]
+    ours = next(p for p in plugins if p["name"] == "erpbridge_control_room")
+    assert ours["external_views"][0]["name"] == "Transfers"
+    assert ours["fastapi_apps"][0]["url_prefix"] == "/erpbridge"
+
+
+def test_history_filters_and_keyset_paging(room):
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    rows = []
+    for i in range(130):
+        rows.append({
+            "at": start + timedelta(hours=i // 2),  # pairs share a timestamp: the id breaks the tie
+            "flow": "severa_netvisor" if i % 3 else "documents", "entity": "customer" if i % 2 else "product",
+            "source_id": f"src-{i}", "source_key": f"K{i}", "target_id": f"T{i}" if i % 4 == 0 else None,
+            "action": ("created", "updated", "rejected", "failed", "unchanged")[i % 5],
+            "dag_id": "severa_netvisor_registers", "run_id": "manual__2026-03-01T08:00:00+00:00",
+            "task_id": "sync_customers", "try_number": 1})
+    add_rows(room.db, rows)
+    http = room.session()
+
+    def fetch(**params) -> list[dict]:
+        out, after = [], None
+        while True:
+            page = http.get(room.url("/api/history"), params={**params, **({"after": after} if after else {})},
+                            timeout=30).json()
+            assert len(page["rows"]) <= 50
+            out += page["rows"]
+            if not (after := page["next"]):
+                return out
+
+    everything = fetch()
+    assert len(everything) == 130
+    assert [r["source_id"] for r in everything] == [f"src-{i}" for i in reversed(range(130))]
+    first = everything[0]
+    assert first["task_run_url"] == ("/dags/severa_netvisor_registers/runs/manual__2026-03-01T08%3A00%3A00%2B00%3A00"
+                                     "/tasks/sync_customers")
+
+    def ids(**params) -> set[str]:
+        return {r["source_id"] for r in fetch(**params)}
+
+    assert ids(flow="documents") == {f"src-{i}" for i in range(130) if i % 3 == 0}
+    assert ids(entity="product", action="rejected") == {f"src-{i}" for i in range(130) if i % 2 == 0 and i % 5 == 2}
+    assert ids(record="src-7") == {"src-7"} and ids(record="K9") == {"src-9"} and ids(record="T8") == {"src-8"}
+    assert ids(document="K11") == {"src-11"}
+    assert ids(date_from="2026-03-02", date_to="2026-03-02") == {f"src-{i}" for i in range(32, 80)}
+    assert http.get(room.url("/api/history"), params={"date_from": "yesterday"}, timeout=30).status_code == 422
+    assert http.get(room.url("/api/history"), params={"action": "exploded"}, timeout=30).status_code == 422
+
+    html = http.get(room.url("/"), params={"flow": "documents"}, timeout=30).text
+    assert html.count('<tr data-id=') == 44  # 44 of 130 rows: one page
+    assert 'rel="next"' not in html
+
+
+def test_a_customer_called_script_is_text(room):
+    nasty = '<script>alert("x")</script>'
+    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": "severa_netvisor", "entity": "customer",
+                        "source_id": nasty, "source_key": nasty, "action": "rejected",
+                        "error_text": f'INVALID_DATA :: name "{nasty}" & <b>too long</b>'}])
+    quarantine_row(room.db, nasty, nasty, f"customer {nasty} refused")
+    http = room.session()
+    for path in ("/", "/quarantine"):
+        html = http.get(room.url(path), timeout=30).text
+        assert nasty not in html and "<b>too long</b>" not in html
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    history = http.get(room.url("/api/history"), timeout=30).json()["rows"]
+    assert history[0]["error_text"] == f'INVALID_DATA :: name "{nasty}" & <b>too long</b>'  # unchanged in data
+
+
+def test_dismiss_needs_a_comment_and_stays_in_the_history(room):
+    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": "severa_netvisor", "entity": "customer",
+                        "source_id": "g-12a", "source_key": "12A", "action": "rejected", "error_category": "INVALID_CODE",
+                        "error_text": "customer code '12A' is not numeric", "dag_id": "severa_netvisor_registers",
+                        "run_id": "r1", "task_id": "sync_customers", "try_number": 1}])
+    quarantine_row(room.db, "g-12a", "12A", "customer code '12A' is not numeric")
+    form = {"flow": "severa_netvisor", "entity": "customer", "source_id": "g-12a"}
+    json_accept = {"Accept": "application/json"}
+
+    refused = room.session().post(room.url("/quarantine/dismiss"), data={**form, "comment": "  "},
+                                  headers=json_accept, timeout=30)
+    assert refused.status_code == 422
+    viewer = room.session("viewer").post(room.url("/quarantine/dismiss"), data={**form, "comment": "not mine"},
+                                         headers=json_accept, timeout=30)
+    assert viewer.status_code == 403
+    cross_site = room.session().post(room.url("/quarantine/dismiss"), data={**form, "comment": "x"},
+                                     headers={**json_accept, "Origin": "https://evil.example"}, timeout=30)
+    assert cross_site.status_code == 403
+    assert room.db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
+
+    done = room.session().post(room.url("/quarantine/dismiss"), data={**form, "comment": "Customer closed <2025>"},
+                               headers=json_accept, timeout=30)
+    assert done.status_code == 200, done.text
+
+    assert room.db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    rows = room.session().get(room.url("/api/history"), params={"record": "12A"}, timeout=30).json()["rows"]
+    assert [(r["action"], r["comment"], r["actor"], r["error_text"]) for r in rows] == [
+        ("dismissed", "Customer closed <2025>", "admin", "customer code '12A' is not numeric"),
+        ("rejected", None, None, "customer code '12A' is not numeric")]
+    html = room.session().get(room.url("/"), params={"action": "dismissed"}, timeout=30).text
+    assert "Customer closed &lt;2025&gt;" in html
+
+
+def test_flow_status_shows_counts_and_watermarks(room):
+    now = datetime.now(timezone.utc)
+    add_rows(room.db, [
+        {"at": now - timedelta(hours=1), "flow": "severa_netvisor", "entity": "customer", "source_id": "a",
+         "action": "created", "dag_id": "severa_netvisor_registers", "run_id": "r", "task_id": "t"},
+        {"at": now - timedelta(hours=2), "flow": "severa_netvisor", "entity": "customer", "source_id": "b",
+         "action": "rejected", "dag_id": "severa_netvisor_registers", "run_id": "r", "task_id": "t"},
+        {"at": now - timedelta(hours=30), "flow": "severa_netvisor", "entity": "customer", "source_id": "c",
+         "action": "created", "dag_id": "severa_netvisor_registers", "run_id": "r", "task_id": "t"}])
+    room.db.execute("INSERT INTO watermark (flow, stream, value) VALUES ('severa_netvisor', 'customer',"
+                    " '2026-03-01T08:00:00+00:00')")
+    flows = room.session().get(room.url("/api/flows"), timeout=30).json()
+    assert [f["flow"] for f in flows] == ["severa_netvisor"]
+    assert flows[0]["counts"] == {"created": 1, "rejected": 1}
+    assert flows[0]["watermarks"][0]["value"] == "2026-03-01T08:00:00+00:00"
+    assert [r["dag_id"] for r in flows[0]["runs"]] == ["severa_netvisor_registers"]
+    html = room.session().get(room.url("/flows"), timeout=30).text
+    assert "2026-03-01T08:00:00+00:00" in html and "severa_netvisor_registers" in html
+
+
+def test_a_staged_payroll_row_is_edited_before_the_decision_and_the_edit_is_kept(room):
+    db = room.db
+    batch_id = db.execute("INSERT INTO payroll_batch (flow, period_start, period_end, dag_id, run_id) VALUES"
+                          " ('horizon_payroll', '2026-10-01', '2026-10-31', 'horizon_payroll_time_import', 'r1')"
+                          " RETURNING id").fetchone()[0]
+    row_id = db.execute(
+        "INSERT INTO payroll_row (batch_id, source, source_ref, employee_code, work_date, time_type, hours, comment,"
+        " flags) VALUES (%s, 'csv', 'hours.csv:2', 'E1', '2026-11-02', 'NORMAL', -7.5, '<b>typo</b>',"
+        " ARRAY['negative hours', 'date outside the period 2026-10-01..2026-10-31']) RETURNING id",
+        (batch_id,)).fetchone()[0]
+    url = room.url(f"/review/{batch_id}/rows/{row_id}")
+    json_accept = {"Accept": "application/json"}
+
+    assert room.session(None).post(url, data={"hours": "1"}, headers=json_accept, timeout=30).status_code == 401
+    assert room.session("viewer").post(url, data={"hours": "1"}, headers=json_accept, timeout=30).status_code == 403
+    bad = room.session().post(url, data={"hours": "seven"}, headers=json_accept, timeout=30)
+    assert bad.status_code == 409 and "not a number" in bad.json()["message"]
+
+    done = room.session().post(url, data={"hours": "7,5", "work_date": "2026-10-30", "time_type": "NORMAL",
+                                          "note": "sign and month typo"}, headers=json_accept, timeout=30)
+    assert done.status_code == 200 and sorted(done.json()["changed"]) == ["hours", "work_date"]
+
+    data = room.session().get(room.url(f"/api/review/{batch_id}"), timeout=30).json()
+    assert [(r["hours"], r["work_date"], r["flags"]) for r in data["rows"]] == [(7.5, "2026-10-30", [])]
+    assert sorted((e["field"], e["old_value"], e["new_value"], e["actor"]) for e in data["edits"]) == [
+        ("hours", "-7.50", "7.5", "admin"), ("work_date", "2026-11-02", "2026-10-30", "admin")]
+    assert data["edits"][0]["old_flags"] == ["negative hours", "date outside the period 2026-10-01..2026-10-31"]
+    html = room.session().get(room.url(f"/review/{batch_id}"), timeout=30).text
+    assert "&lt;b&gt;typo&lt;/b&gt;" in html and "<b>typo</b>" not in html
+    assert f"#{batch_id}" in room.session().get(room.url("/review"), timeout=30).text
+
+    db.execute("UPDATE payroll_batch SET status = 'loading' WHERE id = %s", (batch_id,))
+    late = room.session().post(url, data={"hours": "8"}, headers=json_accept, timeout=30)
+    assert late.status_code == 409 and "before the decision" in late.json()["message"]
+
+
+def test_retry_triggers_the_flows_dag_for_just_that_record_with_the_users_rights(room, netvisor, severa):
+    from tests.flows.dagrun import run_dag
+
+    guid = severa.seed(customers=[{"number": "0001", "name": "Leading Zero Oy"}])["customers"][0]
+    assert run_dag("severa_netvisor_registers", {"registers": ["customers"]}).state == "success"
+    form = {"flow": "severa_netvisor", "entity": "customer", "source_id": guid}
+    json_accept = {"Accept": "application/json"}
+
+    as_viewer = room.session("viewer").post(room.url("/quarantine/retry"), data=form, headers=json_accept, timeout=30)
+    assert as_viewer.status_code == 403, as_viewer.text  # Airflow itself refuses the viewer's trigger
+    started = room.session().post(room.url("/quarantine/retry"), data=form, headers=json_accept, timeout=30)
+    assert started.status_code == 201, started.text
+
+    run = room.session().get(f"{room.base}/api/v2/dags/severa_netvisor_registers/dagRuns/"
+                             f"{started.json()['dag_run_id']}", timeout=30).json()
+    assert run["conf"] == {"retry_records": [{"entity": "customer", "source_id": guid}]}
+    assert run["state"] == "queued" and "by admin" in (run.get("note") or "")
+    gone = room.session().post(room.url("/quarantine/retry"), data={**form, "source_id": "nope"},
+                               headers=json_accept, timeout=30)
+    assert gone.status_code == 404

@@ -1,0 +1,95 @@
+"""Answer a human-in-the-loop step the way the UI does, while dag.test() waits for it.
+
+dag.test() keeps a run alive while a task is parked in AWAITING_INPUT, until a response recorded
+from outside flips it back to SCHEDULED. This responder does what the Core API's
+``PATCH .../hitlDetails`` handler does (record the response on the hitl_detail row and submit the
+resume event for the task instance), from a thread, against the same metadata DB.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from tests.flows.dagrun import load_dag
+
+Answer = Callable[[dict], tuple[list[str], dict]]
+
+
+class Responder(threading.Thread):
+    def __init__(self, answer: Answer, timeout: float = 120):
+        super().__init__(daemon=True)
+        self.answer = answer
+        self.timeout = timeout
+        self.asked: list[dict] = []  # what each request showed: subject, body, options, params
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        try:
+            while not self.done.wait(0.3):
+                self._respond_once()
+                if time.monotonic() > deadline:
+                    self._give_up()
+                    return
+        except BaseException as exc:  # surfaced by the test
+            self.error = exc
+            self._give_up()
+
+    def _give_up(self) -> None:
+        """Fail what is still waiting, so dag.test() ends instead of waiting for ever."""
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+
+        with create_session() as session:
+            for ti in session.query(TaskInstance).filter(TaskInstance.state == TaskInstanceState.AWAITING_INPUT):
+                ti.state = TaskInstanceState.FAILED
+        self.error = self.error or TimeoutError(f"no answer given within {self.timeout}s")
+
+    def _respond_once(self) -> None:
+        from sqlalchemy import select
+
+        from airflow.models.hitl import HITLDetail
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils import timezone
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+
+        with create_session() as session:
+            for detail in session.scalars(select(HITLDetail).where(HITLDetail.responded_at.is_(None))).unique():
+                ti = session.get(TaskInstance, detail.ti_id)
+                if ti is None or ti.state != TaskInstanceState.AWAITING_INPUT:
+                    continue
+                asked = {"subject": detail.subject, "body": detail.body, "options": list(detail.options),
+                         "params": dict(detail.params or {}), "task_id": ti.task_id}
+                self.asked.append(asked)
+                chosen, params_input = self.answer(asked)
+                detail.responded_by = {"id": "reviewer", "name": "Test Reviewer"}
+                detail.responded_at = timezone.utcnow()
+                detail.chosen_options = chosen
+                detail.params_input = params_input
+                session.add(detail)
+                handle_event_submit(TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session)
+
+
+def run_dag_answering(dag_id: str, answer: Answer, conf: dict | None = None):
+    """dag.test() with each human-in-the-loop request answered by ``answer(request)``."""
+    dag = load_dag(dag_id)
+    for task in dag.tasks:
+        task.retries = 0
+    responder = Responder(answer)
+    responder.start()
+    try:
+        run = dag.test(run_conf=conf or {})
+    finally:
+        responder.done.set()
+        responder.join(10)
+    if responder.error:
+        raise responder.error
+    return run, responder.asked
