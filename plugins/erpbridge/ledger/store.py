@@ -182,6 +182,13 @@ class Ledger:
                 " attempts = document_transfer.attempts + (EXCLUDED.stage = 'in_flight')::int",
                 (self.flow, entity, source_id, source_key, state.reference, state.stage, state.target_id))
 
+    def unfinished_documents(self, entity: str) -> list[str]:
+        """Source ids whose transfer began but did not reach 'done' (a crash or a failed write-back)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT source_id FROM document_transfer WHERE flow = %s AND entity = %s AND stage <> 'done'"
+                        " ORDER BY created_at", (self.flow, entity))
+            return [row[0] for row in cur.fetchall()]
+
     def drop_document_state(self, entity: str, source_id: str) -> None:
         with self.conn.cursor() as cur:
             cur.execute("DELETE FROM document_transfer WHERE flow = %s AND entity = %s AND source_id = %s",

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from itertools import chain
+from typing import Callable, Iterable, Iterator, Protocol
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
@@ -34,6 +35,7 @@ class Attachment:
 
 class DocumentSource(Protocol):
     def ready(self) -> Iterable[dict]: ...  # the documents waiting to move
+    def fetch(self, source_ids: list[str]) -> Iterable[dict]: ...  # by id: unfinished transfers to complete
     def source_id(self, document: dict) -> str: ...
     def describe(self, document: dict) -> str: ...  # a key a person recognises (e.g. the number)
     def attachment(self, document: dict) -> Attachment | None: ...  # RecordRejected if unusable
@@ -72,7 +74,7 @@ class DocumentTransfer:
         self.result = SyncResult(flow.entity)
 
     def run(self) -> SyncResult:
-        for document in self.flow.source.ready():
+        for document in self._documents():
             outcome = self._transfer(document)
             self.result.counts[outcome.action] += 1
             if not self.dry_run:
@@ -80,6 +82,17 @@ class DocumentTransfer:
                 self.ledger.commit()
         log.info(self.result.summary())
         return self.result
+
+    def _documents(self) -> Iterator[dict]:
+        """First the transfers an earlier run left unfinished (a document whose write-back landed may no
+        longer be 'ready' in the source, yet the ledger must still reach 'done'), then the ready ones."""
+        source, seen = self.flow.source, set()
+        unfinished = self.ledger.unfinished_documents(self.flow.entity)
+        for document in chain(source.fetch(unfinished) if unfinished else (), source.ready()):
+            source_id = source.source_id(document)
+            if source_id not in seen:
+                seen.add(source_id)
+                yield document
 
     def _transfer(self, document: dict) -> Outcome:
         flow, ledger = self.flow, self.ledger

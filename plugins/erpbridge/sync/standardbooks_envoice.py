@@ -79,6 +79,9 @@ class EnvoiceDocuments:
                     continue
                 yield document
 
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        return (self.hook.document(doc_id) for doc_id in source_ids)
+
     def source_id(self, document: dict) -> str:
         return str(document["id"])
 
