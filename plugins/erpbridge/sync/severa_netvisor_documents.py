@@ -99,6 +99,10 @@ class SeveraInvoices:
                 if _in_range(invoice.get("date"), self.date_from, self.date_to):
                     yield invoice
 
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        """Invoices whose transfer is unfinished, read by guid (they may have left the ready status)."""
+        return (self.load(invoice) for guid in source_ids if (invoice := self.hook.get("invoices", guid)))
+
     def load(self, invoice: dict) -> dict:
         """The invoice with its customer and its rows, each row with what its dimensions need."""
         look = self.lookups
@@ -199,6 +203,10 @@ class SeveraPersonDays:
     def load(self, day: dict) -> dict:
         return day
 
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        """Unfinished days still in the range as they were (a changed day is a new document)."""
+        return _still_ready(self, source_ids)
+
     def source_id(self, day: dict) -> str:
         return f"{day['user']['guid']}:{day['date']}:{day['digest']}"
 
@@ -287,6 +295,11 @@ class SeveraTravelInvoices:
                     continue
                 if _in_range(travel.get("date"), self.date_from, self.date_to):
                     yield travel
+
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        """Travel invoices whose transfer is unfinished, read by guid (they may have left the status)."""
+        return (self.load(travel) for guid in source_ids
+                if (travel := self.hook.get("travelreimbursements", guid)))
 
     def load(self, travel: dict) -> dict:
         """With the person, the expense lines (each with its project) and the PDF; RecordSkipped when
@@ -378,6 +391,10 @@ class NetvisorPurchaseInvoices:
             if (self.resend and number != self.resend) or (self.numbers and number not in self.numbers):
                 continue
             yield invoice
+
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        """Unfinished invoices (they stay listed: Netvisor keeps no transfer status for them)."""
+        return _still_ready(self, source_ids)
 
     def load(self, invoice: dict) -> dict:
         full = self.netvisor.get_purchase_invoice(invoice["netvisor_key"])
@@ -474,6 +491,12 @@ def purchase_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: st
 
 
 # --- batches -------------------------------------------------------------------------------------
+
+def _still_ready(source, source_ids: list[str]) -> Iterator[dict]:
+    """For sources whose documents stay offered after their transfer: the wanted ones, loaded."""
+    wanted = set(source_ids)
+    return (source.load(d) for d in source.ready() if source.source_id(d) in wanted)
+
 
 @dataclass
 class BatchReport:
