@@ -18,6 +18,7 @@ from erpbridge.operators.horizon_ad import sync_accounts
     dag_id="horizon_ad_accounts",
     schedule=timedelta(minutes=5),
     start_date=datetime(2026, 1, 1),
+    is_paused_upon_creation=True,  # it creates and disables accounts: an admin switches it on deliberately
     catchup=False,
     max_active_runs=1,
     tags=["horizon", "active-directory", "identity"],

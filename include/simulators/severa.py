@@ -620,6 +620,18 @@ def create_app(config: dict | None = None) -> FastAPI:
 
 
 DEMO_SEED: dict = {
+    "invoicestatuses": [
+        {"guid": "a1000000-0000-4000-8000-000000000001", "name": "Draft", "isDefault": True, "sortOrder": 0},
+        {"guid": "a1000000-0000-4000-8000-000000000002", "name": "Ready to be sent to Netvisor", "sortOrder": 1},
+        {"guid": "a1000000-0000-4000-8000-000000000003", "name": "Invoice sent to Netvisor", "isSent": True,
+         "sortOrder": 2},
+    ],
+    "travelreimbursementstatuses": [
+        {"guid": "a2000000-0000-4000-8000-000000000001", "name": "Draft"},
+        {"guid": "a2000000-0000-4000-8000-000000000002", "name": "Approved"},
+        {"guid": "a2000000-0000-4000-8000-000000000003", "name": "Rejected"},
+        {"guid": "a2000000-0000-4000-8000-000000000004", "name": "Transferred to Netvisor"},
+    ],
     "businessunits": [
         {"guid": "b1000000-0000-4000-8000-000000000001", "name": "Helsinki", "code": "HEL", "isActive": True},
         {"guid": "b1000000-0000-4000-8000-000000000002", "name": "Tampere", "code": "TRE", "isActive": True,
