@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger
+from erpbridge.operators.common import migrate_ledger, retry_records_param
 from erpbridge.operators.severa_netvisor import NETVISOR_POOL, REGISTERS, load_settings, sync_register
 
 
@@ -24,12 +24,7 @@ from erpbridge.operators.severa_netvisor import NETVISOR_POOL, REGISTERS, load_s
                                          "(one-off migration)."),
         "registers": Param(list(REGISTERS), type="array", items={"type": "string", "enum": list(REGISTERS)},
                            uniqueItems=True, description="Registers to sync in this run."),
-        "retry_records": Param([], type="array",
-                               items={"type": "object", "required": ["entity", "source_id"],
-                                      "properties": {"entity": {"type": "string"}, "source_id": {"type": "string"}}},
-                               description="Retry just these records (the control room's \"retry now\"), e.g. "
-                                           "[{\"entity\": \"customer\", \"source_id\": \"...\"}]; empty: a "
-                                           "normal pass. Watermarks stay as they are."),
+        "retry_records": retry_records_param(),
     },
 )
 def severa_netvisor_registers():

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger
+from erpbridge.operators.common import migrate_ledger, retry_records_param
 from erpbridge.operators.standardbooks_envoice import MODES, prepare_master_data, sync_master_data
 
 
@@ -26,6 +26,7 @@ from erpbridge.operators.standardbooks_envoice import MODES, prepare_master_data
                                   "everything (first time); delete_and_resend: remove what Envoice holds for "
                                   "the company, then send everything."),
         "dry_run": Param(False, type="boolean", description="Preview: log what would change, write nothing."),
+        "retry_records": retry_records_param(),
     },
 )
 def standardbooks_envoice_master_data():

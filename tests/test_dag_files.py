@@ -84,7 +84,7 @@ def test_standardbooks_envoice_dags_schedule_and_params(airflow_db):
 
     master = load_dag("standardbooks_envoice_master_data")
     assert master.timetable.delta == timedelta(minutes=20)  # the vendor asks for at least 20 minutes
-    assert set(master.params.keys()) == {"mode", "dry_run"}
+    assert set(master.params.keys()) == {"mode", "dry_run", "retry_records"}
     assert master.params["mode"] == "changed"
     with pytest.raises(ParamValidationError, match="mode"):
         master.params["mode"] = "everything"

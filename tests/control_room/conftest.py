@@ -149,3 +149,18 @@ def execute_queued_run(dag_id: str, run_id: str):
     run = dag.test(logical_date=logical_date, run_after=run_after, run_conf=conf)
     assert run.run_id == run_id, (run.run_id, run_id)
     return run
+
+
+def sync_dags() -> None:
+    """Write the DAGs of dags/ to the metadata DB (as the dag processor, or dag.test(), would), so the
+    REST API can trigger one that has not run in this session."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        sync_bag_to_db(BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name),
+                       bundle.name, bundle.version)

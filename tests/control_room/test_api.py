@@ -238,3 +238,53 @@ def test_retry_triggers_the_flows_dag_for_just_that_record_with_the_users_rights
     gone = room.session().post(room.url("/quarantine/retry"), data={**form, "source_id": "nope"},
                                headers=json_accept, timeout=30)
     assert gone.status_code == 404
+
+
+@pytest.mark.parametrize("dag_id, entity, source_id, key, conf", [
+    ("severa_netvisor_sales_invoices", "sales_invoice", "f2000000-0000-4000-8000-000000005004", "5004",
+     {"document_numbers": ["5004"]}),
+    ("severa_netvisor_hours", "workday", "u-1:2026-03-02:abc", "101 2026-03-02",
+     {"document_numbers": ["101"], "date_from": "2026-03-02", "date_to": "2026-03-02"}),
+])
+def test_retry_of_a_quarantined_document_names_the_document_in_the_runs_conf(room, dag_id, entity, source_id, key,
+                                                                             conf):
+    from tests.control_room.conftest import sync_dags
+
+    sync_dags()
+    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": dag_id, "entity": entity, "source_id": source_id,
+                        "source_key": key, "action": "rejected", "dag_id": dag_id, "run_id": "r1",
+                        "task_id": "transfer_documents", "try_number": 1}])
+    room.db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category)"
+                    " VALUES (%s, %s, %s, %s, 'no such customer', 'INVALID_REFERENCE')",
+                    (dag_id, entity, source_id, key))
+    form = {"flow": dag_id, "entity": entity, "source_id": source_id}
+
+    started = room.session().post(room.url("/quarantine/retry"), data=form, headers={"Accept": "application/json"},
+                                  timeout=30)
+    assert started.status_code == 201, started.text
+    assert started.json()["dag_id"] == dag_id
+    run = room.session().get(f"{room.base}/api/v2/dags/{dag_id}/dagRuns/{started.json()['dag_run_id']}",
+                             timeout=30).json()
+    assert run["conf"] == conf
+    assert run["state"] == "queued" and f"{entity} {key}" in (run.get("note") or "")
+    assert f'name="source_id" value="{source_id}"' in room.session().get(room.url("/quarantine"), timeout=30).text
+
+
+def test_every_dag_that_quarantines_records_can_retry_one_with_params_it_declares(airflow_db):
+    from erpbridge.control_room.retry import RETRY_CONF, CannotRetry, retry_conf
+    from tests.flows.dagrun import load_dag
+
+    record = {"entity": "e", "source_id": "s-1", "source_key": "K 2026-03-02"}
+    for dag_id in RETRY_CONF:
+        conf = retry_conf(dag_id, {**record, "source_key": "101 2026-03-02"})
+        dag = load_dag(dag_id)
+        assert set(conf) <= set(dag.params.keys()), dag_id
+        for name, value in conf.items():
+            dag.params[name] = value  # valid for the Param
+    assert retry_conf("severa_netvisor_hours", {**record, "source_key": "Maija Virtanen 2026-03-02"}) == {
+        "date_from": "2026-03-02", "date_to": "2026-03-02"}  # no employee code: the whole day is offered
+    assert retry_conf("horizon_ad_accounts", record) == {"employee_codes": ["s-1"]}
+    with pytest.raises(CannotRetry):
+        retry_conf("severa_netvisor_sales_invoices", {**record, "source_key": None})
+    with pytest.raises(CannotRetry):
+        retry_conf("horizon_payroll_time_import", record)

@@ -94,6 +94,21 @@ def test_a_changed_account_is_the_only_write_of_the_next_scheduled_run(flow):
     assert envoice.writes(since) == []
 
 
+
+def test_retry_records_sends_just_that_record_and_keeps_the_watermarks(flow):
+    ledger, sb, envoice = flow
+    assert run_dag(MASTER).state == "success"
+    watermarks = ledger.execute("SELECT stream, value FROM watermark ORDER BY stream").fetchall()
+    sb_patch(sb, "AccVc", "4100", Comment="Subcontracted services")
+    sb_patch(sb, "AccVc", "4999", Comment="Not part of the retry")
+    since = envoice.last_seq()
+
+    run = run_dag(MASTER, {"retry_records": [{"entity": "account", "source_id": "4100"}]})  # the control room's
+    assert run.state == "success", task_states(run)
+    assert [(w["method"], w["path"]) for w in envoice.writes(since)] == [("PUT", "/api/v1/accounts/4100")]
+    assert ledger.execute("SELECT stream, value FROM watermark ORDER BY stream").fetchall() == watermarks
+
+
 def test_delete_and_resend_leaves_envoice_equal_to_standard_books(flow):
     ledger, sb, envoice = flow
     envoice.seed(contacts=[{"code": "OLD1", "name": "Gone supplier"}], accounts=[{"code": "9999", "name": "Old"}],

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import httpx
 
-RETRY_PARAM = "retry_records"  # a DAG that declares this Param can re-run single records
 TIMEOUT = 15
 
 
@@ -65,9 +64,10 @@ class AirflowApi:
         runs = self._call("GET", f"dags/{quote(dag_id, safe='')}/dagRuns", params=params).get("dag_runs") or []
         return runs[0] if runs else None
 
-    def retry_record(self, dag_id: str, entity: str, source_id: str, actor: str) -> dict:
-        """Trigger ``dag_id`` for just this record; refuses a DAG that cannot limit a run to records."""
-        if RETRY_PARAM not in self.dag_params(dag_id):
-            raise AirflowApiError(409, f"DAG {dag_id} has no {RETRY_PARAM!r} param: it cannot retry a single record")
-        return self.trigger(dag_id, {RETRY_PARAM: [{"entity": entity, "source_id": source_id}]},
-                            note=f"retry of {entity} {source_id} from the control room by {actor}")
+    def retry_record(self, dag_id: str, conf: dict, label: str, actor: str) -> dict:
+        """Trigger ``dag_id`` with ``conf`` (see control_room.retry); refuses a DAG that lacks one of its Params."""
+        missing = sorted(set(conf) - set(self.dag_params(dag_id)))
+        if missing:
+            raise AirflowApiError(409, f"DAG {dag_id} has no {', '.join(map(repr, missing))} param: it cannot "
+                                       f"retry a single record")
+        return self.trigger(dag_id, conf, note=f"retry of {label} from the control room by {actor}")

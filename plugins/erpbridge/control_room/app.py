@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from erpbridge.control_room import queries, review
 from erpbridge.control_room.airflow_api import AirflowApi, AirflowApiError, api_root
 from erpbridge.control_room.auth import Reader, login_url, may_operate, reader, same_origin, token_of
+from erpbridge.control_room.retry import RETRY_CONF, CannotRetry, retry_conf
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -127,7 +128,8 @@ def history_json(request: Request):
 def quarantine_page(request: Request):
     with ledger() as conn:
         groups = queries.quarantine(conn)
-    return render(request, "quarantine.html", groups=groups, total=sum(len(g) for _, g in groups))
+    return render(request, "quarantine.html", groups=groups, total=sum(len(g) for _, g in groups),
+                  retryable=RETRY_CONF.keys())
 
 
 @app.get("/api/quarantine", name="quarantine_json")
@@ -159,15 +161,18 @@ def retry(request: Request, user: Reader, flow: str = Form(), entity: str = Form
     if not record["dag_id"]:
         return _back(request, _wants_json(request), {"message": f"no DAG run of flow {flow} has tried "
                                                                 f"{entity} {source_id} yet"}, problem=True, code=409)
+    label = record["source_key"] or source_id
     try:
+        conf = retry_conf(record["dag_id"], record)
         run = AirflowApi(api_root(request), token_of(request)).retry_record(
-            record["dag_id"], entity, source_id, user.get_name())
+            record["dag_id"], conf, f"{entity} {label}", user.get_name())
+    except CannotRetry as exc:
+        return _back(request, _wants_json(request), {"message": f"retry not started: {exc}"}, problem=True, code=409)
     except AirflowApiError as exc:
         return _back(request, _wants_json(request), {"message": f"retry not started: {exc.detail}"}, problem=True,
                      code=exc.status)
-    log.info("control room: %s triggered %s run %s for %s %s", user.get_name(), record["dag_id"],
-             run.get("dag_run_id"), entity, source_id)
-    label = record["source_key"] or source_id
+    log.info("control room: %s triggered %s run %s for %s %s (conf %s)", user.get_name(), record["dag_id"],
+             run.get("dag_run_id"), entity, source_id, conf)
     return _back(request, _wants_json(request), {
         "message": f"retry of {entity} {label} started: run {run.get('dag_run_id')} of {record['dag_id']}",
         "dag_id": record["dag_id"], "dag_run_id": run.get("dag_run_id")}, code=201)

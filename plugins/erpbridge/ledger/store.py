@@ -10,6 +10,18 @@ from typing import Iterable
 MIGRATION_LOCK = 4242_0001  # pg advisory lock id: one migrator at a time
 
 
+def storable(value):
+    """``value`` with every NUL character shown as U+FFFD: PostgreSQL text and jsonb cannot hold U+0000, and a
+    source record carrying one must still reach the quarantine and the transfer log, not fail the batch."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Who writes to the transfer log: links a row to the Airflow task run that made it."""
@@ -135,8 +147,9 @@ class Ledger:
                 "INSERT INTO transfer_log (flow, entity, source_id, source_key, target_id, action, error_category,"
                 " error_text, dag_id, run_id, task_id, try_number) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
                 " %s, %s)",
-                [(self.flow, o.entity, o.source_id, o.source_key, o.target_id, o.action, o.error_category,
-                  o.error_text, run.dag_id, run.run_id, run.task_id, run.try_number) for o in outcomes])
+                [(self.flow, o.entity, storable(o.source_id), storable(o.source_key), o.target_id, o.action,
+                  o.error_category, storable(o.error_text), run.dag_id, run.run_id, run.task_id, run.try_number)
+                 for o in outcomes])
 
     def quarantine(self, entity: str, source_id: str, source_key: str | None, reason: str, category: str | None,
                    payload: dict | None) -> None:
@@ -147,8 +160,8 @@ class Ledger:
                 " source_key = EXCLUDED.source_key, reason = EXCLUDED.reason,"
                 " error_category = EXCLUDED.error_category, payload = EXCLUDED.payload, last_seen = now(),"
                 " attempts = quarantine.attempts + 1",
-                (self.flow, entity, source_id, source_key, reason, category,
-                 json.dumps(payload, default=str) if payload is not None else None))
+                (self.flow, entity, storable(source_id), storable(source_key), storable(reason), category,
+                 json.dumps(storable(payload), default=str) if payload is not None else None))
 
     def release(self, entity: str, source_ids: Iterable[str]) -> None:
         ids = list(source_ids)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from airflow.sdk import task
 
+from erpbridge.operators.common import retry_ids
 from erpbridge.operators.context import LEDGER_CONN_ID, run_context
 
 log = logging.getLogger(__name__)
@@ -61,12 +62,3 @@ def sync_register(register: str, settings: dict, params: dict | None = None) -> 
         ledger.close()
     return counts
 
-
-def retry_ids(records: list[dict] | None) -> dict[str, list[str]] | None:
-    """The ``retry_records`` param as {entity: [source id, ...]}; None when the run is a normal pass."""
-    if not records:
-        return None
-    by_entity: dict[str, list[str]] = {}
-    for record in records:
-        by_entity.setdefault(str(record["entity"]), []).append(str(record["source_id"]))
-    return by_entity

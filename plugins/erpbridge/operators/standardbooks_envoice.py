@@ -7,6 +7,7 @@ import logging
 
 from airflow.sdk import task
 
+from erpbridge.operators.common import retry_ids
 from erpbridge.operators.context import LEDGER_CONN_ID, run_context
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,15 @@ def sync_master_data(entity: str, params: dict | None = None) -> dict:
     mode, dry_run = params.get("mode", "changed"), bool(params.get("dry_run"))
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    retry = retry_ids(params.get("retry_records"))
+    if retry is not None and entity not in retry:
+        log.info("%s: not among the records to retry", entity)
+        return {}
     ledger = _ledger(MASTER_DATA_FLOW)
     try:
         register = master_data_register(entity)
-        result = RegistrySync(register, ledger, full=mode != "changed", dry_run=dry_run).run()
+        result = RegistrySync(register, ledger, full=mode != "changed", dry_run=dry_run,
+                              only=None if retry is None else retry[entity]).run()
     finally:
         ledger.close()
     if dry_run:

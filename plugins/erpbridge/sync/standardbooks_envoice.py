@@ -19,6 +19,7 @@ from erpbridge.sync.documents import Attachment, DocumentFlow
 from erpbridge.sync.registry import Register
 
 log = logging.getLogger(__name__)
+MAX_PDF_BYTES = 20 * 2**20  # larger originals go to quarantine (our limit; Standard Books' own is undocumented)
 
 # entity -> (Standard Books register, key field, list filters, Envoice kind, mapping)
 MASTER_DATA = {
@@ -96,6 +97,10 @@ class EnvoiceDocuments:
             raise RecordRejected(f"{what}: Envoice has no PDF of the original document; upload it in Envoice",
                                  "MISSING_PDF")
         content = found[0]
+        if len(content) > MAX_PDF_BYTES:
+            raise RecordRejected(f"{what}: the PDF in Envoice is {len(content) / 2**20:.1f} MB, more than the "
+                                 f"{MAX_PDF_BYTES / 2**20:g} MB erpbridge carries; reduce it in Envoice",
+                                 "OVERSIZE_PDF")
         if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-1024:]:
             raise RecordRejected(f"{what}: the file attached in Envoice is not a readable PDF (corrupt or another "
                                  "file type); replace it with the original PDF in Envoice", "NOT_PDF")
