@@ -113,9 +113,9 @@ class RegistrySync:
     def run(self) -> SyncResult:
         entity = self.register.entity
         source = self.register.source
-        watermark = source.watermark() if hasattr(source, "watermark") else ChangeTimeWatermark(source, self.overlap)
         if self.only is not None:
             return self._run_only(self.only)
+        watermark = source.watermark() if hasattr(source, "watermark") else ChangeTimeWatermark(source, self.overlap)
         retry_ids = self.ledger.quarantined(entity)
         if retry_ids:
             log.info("%s: retrying %d quarantined records", entity, len(retry_ids))
