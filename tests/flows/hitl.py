@@ -28,29 +28,33 @@ class Responder(threading.Thread):
     def run(self) -> None:
         import time
 
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + self.timeout  # for a request that stays unanswered, not for the run
         try:
             while not self.done.wait(0.3):
-                self._respond_once()
-                if time.monotonic() > deadline:
-                    self._give_up()
+                if self._respond_once():
+                    deadline = time.monotonic() + self.timeout
+                elif time.monotonic() > deadline and self._give_up():
                     return
         except BaseException as exc:  # surfaced by the test
             self.error = exc
             self._give_up()
 
-    def _give_up(self) -> None:
-        """Fail what is still waiting, so dag.test() ends instead of waiting for ever."""
+    def _give_up(self) -> bool:
+        """Fail what is still waiting, so dag.test() ends instead of waiting for ever; False if nothing waits."""
         from airflow.models.taskinstance import TaskInstance
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
 
         with create_session() as session:
-            for ti in session.query(TaskInstance).filter(TaskInstance.state == TaskInstanceState.AWAITING_INPUT):
+            waiting = session.query(TaskInstance).filter(TaskInstance.state == TaskInstanceState.AWAITING_INPUT).all()
+            for ti in waiting:
                 ti.state = TaskInstanceState.FAILED
-        self.error = self.error or TimeoutError(f"no answer given within {self.timeout}s")
+        if waiting:
+            self.error = self.error or TimeoutError(f"no answer given within {self.timeout}s")
+        return bool(waiting)
 
-    def _respond_once(self) -> None:
+    def _respond_once(self) -> int:
+        """Answer every open request; returns how many were answered."""
         from sqlalchemy import select
 
         from airflow.models.hitl import HITLDetail
@@ -61,10 +65,18 @@ class Responder(threading.Thread):
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
 
+        answered = 0
         with create_session() as session:
-            for detail in session.scalars(select(HITLDetail).where(HITLDetail.responded_at.is_(None))).unique():
+            for detail in session.scalars(select(HITLDetail)).unique():
                 ti = session.get(TaskInstance, detail.ti_id)
                 if ti is None or ti.state != TaskInstanceState.AWAITING_INPUT:
+                    continue
+                if detail.responded_at is not None:
+                    # answered, yet still parked: dag.test() wrote the task's state back over the resume
+                    # in a race; submit the recorded answer again (as a repeated PATCH would)
+                    if (timezone.utcnow() - detail.responded_at).total_seconds() > 2:
+                        handle_event_submit(TriggerEvent(detail.as_resume_event_payload()), task_instance=ti,
+                                            session=session)
                     continue
                 asked = {"subject": detail.subject, "body": detail.body, "options": list(detail.options),
                          "params": dict(detail.params or {}), "task_id": ti.task_id}
@@ -76,6 +88,8 @@ class Responder(threading.Thread):
                 detail.params_input = params_input
                 session.add(detail)
                 handle_event_submit(TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session)
+                answered += 1
+        return answered
 
 
 def run_dag_answering(dag_id: str, answer: Answer, conf: dict | None = None):
