@@ -72,32 +72,44 @@ def _in_range(day: str | None, date_from: str | None, date_to: str | None) -> bo
 
 # --- sales invoices ------------------------------------------------------------------------------
 
-class SeveraInvoices:
-    """Severa invoices in the "ready" status (optionally some numbers / dates) as a DocumentSource."""
+class _SeveraNumberedDocuments:
+    """Severa documents picked by status, then limited to some numbers, one ``resend`` number and dates."""
 
-    def __init__(self, hook: SeveraHook, config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
+    status_resource = ""  # the Severa list of statuses these documents move through
+
+    def __init__(self, hook: SeveraHook, settings, numbers=(), resend: str | None = None,
                  date_from: str | None = None, date_to: str | None = None):
         self.hook = hook
         self.lookups = SeveraLookups(hook)
-        self.settings = config.sales_invoices
+        self.settings = settings
         self.numbers = set(numbers)
         self.resend = resend
         self.date_from, self.date_to = date_from, date_to
 
     def status_guid(self, name: str) -> str:
-        return self.lookups.by_name("invoicestatuses", name)["guid"]
+        return self.lookups.by_name(self.status_resource, name)["guid"]
+
+    def wanted(self, document: dict) -> bool:
+        number = str(document.get("number") or "")
+        if (self.resend and number != self.resend) or (self.numbers and number not in self.numbers):
+            return False
+        return _in_range(document.get("date"), self.date_from, self.date_to)
+
+
+class SeveraInvoices(_SeveraNumberedDocuments):
+    """Severa invoices in the "ready" status (optionally some numbers / dates) as a DocumentSource."""
+
+    status_resource = "invoicestatuses"
+
+    def __init__(self, hook: SeveraHook, config: SeveraNetvisorSettings, **limits):
+        super().__init__(hook, config.sales_invoices, **limits)
 
     def ready(self) -> Iterator[dict]:
         statuses = [self.status_guid(self.settings.ready_status)]
         if self.resend:
             statuses.append(self.status_guid(self.settings.sent_status))
         for page in self.hook.iter_pages("v1/invoices", {"invoiceStatusGuids": statuses}):
-            for invoice in page:
-                number = str(invoice.get("number"))
-                if (self.resend and number != self.resend) or (self.numbers and number not in self.numbers):
-                    continue
-                if _in_range(invoice.get("date"), self.date_from, self.date_to):
-                    yield invoice
+            yield from filter(self.wanted, page)
 
     def fetch(self, source_ids: list[str]) -> Iterator[dict]:
         """Invoices whose transfer is unfinished, read by guid (they may have left the ready status)."""
@@ -155,7 +167,8 @@ class NetvisorSalesInvoices:
 
 def sales_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
                        date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    return DocumentFlow(SALES_INVOICE, SeveraInvoices(SeveraHook(), config, numbers, resend, date_from, date_to),
+    return DocumentFlow(SALES_INVOICE, SeveraInvoices(SeveraHook(), config, numbers=numbers, resend=resend,
+                                                       date_from=date_from, date_to=date_to),
                         NetvisorSalesInvoices(NetvisorHook()), m.invoice_reference,
                         partial(m.sales_invoice, config=config))
 
@@ -268,33 +281,20 @@ def release_superseded(ledger: Ledger, entity: str, current_ids: set[str]) -> No
 
 # --- travel invoices -----------------------------------------------------------------------------
 
-class SeveraTravelInvoices:
+class SeveraTravelInvoices(_SeveraNumberedDocuments):
     """Severa travel invoices with a number in a moving status (default Approved) as a DocumentSource."""
 
-    def __init__(self, hook: SeveraHook, config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
-                 date_from: str | None = None, date_to: str | None = None):
-        self.hook = hook
-        self.lookups = SeveraLookups(hook)
-        self.settings = config.travel_invoices
-        self.numbers = set(numbers)
-        self.resend = resend
-        self.date_from, self.date_to = date_from, date_to
+    status_resource = "travelreimbursementstatuses"
 
-    def status_guid(self, name: str) -> str:
-        return self.lookups.by_name("travelreimbursementstatuses", name)["guid"]
+    def __init__(self, hook: SeveraHook, config: SeveraNetvisorSettings, **limits):
+        super().__init__(hook, config.travel_invoices, **limits)
 
     def ready(self) -> Iterator[dict]:
         names = list(self.settings.statuses) + ([self.settings.transferred_status] if self.resend else [])
         statuses = [self.status_guid(name) for name in names]
         for page in self.hook.iter_pages("v1/travelreimbursements", {"travelReimbursementStatusGuids": statuses}):
-            for travel in page:
-                number = str(travel.get("number") or "")
-                if not number:
-                    continue  # R-A.7: only numbered travel invoices move
-                if (self.resend and number != self.resend) or (self.numbers and number not in self.numbers):
-                    continue
-                if _in_range(travel.get("date"), self.date_from, self.date_to):
-                    yield travel
+            # R-A.7: only numbered travel invoices move
+            yield from (travel for travel in page if travel.get("number") and self.wanted(travel))
 
     def fetch(self, source_ids: list[str]) -> Iterator[dict]:
         """Travel invoices whose transfer is unfinished, read by guid (they may have left the status)."""
@@ -357,8 +357,8 @@ class NetvisorTripExpenses:
 
 def travel_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
                 date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    return DocumentFlow(TRAVEL_INVOICE, SeveraTravelInvoices(SeveraHook(), config, numbers, resend, date_from,
-                                                             date_to),
+    return DocumentFlow(TRAVEL_INVOICE, SeveraTravelInvoices(SeveraHook(), config, numbers=numbers, resend=resend,
+                                                             date_from=date_from, date_to=date_to),
                         NetvisorTripExpenses(NetvisorHook()), m.travel_reference,
                         partial(m.travel_expense, config=config))
 
