@@ -70,6 +70,19 @@ def _in_range(day: str | None, date_from: str | None, date_to: str | None) -> bo
     return (not date_from or day >= date_from) and (not date_to or day <= date_to)
 
 
+class _PostCarriesAll:
+    """For a DocumentTarget whose post carries everything: attachments inline, no follow-ups."""
+
+    def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
+        return True
+
+    def attach(self, target_id: str, attachment: Attachment) -> None:
+        raise NotImplementedError
+
+    def complete(self, target_id: str, payload: dict) -> None:
+        return None
+
+
 # --- sales invoices ------------------------------------------------------------------------------
 
 class _SeveraNumberedDocuments:
@@ -142,7 +155,7 @@ class SeveraInvoices(_SeveraNumberedDocuments):
             self.hook.update("invoices", invoice["guid"], {"status": {"guid": sent}})
 
 
-class NetvisorSalesInvoices:
+class NetvisorSalesInvoices(_PostCarriesAll):
     """Netvisor sales invoices as a DocumentTarget; found again by invoice number and date."""
 
     def __init__(self, hook: NetvisorHook):
@@ -154,15 +167,6 @@ class NetvisorSalesInvoices:
 
     def post(self, payload: dict) -> str:
         return self.hook.add_sales_invoice(payload)
-
-    def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
-        return True
-
-    def attach(self, target_id: str, attachment: Attachment) -> None:
-        raise NotImplementedError
-
-    def complete(self, target_id: str, payload: dict) -> None:
-        return None
 
 
 def sales_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
@@ -235,7 +239,7 @@ class SeveraPersonDays:
         return None  # Severa hour entries carry no transfer status; the ledger remembers the day
 
 
-class NetvisorWorkdays:
+class NetvisorWorkdays(_PostCarriesAll):
     """Netvisor workday records as a DocumentTarget. Nothing to look up: method="replace" makes a
     repeated post of the same day harmless."""
 
@@ -248,15 +252,6 @@ class NetvisorWorkdays:
     def post(self, payload: dict) -> str:
         self.hook.save_workday(payload)
         return f"{payload['employee']}:{payload['date']}"
-
-    def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
-        return True
-
-    def attach(self, target_id: str, attachment: Attachment) -> None:
-        raise NotImplementedError
-
-    def complete(self, target_id: str, payload: dict) -> None:
-        return None
 
 
 def hours_flow(config: SeveraNetvisorSettings, employees=(), resend: str | None = None,
@@ -331,7 +326,7 @@ class SeveraTravelInvoices(_SeveraNumberedDocuments):
             self.hook.update("travelreimbursements", travel["guid"], {"travelReimbursementStatus": {"guid": done}})
 
 
-class NetvisorTripExpenses:
+class NetvisorTripExpenses(_PostCarriesAll):
     """Netvisor travel expenses as a DocumentTarget; found again by number and our reference."""
 
     def __init__(self, hook: NetvisorHook):
@@ -344,15 +339,6 @@ class NetvisorTripExpenses:
 
     def post(self, payload: dict) -> str:
         return self.hook.add_trip_expense(payload)
-
-    def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
-        return True
-
-    def attach(self, target_id: str, attachment: Attachment) -> None:
-        raise NotImplementedError
-
-    def complete(self, target_id: str, payload: dict) -> None:
-        return None
 
 
 def travel_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
@@ -429,7 +415,7 @@ class NetvisorPurchaseInvoices:
         return None  # Netvisor keeps no transfer status for this; the ledger remembers the invoice
 
 
-class SeveraProjectCosts:
+class SeveraProjectCosts(_PostCarriesAll):
     """Severa project costs (``projectfees``, an assumed resource name) as a DocumentTarget. Each cost
     carries its reference tag at the end of its description; posting is itself idempotent per cost."""
 
@@ -471,15 +457,6 @@ class SeveraProjectCosts:
                 existing[fee["tag"]] = self.hook.create(self.RESOURCE, record)["guid"]
             guids.append(existing[fee["tag"]])
         return ",".join(guids)
-
-    def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
-        return True
-
-    def attach(self, target_id: str, attachment: Attachment) -> None:
-        raise NotImplementedError
-
-    def complete(self, target_id: str, payload: dict) -> None:
-        return None
 
 
 def purchase_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
