@@ -123,69 +123,57 @@ class Sim:
         return log[-1]["seq"] if log else 0
 
 
+def connect(simulators, monkeypatch, name: str, conn_type: str, *, path: str = "", login: str | None = None,
+            password: str, **extra) -> Sim:
+    """Reset simulator ``name``, give it the test credentials, and point ``<conn_type>_default`` at it
+    (short backoff and timeout, so retries cost the suite little)."""
+    sim = Sim(simulators[name])
+    sim.reset()
+    sim.configure(**SECRETS[name])
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_type.upper()}_DEFAULT", json.dumps({
+        "conn_type": conn_type, "host": sim.base + path, "login": login, "password": password,
+        "extra": {"backoff": 0.05, "timeout": 10, **extra}}))
+    return sim
+
+
 @pytest.fixture
 def netvisor(simulators, monkeypatch) -> Sim:
     """The Netvisor simulator, reset, and the netvisor_default connection pointing at it."""
-    sim = Sim(simulators["netvisor"])
-    sim.reset()
-    sim.configure(**SECRETS["netvisor"])
     creds = SECRETS["netvisor"]
-    monkeypatch.setenv("AIRFLOW_CONN_NETVISOR_DEFAULT", json.dumps({
-        "conn_type": "netvisor", "host": sim.base, "login": creds["customer_id"], "password": creds["customer_key"],
-        "extra": {"sender": "erpbridge tests", "partner_id": creds["partner_id"], "partner_key": creds["partner_key"],
-                  "organisation_id": creds["organisation_id"], "language": "FI", "backoff": 0.05, "timeout": 10}}))
-    return sim
+    return connect(simulators, monkeypatch, "netvisor", "netvisor", login=creds["customer_id"],
+                   password=creds["customer_key"], sender="erpbridge tests", partner_id=creds["partner_id"],
+                   partner_key=creds["partner_key"], organisation_id=creds["organisation_id"], language="FI")
 
 
 @pytest.fixture
 def severa(simulators, monkeypatch) -> Sim:
     """The Severa simulator, reset, and the severa_default connection pointing at it."""
-    sim = Sim(simulators["severa"])
-    sim.reset()
-    sim.configure(**SECRETS["severa"])
     creds = SECRETS["severa"]
-    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
-        "conn_type": "severa", "host": f"{sim.base}/rest-api", "login": creds["client_id"],
-        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10}}))
-    return sim
+    return connect(simulators, monkeypatch, "severa", "severa", path="/rest-api", login=creds["client_id"],
+                   password=creds["client_secret"])
 
 
 @pytest.fixture
 def horizon(simulators, monkeypatch) -> Sim:
     """The Visma Horizon simulator, reset, and the visma_horizon_default connection pointing at it."""
-    sim = Sim(simulators["horizon"])
-    sim.reset()
-    sim.configure(**SECRETS["horizon"])
     creds = SECRETS["horizon"]
-    monkeypatch.setenv("AIRFLOW_CONN_VISMA_HORIZON_DEFAULT", json.dumps({
-        "conn_type": "visma_horizon", "host": sim.base, "login": creds["username"], "password": creds["password"],
-        "extra": {"backoff": 0.05, "timeout": 10}}))
-    return sim
+    return connect(simulators, monkeypatch, "horizon", "visma_horizon", login=creds["username"],
+                   password=creds["password"])
 
 
 @pytest.fixture
 def standard_books(simulators, monkeypatch) -> Sim:
     """The Standard Books simulator, reset, and the standard_books_default connection pointing at it."""
-    sim = Sim(simulators["standard_books"])
-    sim.reset()
     creds = SECRETS["standard_books"]
-    sim.configure(**creds)
-    monkeypatch.setenv("AIRFLOW_CONN_STANDARD_BOOKS_DEFAULT", json.dumps({
-        "conn_type": "standard_books", "host": sim.base, "login": creds["username"], "password": creds["password"],
-        "extra": {"company": creds["company"], "backoff": 0.05, "timeout": 10}}))
-    return sim
+    return connect(simulators, monkeypatch, "standard_books", "standard_books", login=creds["username"],
+                   password=creds["password"], company=creds["company"])
 
 
 @pytest.fixture
 def envoice(simulators, monkeypatch) -> Sim:
     """The Envoice simulator, reset, and the envoice_default connection pointing at it."""
-    sim = Sim(simulators["envoice"])
-    sim.reset()
-    sim.configure(**SECRETS["envoice"])
-    monkeypatch.setenv("AIRFLOW_CONN_ENVOICE_DEFAULT", json.dumps({
-        "conn_type": "envoice", "host": sim.base, "password": SECRETS["envoice"]["api_key"],
-        "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
-    return sim
+    return connect(simulators, monkeypatch, "envoice", "envoice", password=SECRETS["envoice"]["api_key"],
+                   rate_per_second=0)
 
 
 @pytest.fixture(scope="session")
