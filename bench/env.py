@@ -12,7 +12,6 @@ import json
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import uuid
 from pathlib import Path
 
 import requests
+
+from include.airflow_services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -47,12 +48,6 @@ def setup_airflow_env() -> Path:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     return home
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Sim:

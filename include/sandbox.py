@@ -18,13 +18,12 @@ import sys
 import time
 from pathlib import Path
 
+from include.airflow_services import POOLS
 from include.simulators import envoice, horizon, netvisor, severa, standard_books
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".sandbox"
 ENV_FILE = ROOT / ".sandbox.env"
-POOLS = {"netvisor_default": "Netvisor accepts one request at a time per company",
-         "standard_books_default": "one document transfer at a time per Standard Books company"}
 
 
 def connections(urls: dict[str, str], ledger_uri: str) -> dict[str, str]:

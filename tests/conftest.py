@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ if str(ROOT) not in sys.path:  # the simulators live in include/, outside the in
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
+from include.airflow_services import free_port  # noqa: E402
 from include.simulators import REGISTRY  # noqa: E402
 
 STARTUP_TIMEOUT = 30
@@ -47,12 +47,6 @@ SECRETS = {
 }
 SECRET_VALUES = ["nv-customer-key-8f3a2c", "nv-partner-key-51c9e0", "severa-secret-77d1b4", "horizon-secret-3e9a61",
                  "sb-password-3e8d21", "envoice-key-9b47fa"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pump(stream, lines: queue.Queue) -> None:

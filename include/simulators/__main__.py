@@ -55,6 +55,7 @@ def start(name: str, module: str, host: str, port: int, seed: bool) -> tuple[uvi
     app = simulator.create_app()
     if seed:
         app.sim.seed(simulator.DEMO_SEED)
+        app.sim.seed(getattr(simulator, "DEMO_DOCUMENTS", {}))  # documents to move, where the demo has some
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, name=f"sim-{name}", daemon=True)
     thread.start()

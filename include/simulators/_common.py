@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 ADMIN_PREFIX = "/_sim/"
 FAULT_KEYS = {
     "error_rate", "error_category", "rate_429", "retry_after", "latency_ms",
-    "timeout_rate", "timeout_seconds", "reset_rate", "malformed_rate", "next_n", "seed",
+    "timeout_rate", "timeout_seconds", "reset_rate", "malformed_rate", "next_n", "respond", "seed",
 }
 
 _MISSING = object()
@@ -106,6 +106,8 @@ class Simulator:
         unknown = set(faults) - FAULT_KEYS
         if unknown:
             raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        if "respond" in faults:
+            faults = {**faults, "respond": _respond_rule(faults["respond"])}
         with self.lock:
             self.faults.update(faults)
             if "seed" in faults:
@@ -209,9 +211,13 @@ class _FaultMiddleware:
 
     async def _handle(self, scope, receive, send, server_send):
         sim = self.sim
-        fault = self._draw()
+        fault = self._draw(scope)
         if fault.get("latency"):
             await asyncio.sleep(fault["latency"])
+        if fault.get("respond"):
+            status, content_type, body = fault["respond"]
+            await Response(body, status_code=status, media_type=content_type)(scope, receive, send)
+            return
         if fault.get("reset"):
             await _abort(server_send)
             return
@@ -226,12 +232,18 @@ class _FaultMiddleware:
             return
         await self.app(scope, receive, send)
 
-    def _draw(self) -> dict:
+    def _draw(self, scope) -> dict:
         """Decide, under the lock, which faults hit this request (before the route runs)."""
         sim = self.sim
         with sim.lock:
             f, rng = sim.faults, sim.rng
             result: dict = {"latency": f.get("latency_ms", 0) / 1000}
+            respond = f.get("respond")
+            if respond and respond["count"] > 0 and respond["path"] in (None, scope["path"]) \
+                    and respond["method"] in (None, scope["method"]):
+                respond["count"] -= 1
+                result["respond"] = (respond["status"], respond["content_type"], respond["body"].encode())
+                return result
             next_n = f.get("next_n")
             if next_n and next_n.get("count", 0) > 0:
                 next_n["count"] -= 1
@@ -255,6 +267,22 @@ class _FaultMiddleware:
             elif rng.random() < f.get("malformed_rate", 0):
                 result["malformed"] = True
             return result
+
+
+def _respond_rule(rule) -> dict:
+    """``respond``: answer ``body`` (with ``status`` and ``content_type``) instead of running the route, for
+    the next ``count`` requests to ``path`` (exact; any path if absent) and ``method`` (any if absent)."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("body"), str):
+        raise ValueError("respond: an object with a string 'body' (and optional path, method, count, status,"
+                         " content_type)")
+    unknown = set(rule) - {"body", "path", "method", "count", "status", "content_type"}
+    if unknown:
+        raise ValueError(f"respond: unknown keys: {sorted(unknown)}")
+    count, status = rule.get("count", 1), rule.get("status", 200)
+    if not isinstance(count, int) or count < 1 or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError("respond: count must be a positive integer and status an HTTP status")
+    return {"body": rule["body"], "path": rule.get("path"), "method": (rule.get("method") or "").upper() or None,
+            "count": count, "status": status, "content_type": rule.get("content_type", "application/xml")}
 
 
 async def _read_body(receive) -> bytes:

@@ -51,6 +51,12 @@ DEFAULT_CONFIG = {
     "timezone": "Europe/Helsinki",
 }
 
+
+def _days_ago(days: int) -> str:
+    """A demo date relative to when the simulator starts."""
+    return datetime.fromordinal(datetime.now().toordinal() - days).date().isoformat()
+
+
 DEMO_SEED = {
     "customers": [
         {"code": "1001", "name": "Oy Demo Ab", "business_id": "1234567-8",
@@ -67,10 +73,28 @@ DEMO_SEED = {
          "vat_percent": "25.5", "product_group": "Services"},
         {"code": "LICENSE", "name": "Software licence", "unit_price": "49.90", "unit": "pcs",
          "vat_percent": "25.5", "product_group": "Licences"},
+        {"code": "CONS-H", "name": "Consulting hour", "unit_price": "120.00", "unit": "h",
+         "vat_percent": "25.5", "product_group": "Severa"},
+        {"code": "LIC-Y", "name": "Annual licence", "unit_price": "1200.00", "unit": "pcs",
+         "vat_percent": "25.5", "product_group": "Severa"},
     ],
     "dimensions": [
         {"name": "Projects", "items": ["P1000", "P1001"]},
         {"name": "Cost centres", "items": ["Sales", "Development"]},
+    ],
+    # what the Severa demo's documents need here: its people, wage types and product codes, and
+    # approved purchase invoices for the open Severa project 2001 (dated within the flow's default range)
+    "employees": [{"number": "101", "name": "Maija Virtanen"}, {"number": "102", "name": "Matti Meikäläinen"}],
+    "wage_types": ["1300", "1502"],
+    "purchase_invoices": [
+        {"number": "PI-501", "date": _days_ago(6), "vendor": "Hotelli Helsinki Oy", "lines": [
+            {"quantity": "2", "unit_price": "89.90", "description": "Hotel nights, go-live", "product_code": "",
+             "dimensions": [{"name": "Projekti", "item": "2001 ERP rollout"}]}]},
+        {"number": "PI-502", "date": _days_ago(3), "vendor": "Ohjelmistotalo Oy", "lines": [
+            {"quantity": "1", "unit_price": "400.00", "description": "Licence for re-billing", "product_code": "LIC-Y",
+             "dimensions": [{"name": "Projekti", "item": "2001 ERP rollout"}]},
+            {"quantity": "3", "unit_price": "60.00", "description": "Subcontracted hours", "product_code": "CONS-H",
+             "dimensions": [{"name": "Projekti", "item": "2001 ERP rollout"}]}]},
     ],
 }
 

@@ -4,6 +4,13 @@ In-memory customers, products, business units and projects behind client-credent
 with scopes, a per-client rolling rate limit and Severa's two paging styles: ``rowCount`` +
 ``pageToken`` (next token in the ``NextPageToken`` response header) and the older
 ``firstRow`` + ``rowCount``. Every vendor error uses Severa's ``{"error": {...}}`` envelope.
+
+ASSUMPTION (absences are not in our contract reference): they are calendar activities,
+``GET /v1/activities`` filtered by ``activityCategories`` (Absence), ``startDateTime`` /
+``endDateTime`` (activities overlapping that period) and ``changedSince``, paged with ``rowCount`` +
+``pageToken`` like workhours; fields guid, activityType{guid,name}, activityCategory,
+owner{guid,firstName,lastName}, startDateTime, endDateTime, isAllDay. The absence types are
+``/v1/activitytypes`` (``firstRow`` paging; guid, name, code, isActive).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,20 +98,23 @@ class Filter:
 
     param: str
     path: tuple[str, ...]
-    kind: str  # "list": repeatable, any value matches; "bool": true/false; "min"/"max": a date bound
+    kind: str  # "list": repeatable, any value matches; "bool": true/false; "min"/"max": a date bound;
+    # "from"/"until": a date-time bound (the record's value at or after / at or before it)
 
-    def values(self, params) -> set[str] | bool | str:
-        """The wanted values from the query; InvalidParameter for a bad boolean."""
+    def values(self, params) -> set[str] | bool | str | datetime:
+        """The wanted values from the query; InvalidParameter for a bad boolean or date-time."""
         if self.kind == "list":
             return set(params.getlist(self.param))
         if self.kind in ("min", "max"):
             return params[self.param][:10]
+        if self.kind in ("from", "until"):
+            return _parse_time(params[self.param], self.param)
         raw = params[self.param].lower()
         if raw not in ("true", "false"):
             raise _invalid(f"{self.param} must be true or false")
         return raw == "true"
 
-    def matches(self, record: dict, wanted: set[str] | bool) -> bool:
+    def matches(self, record: dict, wanted: set[str] | bool | str | datetime) -> bool:
         value: Any = record
         for key in self.path:
             value = value.get(key) if isinstance(value, dict) else None
@@ -112,6 +122,10 @@ class Filter:
             return value is not None and str(value)[:10] >= wanted
         if self.kind == "max":
             return value is not None and str(value)[:10] <= wanted
+        if self.kind == "from":
+            return value is not None and _parse_time(value, self.path[-1]) >= wanted
+        if self.kind == "until":
+            return value is not None and _parse_time(value, self.path[-1]) <= wanted
         return value is wanted if self.kind == "bool" else str(value) in wanted
 
 
@@ -130,6 +144,7 @@ class Resource:
     max_row_count: int = 1000  # the largest rowCount the list accepts
     routes: bool = True  # False: reached only through a parent (e.g. /v1/invoices/{guid}/invoicerows)
     open_project: bool = False  # the referenced ``project`` must not be closed (costs on a project)
+    period: tuple[str, str] | None = None  # (start, end) date-time fields; the end may not precede the start
 
 
 _IS_ACTIVE = Filter("isActive", ("isActive",), "bool")
@@ -225,6 +240,17 @@ RESOURCES = (
                 "description": None},
         filters=(Filter("travelReimbursementGuids", ("travelReimbursement", "guid"), "list"),),
         references={"travelReimbursement": "travelreimbursements", "project": "projects"},
+    ),
+    # -- absences (assumed, see the module docstring): calendar activities and their types ---------
+    Resource("activitytypes", paging="rows", fields={"name": None, "code": None, "isActive": True}),
+    Resource(
+        "activities", required=("owner", "activityCategory", "startDateTime", "endDateTime"), max_row_count=100,
+        fields={"activityType": None, "activityCategory": None, "owner": None, "startDateTime": None,
+                "endDateTime": None, "isAllDay": False},
+        filters=(Filter("activityCategories", ("activityCategory",), "list"),
+                 Filter("startDateTime", ("endDateTime",), "from"), Filter("endDateTime", ("startDateTime",), "until")),
+        references={"activityType": "activitytypes", "owner": "users"},
+        period=("startDateTime", "endDateTime"),
     ),
     Resource(  # project costs (purchase invoices); resource name assumed, see external-apis.md
         "projectfees", required=("project", "quantity"), open_project=True,
@@ -379,6 +405,10 @@ class Collection:
             record[name] = {"guid": ref_guid}
         if self.spec.open_project and self.state.collections["projects"].records[record["project"]["guid"]]["isClosed"]:
             raise SeveraError(400, "InvalidOperation", "The project is closed; costs cannot be added to it")
+        if self.spec.period:
+            start, end = (_parse_time(record[name], name) for name in self.spec.period)
+            if end < start:
+                raise _invalid(f"{self.spec.period[1]} may not be before {self.spec.period[0]}")
 
     def _next_number(self) -> str:
         numbers = [int(r["number"]) for r in self.records.values() if str(r["number"]).isdigit()]
@@ -677,4 +707,88 @@ DEMO_SEED: dict = {
          "projectStatus": {"guid": "f1000000-0000-4000-8000-000000000002", "name": "Closed"},
          "isClosed": True},
     ],
+    "users": [
+        {"guid": "a3000000-0000-4000-8000-000000000001", "firstName": "Maija", "lastName": "Virtanen",
+         "email": "maija.virtanen@example.fi", "code": "101",
+         "businessUnit": {"guid": "b1000000-0000-4000-8000-000000000001"}},
+        {"guid": "a3000000-0000-4000-8000-000000000002", "firstName": "Matti", "lastName": "Meikäläinen",
+         "email": "matti.meikalainen@example.fi", "code": "102",
+         "businessUnit": {"guid": "b1000000-0000-4000-8000-000000000002"}},
+    ],
+    "overtimes": [{"guid": "a4000000-0000-4000-8000-000000000001", "name": "Overtime 50 %", "code": "2",
+                   "percentage": 50}],
+    "activitytypes": [{"guid": "a5000000-0000-4000-8000-000000000001", "name": "Vacation", "code": "VAC"},
+                      {"guid": "a5000000-0000-4000-8000-000000000002", "name": "Sick leave", "code": "SICK"}],
 }
+
+_PEOPLE = {user["code"]: {"guid": user["guid"]} for user in DEMO_SEED["users"]}
+_PRODUCTS = {product["code"]: product for product in DEMO_SEED["products"]}
+_ERP_ROLLOUT, _SUPPORT = ({"guid": project["guid"]} for project in DEMO_SEED["projects"])
+
+
+def _weekdays_before(today: date, count: int) -> list[str]:
+    """The ``count`` weekdays before ``today``, oldest first."""
+    days, day = [], today
+    while len(days) < count:
+        day -= timedelta(days=1)
+        if day.isoweekday() <= 5:
+            days.append(day.isoformat())
+    return days[::-1]
+
+
+def _demo_invoice(number: int, customer: int, project: dict, day: str, rows: list[tuple]) -> tuple:
+    """A "Ready to be sent to Netvisor" invoice and its rows ((product code, quantity, description)), with
+    totals that add up."""
+    guid = f"a6000000-0000-4000-8000-{number:012d}"
+    net = round(sum(quantity * _PRODUCTS[code]["unitPrice"]["amount"] for code, quantity, _ in rows), 2)
+    invoice = {"guid": guid, "number": str(number), "status": {"guid": "a1000000-0000-4000-8000-000000000002"},
+               "customer": {"guid": f"c1000000-0000-4000-8000-{customer:012d}"}, "projects": [project],
+               "date": day, "totalExcludingTax": net, "totalIncludingTax": round(net * 1.255, 2)}
+    return invoice, [{"invoice": {"guid": guid}, "product": {"guid": _PRODUCTS[code]["guid"]}, "quantity": quantity,
+                      "unitPrice": _PRODUCTS[code]["unitPrice"], "vatRate": _PRODUCTS[code]["vatRate"],
+                      "description": description, "project": project, "user": _PEOPLE["101"], "sortOrder": n}
+                     for n, (code, quantity, description) in enumerate(rows)]
+
+
+def _demo_travel(number: int, person: str, day: str, expenses: list[tuple]) -> tuple:
+    """An Approved travel invoice and its lines ((wage type code, name, quantity, unit price, reimbursable))."""
+    guid = f"a7000000-0000-4000-8000-{number:012d}"
+    travel = {"guid": guid, "number": f"T-{number}", "user": _PEOPLE[person], "date": day,
+              "travelReimbursementStatus": {"guid": "a2000000-0000-4000-8000-000000000002"}}
+    return travel, [{"travelReimbursement": {"guid": guid}, "project": _ERP_ROLLOUT, "eventDate": day,
+                     "expenseType": {"code": code, "name": name}, "quantity": quantity, "unitPrice": unit,
+                     "amount": round(quantity * unit, 2), "isReimbursable": reimbursable, "description": name}
+                    for code, name, quantity, unit, reimbursable in expenses]
+
+
+def demo_documents(today: date) -> dict:
+    """Documents for the demo's document flows, dated relative to ``today`` (inside their default
+    ranges): invoices ready for Netvisor, Approved travel invoices, the last weekdays' hours and a
+    vacation before them (its type VAC moves once ``hours.absence_record_types`` maps it)."""
+    days = _weekdays_before(today, 5)
+    vacation, worked = days[:2], days[2:]
+    invoices = [_demo_invoice(10001, 1, _ERP_ROLLOUT, worked[0], [("CONS-H", 12.5, "Consulting"),
+                                                                  ("LIC-Y", 1, "Annual licence")]),
+                _demo_invoice(10002, 3, _SUPPORT, worked[1], [("CONS-H", 4, "Support, final month")]),
+                _demo_invoice(10003, 1, _ERP_ROLLOUT, worked[2], [("LIC-Y", 2, "Additional licences")])]
+    travels = [_demo_travel(1001, "101", worked[0], [("1300", "Mileage, km", 120, 0.59, True),
+                                                     ("1502", "Per diem", 1, 53.0, True)]),
+               _demo_travel(1002, "102", worked[1], [("1502", "Per diem", 2, 53.0, True),
+                                                     ("1999", "Hotel, paid by the company", 1, 119.0, False)])]
+    hours = [{"user": _PEOPLE[person], "project": _ERP_ROLLOUT, "eventDate": day, "quantity": quantity,
+              "description": "ERP rollout"} for day in worked for person, quantity in (("101", 7.5), ("102", 6))]
+    hours.append({"user": _PEOPLE["101"], "project": _ERP_ROLLOUT, "eventDate": worked[-1], "quantity": 1.5,
+                  "overtime": {"guid": "a4000000-0000-4000-8000-000000000001"}, "description": "Go-live"})
+    return {
+        "invoices": [invoice for invoice, _ in invoices], "invoicerows": [r for _, rows in invoices for r in rows],
+        "travelreimbursements": [travel for travel, _ in travels],
+        "projecttravelexpenses": [line for _, lines in travels for line in lines],
+        "workhours": hours,
+        "activities": [{"owner": _PEOPLE["102"], "activityType": {"guid": "a5000000-0000-4000-8000-000000000001"},
+                        "activityCategory": "Absence", "startDateTime": f"{vacation[0]}T00:00:00",
+                        "endDateTime": f"{vacation[1]}T23:59:59", "isAllDay": True}],
+    }
+
+
+# seeded after DEMO_SEED by the demo (kept apart: tests build on DEMO_SEED with people of their own)
+DEMO_DOCUMENTS: dict = demo_documents(datetime.now().date())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Literal, TypeVar
+from decimal import Decimal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -95,12 +96,19 @@ class PurchaseInvoiceSettings(Strict):
     require_approval: bool = False
 
 
+RecordType = Annotated[str, Field(pattern=r"^[0-9]+$")]  # a Netvisor record type (collector ratio) number
+IsoWeekday = Annotated[int, Field(ge=1, le=7)]  # 1 = Monday ... 7 = Sunday
+
+
 class HoursSettings(Strict):
-    """R-A.8: Severa hour entries -> Netvisor workday records."""
+    """R-A.8: Severa hour entries and absences -> Netvisor workday records."""
 
     use_approval: bool = False  # Severa uses hour approval: approved entries arrive as accepted
-    default_record_type: str = "1"  # Netvisor record type (collector ratio) of ordinary hours
-    record_types: dict[str, str] = {}  # Severa work type code -> Netvisor record type number
+    default_record_type: RecordType = "1"  # Netvisor record type of ordinary hours
+    record_types: dict[str, RecordType] = {}  # Severa work type code -> Netvisor record type number
+    absence_record_types: dict[str, RecordType] = {}  # Severa absence type code -> Netvisor record type number
+    absence_day_hours: Decimal = Field(Decimal("7.5"), gt=0, le=24)  # hours of an all-day absence
+    absence_weekdays: list[IsoWeekday] = Field([1, 2, 3, 4, 5], min_length=1)  # days an absence counts on
     days_back: int = Field(31, ge=1, le=366)  # default date range of a run: this many days up to today
     require_approval: bool = False
     batch_size: int = Field(200, ge=1, le=1000)  # person-days per batch

@@ -142,6 +142,30 @@ def test_find_by_number(severa):
     assert list(found) == ["1002"] and found["1002"]["name"] == "Asiakas 1002 Oy"
 
 
+def test_absences_overlapping_the_days_are_read_page_by_page(severa):
+    user, vacation = "u1000000-0000-4000-8000-000000000001", "at100000-0000-4000-8000-000000000001"
+
+    def absence(start: str, end: str, category: str = "Absence") -> dict:
+        return {"owner": {"guid": user}, "activityType": {"guid": vacation}, "activityCategory": category,
+                "startDateTime": start, "endDateTime": end}
+
+    inside = [absence(f"2026-03-0{2 + n % 5}T{8 + n % 8:02d}:00:00", f"2026-03-0{2 + n % 5}T16:30:00")
+              for n in range(110)]
+    severa.seed(users=[{"guid": user, "lastName": "Virtanen", "code": "101"}],
+                activitytypes=[{"guid": vacation, "name": "Vacation", "code": "VAC"}],
+                activities=[absence("2026-02-23T00:00:00", "2026-02-27T23:59:59"),  # before
+                            absence("2026-02-27T00:00:00", "2026-03-02T23:59:59"),  # reaches into the days
+                            absence("2026-03-09T00:00:00", "2026-03-09T23:59:59"),  # after
+                            absence("2026-03-03T09:00:00", "2026-03-03T10:00:00", "CalendarEntry"), *inside])
+    pages = list(SeveraHook().iter_absences("2026-03-02", "2026-03-06"))
+    assert [len(p) for p in pages] == [100, 11]
+    found = [a for page in pages for a in page]
+    assert {a["activityCategory"] for a in found} == {"Absence"}
+    assert sorted(a["startDateTime"][:10] for a in found)[0] == "2026-02-27"
+    assert all("activityCategories=Absence&startDateTime=2026-03-02T00%3A00%3A00&endDateTime=2026-03-06T23%3A59%3A59"
+               in r["query"] for r in calls(severa, "/rest-api/v1/activities"))
+
+
 # --- retries and rate limit -------------------------------------------------------------------
 
 @pytest.mark.parametrize("status, category", [(429, "TooManyRequests"), (500, "InternalServerError"),

@@ -11,6 +11,7 @@ import pytest
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag, task_states
+from tests.flows.hitl import run_dag_answering
 
 DAG = "netvisor_severa_purchase_invoices"
 RANGE = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
@@ -82,3 +83,25 @@ def test_per_invoice_costs_and_dry_run(flow, monkeypatch):
     key = netvisor.state()["purchase_invoices"][0]["key"]
     assert costs(severa) == [("ERP rollout", 1.0, 179.9, None, None,
                               f"Hotelli Oy P-1 [netvisor-purchase-invoice-{key}-all]")]
+
+
+@pytest.mark.parametrize("choice", ["Approve", "Reject"])
+def test_approval_shows_the_batch_and_blocks_the_costs_until_approved(flow, monkeypatch, choice):
+    ledger, severa, netvisor = flow
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", json.dumps({"purchase_invoices": {"require_approval": True}}))
+
+    def answer(asked):
+        assert severa.writes() == []  # nothing moved while waiting
+        return [choice], {}
+
+    run, asked = run_dag_answering(DAG, answer, RANGE)
+    assert run.state == "success", task_states(run)
+    assert len(asked) == 1
+    body = asked[0]["body"]
+    assert "purchase invoice P-1: 2 project cost(s), total 179.90" in body
+    assert "P-3: REJECTED - purchase invoice P-3 (Nowhere Oy) line 1: project 2099 is unknown in Severa" in body
+    if choice == "Approve":
+        assert len(costs(severa)) == 2
+    else:
+        assert task_states(run)["transfer_documents"] == "skipped"
+        assert severa.writes() == [] and costs(severa) == []

@@ -237,6 +237,50 @@ def test_a_failed_status_write_back_is_retried_on_the_next_run(flow):
     assert sorted(netvisor_invoices(netvisor)) == ["7101"] and sent(severa) == {"7101": "Invoice sent to Netvisor"}
 
 
+def test_an_invoice_netvisor_fails_on_does_not_stop_the_others_and_moves_on_the_next_run(flow, monkeypatch):
+    ledger, severa, netvisor = flow
+    conn = json.loads(os.environ["AIRFLOW_CONN_NETVISOR_DEFAULT"])
+    monkeypatch.setenv("AIRFLOW_CONN_NETVISOR_DEFAULT", json.dumps({**conn, "extra": {**conn["extra"], "attempts": 1}}))
+    severa.seed(**severa_seed([invoice(7201), invoice(7202), invoice(7203)]))
+    netvisor.faults(next_n={"count": 1, "status": 503, "category": "SYSTEM_MAINTANANCE",
+                            "message": "Service under maintenance"})  # the first Netvisor request only
+
+    run = run_dag(DAG)
+    assert task_states(run)["transfer_documents"] == "failed"  # so that Airflow retries it
+    assert sorted(netvisor_invoices(netvisor)) == ["7202", "7203"]  # the batch went on
+    assert sent(severa) == {"7201": "Ready to be sent to Netvisor", "7202": "Invoice sent to Netvisor",
+                            "7203": "Invoice sent to Netvisor"}
+    failed = ledger.execute("SELECT source_key, error_text FROM transfer_log WHERE flow = %s AND action = 'failed'",
+                            (DAG,)).fetchall()
+    assert [key for key, _ in failed] == ["7201"] and "Service under maintenance" in failed[0][1]
+
+    run = run_dag(DAG)
+    assert run.state == "success", task_states(run)
+    assert sorted(netvisor_invoices(netvisor)) == ["7201", "7202", "7203"]
+    assert set(sent(severa).values()) == {"Invoice sent to Netvisor"}
+
+
+def test_an_invoice_whose_rows_severa_cannot_give_waits_while_the_others_move(flow):
+    ledger, severa, netvisor = flow
+    severa.seed(**severa_seed([invoice(7301), invoice(7302)]))
+    unreadable = "/rest-api/v1/invoices/f2000000-0000-4000-8000-000000007301/invoicerows"
+    severa.faults(respond={"path": unreadable, "count": 20, "status": 503, "content_type": "application/json",
+                           "body": json.dumps({"error": {"httpStatusCode": 503, "type": "ServiceUnavailable",
+                                                         "details": [{"message": "Rows are being recalculated"}]}})})
+
+    run = run_dag(DAG)
+    assert task_states(run)["transfer_documents"] == "failed"
+    assert sorted(netvisor_invoices(netvisor)) == ["7302"]
+    failed = ledger.execute("SELECT source_key, error_text FROM transfer_log WHERE flow = %s AND action = 'failed'",
+                            (DAG,)).fetchall()
+    assert [key for key, _ in failed] == ["7301"] and "Rows are being recalculated" in failed[0][1]
+
+    severa.admin("DELETE", "faults")
+    assert run_dag(DAG).state == "success"
+    assert sorted(netvisor_invoices(netvisor)) == ["7301", "7302"]
+    assert set(sent(severa).values()) == {"Invoice sent to Netvisor"}
+
+
 def test_dry_run_only_reads_and_resend_adopts(flow):
     ledger, severa, netvisor = flow
     severa.seed(**severa_seed([invoice(8001), invoice(8002)]))

@@ -13,6 +13,7 @@ from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from include.simulators.severa import minimal_pdf
 from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag, task_states
+from tests.flows.hitl import run_dag_answering
 
 DAG = "severa_netvisor_travel_invoices"
 STATUSES = {name: f"t1000000-0000-4000-8000-00000000000{n}" for n, name in
@@ -136,3 +137,26 @@ def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_lookup(
     assert run_dag(DAG, {"document_numbers": ["T-1"]}).state == "success"
     assert [t["number"] for t in netvisor.state()["trip_expenses"]] == ["T-1"]  # exactly one
     assert statuses(severa)["T-1"] == "Transferred to Netvisor"
+
+
+@pytest.mark.parametrize("choice", ["Approve", "Reject"])
+def test_approval_shows_the_batch_and_blocks_the_transfer_until_approved(flow, monkeypatch, choice):
+    ledger, severa, netvisor = flow
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", json.dumps({"travel_invoices": {"require_approval": True}}))
+
+    def answer(asked):
+        assert netvisor.writes() == [] and severa.writes() == []  # nothing moved while waiting
+        return [choice], {}
+
+    run, asked = run_dag_answering(DAG, answer)
+    assert run.state == "success", task_states(run)
+    assert len(asked) == 1
+    body = asked[0]["body"]
+    assert "travel invoice T-1 of employee 101: 3 lines, total 186.80" in body
+    assert "T-3: REJECTED - " in body and "starts with 0" in body  # what will be refused is shown too
+    if choice == "Approve":
+        assert [t["number"] for t in netvisor.state()["trip_expenses"]] == ["T-1"]
+        assert statuses(severa)["T-1"] == "Transferred to Netvisor"
+    else:
+        assert task_states(run)["transfer_documents"] == "skipped"
+        assert netvisor.writes() == [] and statuses(severa)["T-1"] == "Approved"

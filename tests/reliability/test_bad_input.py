@@ -6,7 +6,7 @@ then asserts for its record: refused with a reason naming the record (or, for in
 carried over unchanged), the good records of the same batch arrived, and nothing is lost: the refused
 record is in the quarantine *and* in the transfer log (action ``rejected``).
 
-Kinds run here (real flow, simulators over HTTP, real ledger), 25 tests:
+Kinds run here (real flow, simulators over HTTP, real ledger), 27 kinds in 31 tests:
   flow A registers (Severa customers -> Netvisor): 1 code with a leading zero; 2 code with letters; 3 code
   in non-Latin digits; 4 over-long code; 5 missing (blank) name; 6 over-long name; 7 control characters
   (BEL, NUL) in a name; 8 a three-letter country code; 9 XML special characters in a name (carried
@@ -20,11 +20,15 @@ Kinds run here (real flow, simulators over HTTP, real ledger), 25 tests:
   the invoice number; 20 a missing document date; 21 no coded lines; 22 a line without an account;
   23 XML special characters, non-Latin and emoji in the text (carried intact); 24 duplicate numbers in
   the source (one supplier invoice published twice: one record, both logged).
+  Unsafe XML in a live vendor answer (the simulators' `respond` fault): 25 XXE (an external entity naming a
+  local file holding a marker) and 26 billion laughs, served by Netvisor to the registers DAG (the run fails
+  naming the answer as unsafe XML, the marker appears nowhere, memory stays flat, the next run recovers) and
+  by Standard Books and Horizon to their hooks.
 
-Kinds already covered elsewhere (counted here, not repeated), 34 more (59 in all):
+Kinds already covered elsewhere (counted here, not repeated), 32 more (59 in all):
   float traps 0.1 + 0.2, '1e3', '1 234,50', NBSP thousands -> tests/test_mappings.py::test_amounts_are_exact;
   'NaN', 'Infinity', 'abc', True as amounts -> tests/test_mappings.py::test_amounts_that_are_not_amounts_are_refused;
-  XXE, billion laughs, external DTD, unclosed XML, non-UTF-8 bytes in XML responses ->
+  external DTD, unclosed XML, non-UTF-8 bytes in XML responses (and XXE, billion laughs at parser level) ->
       tests/contract/test_netvisor_hook.py::test_xml_parse_refuses_dtds_entities_and_garbage;
   half (malformed) bodies from the vendor -> tests/contract/test_netvisor_hook.py::
       test_a_persistently_malformed_body_raises_a_system_error, and every fault soak (malformed_rate);
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -385,3 +390,129 @@ def test_a_document_published_twice_becomes_one_record_both_logged(documents):
     assert list(documents.target["incoming"]).count("GOOD-1") == 1
     assert documents.target["incoming_count"]["GOOD-1"] == 1
     assert sorted(action for sid, key, action in documents.log if key == "GOOD-1") == ["created", "updated"]
+
+
+# --- XXE and billion laughs in a live vendor response ------------------------------------------
+# The simulators' `respond` fault makes a real endpoint answer the payload over HTTP; the hooks must refuse it
+# (defusedxml, no DTD) before any entity is read or expanded, fail the run naming the response as unsafe XML,
+# and the next run, once the vendor answers normally again, moves everything.
+
+LAUGHS = "".join(f'<!ENTITY lol{n} "{("&lol%d;" % (n - 1)) * 10}">' for n in range(1, 10))
+
+
+def xxe_body(secret_file) -> str:
+    """A Netvisor-shaped answer whose customer name is an external entity pointing at a local file."""
+    return (f'<?xml version="1.0" encoding="utf-8"?><!DOCTYPE Root [<!ENTITY xxe SYSTEM "file://{secret_file}">]>'
+            "<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Customerlist><Customer>"
+            "<Netvisorkey>1</Netvisorkey><Code>4000</Code><Name>&xxe;</Name></Customer></Customerlist>"
+            "<resource><entity><pk>1</pk><EmployeeCode>&xxe;</EmployeeCode></entity></resource>"
+            "<data><CUVc><Code>&xxe;</Code></CUVc></data></Root>")
+
+
+def billion_laughs_body() -> str:
+    """10^9 'lol's (3 GB) if the entities were expanded."""
+    return (f'<?xml version="1.0" encoding="utf-8"?><!DOCTYPE Root [<!ENTITY lol0 "lol">{LAUGHS}]>'
+            "<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Name>&lol9;</Name></Root>")
+
+
+def _memory_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def _reset_peak_memory() -> int:
+    """Reset this process's peak RSS (VmHWM) to its current RSS; returns that RSS in kB."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    return _memory_kb("VmRSS")
+
+
+def _everything_written(ledger, *sims) -> str:
+    import sqlite3
+    from pathlib import Path
+
+    logs = "".join(p.read_text(errors="replace") for p in Path(os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"])
+                   .rglob("*") if p.is_file())
+    metadata = sqlite3.connect(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///"))
+    xcoms = " ".join(str(row) for row in metadata.execute("SELECT dag_id, key, value FROM xcom"))
+    metadata.close()
+    tables = [t for (t,) in ledger.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+    dump = " ".join(str(row) for table in tables for row in ledger.execute(f'SELECT * FROM "{table}"'))
+    return "\n".join([logs, xcoms, dump, *(json.dumps(sim.state()) for sim in sims)])
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    marker = f"erpbridge-xxe-marker-{uuid.uuid4().hex}"
+    path = tmp_path / "secret.txt"
+    path.write_text(marker)
+    return path, marker
+
+
+@pytest.mark.parametrize("kind", ["xxe", "billion_laughs"])
+def test_an_unsafe_xml_answer_fails_the_run_naming_it_reads_nothing_and_the_next_run_recovers(
+        kind, airflow_db, ledger, netvisor, severa, secret_file, monkeypatch, capfd):
+    path, marker = secret_file
+    severa.configure(rate_limit_per_second=1000)
+    good = [{"number": str(4000 + i), "name": f"Safe customer {i}"} for i in range(3)]
+    severa.seed(customers=good)
+    body = xxe_body(path) if kind == "xxe" else billion_laughs_body()
+    netvisor.faults(respond={"body": body, "count": 10_000})  # every Netvisor answer, every retry
+    rss = _reset_peak_memory()
+
+    run = run_dag(REGISTERS, {"registers": ["customers"]})
+
+    peak_growth_mb = (_memory_kb("VmHWM") - rss) / 1024
+    output = capfd.readouterr()
+    console = output.out + output.err
+    assert run.state == "failed"
+    assert task_states(run)["sync_customers"] == "failed"
+    assert sum(1 for r in netvisor.requests() if r["status"] == 200) >= 1, "the payload was never served"
+    assert "unsafe XML refused" in console, "the failure does not name the answer as unsafe XML"
+    # the whole run, Airflow's own first-run imports included (~200 MB); expanded laughs would be 3 GB
+    assert peak_growth_mb < 512, f"the run grew by {peak_growth_mb:.0f} MB: entities expanded?"
+    assert netvisor.state()["customers"] == []
+
+    netvisor.admin("DELETE", "faults")
+    recovered = run_dag(REGISTERS, {"registers": ["customers"]})
+
+    assert recovered.state == "success", task_states(recovered)
+    assert sorted((c["code"], c["name"]) for c in netvisor.state()["customers"]) == [
+        (c["number"], c["name"]) for c in good]
+    written = console + capfd.readouterr().out + _everything_written(ledger, netvisor, severa)
+    assert marker not in written, "the local file's content was read into the run"
+    print(f"unsafe XML ({kind}): refused, peak growth {peak_growth_mb:.1f} MB, recovered on the next run")
+
+
+@pytest.mark.parametrize("kind", ["xxe", "billion_laughs"])
+@pytest.mark.parametrize("system", ["standard_books", "horizon"])
+def test_the_other_xml_hooks_refuse_an_unsafe_answer_as_a_system_error(system, kind, request, secret_file,
+                                                                       monkeypatch):
+    from erpbridge.errors import ExternalSystemError
+    from erpbridge.hooks.standard_books import StandardBooksHook
+    from erpbridge.hooks.visma_horizon import VismaHorizonHook
+
+    path, marker = secret_file
+    sim = request.getfixturevalue(system)
+    conn = {"standard_books": "AIRFLOW_CONN_STANDARD_BOOKS_DEFAULT",
+            "horizon": "AIRFLOW_CONN_VISMA_HORIZON_DEFAULT"}[system]
+    settings = json.loads(os.environ[conn])
+    monkeypatch.setenv(conn, json.dumps({**settings, "extra": {**settings["extra"], "attempts": 2}}))
+    if system == "standard_books":
+        sim.seed(**SB_DEMO)
+        call = lambda: StandardBooksHook().get("CUVc", "2001")  # noqa: E731
+    else:
+        sim.seed(employees=[{"EmployeeCode": "E1", "FirstName": "A", "LastName": "B", "EmploymentStart": "2020-01-01"}])
+        call = lambda: VismaHorizonHook().employees()  # noqa: E731
+    assert call(), "no answer before the fault"  # also warms the hook up: the figure below is the parse's own
+    sim.faults(respond={"body": xxe_body(path) if kind == "xxe" else billion_laughs_body(), "count": 10_000})
+    rss = _reset_peak_memory()
+
+    with pytest.raises(ExternalSystemError) as caught:
+        call()
+
+    assert "unsafe XML refused" in str(caught.value) and marker not in str(caught.value)
+    assert (_memory_kb("VmHWM") - rss) / 1024 < 32, "entities expanded?"
+    sim.admin("DELETE", "faults")
+    assert call(), "no answer once the vendor answers normally again"

@@ -1,6 +1,7 @@
 """Visma Severa REST API v1: OAuth client-credentials token, JSON, two paging styles, ~10 req/s.
 
-Records cross this hook as the API's own JSON dicts.
+Records cross this hook as the API's own JSON dicts. The absence resource is an ASSUMPTION, kept in
+``iter_absences``.
 """
 
 from __future__ import annotations
@@ -110,6 +111,18 @@ class SeveraHook(HttpSystemHook):
         pager = self.iter_rows_pages if resource in {"businessunits", "costcenters"} else self.iter_pages
         return pager(f"v1/{resource}", params)
 
+    def iter_absences(self, first_day: str, last_day: str) -> Iterator[list[dict]]:
+        """Pages of the absences overlapping the days ``first_day`` .. ``last_day`` (YYYY-MM-DD).
+
+        ASSUMPTION (our contract reference names no absence resource): absences are the calendar
+        activities of category Absence, ``GET /v1/activities`` with ``activityCategories=Absence`` and
+        ``startDateTime`` / ``endDateTime`` (activities overlapping them), paged like workhours; each
+        has ``owner`` (the person), ``activityType`` (the absence type, ``/v1/activitytypes`` with a
+        code), ``startDateTime``, ``endDateTime`` and ``isAllDay``."""
+        return self.iter_pages("v1/activities", {"activityCategories": "Absence",
+                                                 "startDateTime": f"{first_day}T00:00:00",
+                                                 "endDateTime": f"{last_day}T23:59:59"})
+
     def get(self, resource: str, guid: str) -> dict | None:
         try:
             return self.request("GET", f"v1/{resource}/{guid}").body
@@ -128,10 +141,17 @@ class SeveraHook(HttpSystemHook):
         return found
 
     def download(self, path: str) -> bytes:
-        """A binary resource (e.g. ``v1/invoices/{guid}/pdf``); errors as for JSON calls."""
+        """A binary resource (e.g. ``v1/invoices/{guid}/pdf``); errors as for JSON calls. A body served as
+        a PDF must be a whole one (header and end-of-file marker): a cut one is read again, as is any
+        unreadable answer, and never passed on."""
         def parse(response):
             if response.ok:
-                return response.content
+                body = response.content
+                if response.headers.get("content-type", "").startswith("application/pdf") and not (
+                        body.startswith(b"%PDF-") and b"%%EOF" in body[-1024:]):
+                    raise Retryable(f"HTTP {response.status_code}: not a whole PDF ({len(body)} bytes)",
+                                    status=response.status_code)
+                return body
             return _parse_json_response(response)
 
         try:

@@ -16,7 +16,9 @@ def parse(body: bytes) -> Element:
     """Parse ``body`` refusing DTDs, entity declarations and external references."""
     try:
         return SafeET.fromstring(body, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException) as exc:
+    except DefusedXmlException as exc:  # refused before any entity is read or expanded
+        raise MalformedXml(f"unsafe XML refused (a DTD or entity declaration, never parsed): {exc}") from exc
+    except SafeET.ParseError as exc:
         raise MalformedXml(f"unreadable XML: {exc}") from exc
 
 

@@ -2,14 +2,16 @@
 
 The source enriches each Severa document before mapping: an invoice carries ``_customer`` and its
 ``rows``, each row ``_product``, ``_project``, ``_business_unit``, ``_user``, ``_cost_centre``
-(full records or None); a person-day carries ``user`` and ``entries``, each entry ``_project``,
-``_overtime``, ``_work_type``. Amounts are Decimal throughout; the hook writes them with a comma.
+(full records or None); a person-day carries ``user``, ``entries``, each entry ``_project``,
+``_overtime``, ``_work_type``, and ``absences``, each with its ``_type`` and its ``_hours`` that day.
+Amounts are Decimal throughout; the hook writes them with a comma.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from erpbridge.errors import RecordRejected, RecordSkipped
@@ -128,10 +130,14 @@ def sales_invoice(invoice: dict, reference: str, *, config: SeveraNetvisorSettin
 
 # --- hours -------------------------------------------------------------------------------------
 
+def _name(user: dict) -> str:
+    return " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p) or user.get("guid", "?")
+
+
 def employee_code(user: dict | None) -> str:
     """R-A.7 / R-A.8: the person's employee code (Severa user code = Netvisor employee number)."""
     user = user or {}
-    name = " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p) or user.get("guid", "?")
+    name = _name(user)
     code = str(user.get("code") or "").strip()
     if not code:
         raise RecordRejected(f"user {name} has no employee code in Severa; Netvisor matches persons by it")
@@ -153,30 +159,70 @@ def record_type(entry: dict, config: SeveraNetvisorSettings) -> str:
     return config.hours.record_types.get(str(work_type.get("code") or ""), config.hours.default_record_type)
 
 
+def _wall_clock(value: str) -> datetime:
+    """A Severa date-time as the wall-clock time it gives (any offset ignored: the day is the person's)."""
+    return datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def absence_days(absence: dict, config: SeveraNetvisorSettings) -> dict[str, Decimal]:
+    """The days an absence covers, among ``hours.absence_weekdays``, with its hours on each: an all-day
+    absence (or one over several days) ``hours.absence_day_hours`` a day, a part-day one its duration.
+    An end at midnight ends the day before."""
+    start, end = _wall_clock(absence["startDateTime"]), _wall_clock(absence["endDateTime"])
+    last = (end - timedelta(microseconds=1)).date() if end.time() == time() and end > start else end.date()
+    if absence.get("isAllDay") or last > start.date():
+        each = config.hours.absence_day_hours
+    else:
+        each = (Decimal(int((end - start).total_seconds())) / 3600).quantize(CENT)
+    if each <= 0:
+        return {}
+    days = (start.date() + timedelta(days=n) for n in range((last - start.date()).days + 1))
+    return {day.isoformat(): each for day in days if day.isoweekday() in config.hours.absence_weekdays}
+
+
 def day_digest(day: dict) -> str:
-    """What makes a person-day's transfer: a change in any entry makes it move again (and replace)."""
+    """What makes a person-day's transfer: a change in any entry or absence makes it move again (and replace)."""
     entries = sorted((e["guid"], str(e.get("quantity")), e.get("isApproved"), (e.get("project") or {}).get("guid"),
                       (e.get("overtime") or {}).get("guid"), (e.get("workType") or {}).get("guid"),
                       e.get("description")) for e in day["entries"])
-    return hashlib.sha256(json.dumps([day["user"].get("code"), entries], default=str).encode()).hexdigest()[:16]
+    absences = sorted((a["guid"], (a.get("activityType") or {}).get("guid"), str(a["_hours"]))
+                      for a in day.get("absences") or [])
+    content = [day["user"].get("code"), entries] + ([absences] if absences else [])  # a day without: id as before
+    return hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()[:16]
+
+
+def _entry_line(entry: dict, where: str, config: SeveraNetvisorSettings) -> dict:
+    """An hour entry as a workday line."""
+    quantity = checks.amount(where, "quantity", entry.get("quantity"))
+    if quantity is None or quantity < 0 or quantity > 24:
+        raise RecordRejected(f"{where}: {entry.get('quantity')!r} is not a number of hours between 0 and 24")
+    accepted = config.hours.use_approval and bool(entry.get("isApproved"))
+    return {"hours": quantity, "record_type": record_type(entry, config),
+            "acceptance": "accepted" if accepted else "confirmed",
+            "description": checks.text(where, "description", entry.get("description"), max_length=255) or "",
+            "dimensions": _dimensions(config, project=entry.get("_project"))}
+
+
+def _absence_line(absence: dict, where: str, config: SeveraNetvisorSettings) -> dict:
+    """An absence's day as a workday line: record type by the absence type's code (never guessed);
+    confirmed, as Severa absences carry no approval; no project."""
+    kind = absence.get("_type") or absence.get("activityType") or {}
+    name, code = kind.get("name") or "(unnamed)", str(kind.get("code") or "").strip()
+    number = config.hours.absence_record_types.get(code)
+    if not number:
+        raise RecordRejected(f"{where}: absence type {name!r} (code {code or 'missing'}) has no Netvisor record type; "
+                             "add its code to hours.absence_record_types", "ABSENCE_TYPE")
+    return {"hours": absence["_hours"], "record_type": number, "acceptance": "confirmed",
+            "description": checks.text(where, "absence type", name, max_length=255) or "", "dimensions": []}
 
 
 def workday(day: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
-    """One person's hour entries of one date as a Netvisor workday (method replace)."""
+    """One person's hour entries and absences of one date as a Netvisor workday (method replace)."""
     code = employee_code(day["user"])
-    hours = []
-    for entry in day["entries"]:
-        where = f"hours of {code} on {day['date']}"
-        quantity = checks.amount(where, "quantity", entry.get("quantity"))
-        if quantity is None or quantity < 0 or quantity > 24:
-            raise RecordRejected(f"{where}: {entry.get('quantity')!r} is not a number of hours between 0 and 24")
-        accepted = config.hours.use_approval and bool(entry.get("isApproved"))
-        hours.append({
-            "hours": quantity, "record_type": record_type(entry, config),
-            "acceptance": "accepted" if accepted else "confirmed",
-            "description": checks.text(where, "description", entry.get("description"), max_length=255) or "",
-            "dimensions": _dimensions(config, project=entry.get("_project")),
-        })
+    where = f"hours of {code} on {day['date']}"
+    hours = [_entry_line(entry, where, config) for entry in day["entries"]]
+    absent = f"absence of {code} ({_name(day['user'])}) on {day['date']}"
+    hours += [_absence_line(absence, absent, config) for absence in day.get("absences") or []]
     return {"employee": code, "date": day["date"], "method": "replace", "hours": hours}
 
 

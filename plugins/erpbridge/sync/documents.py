@@ -7,7 +7,10 @@ the document posted. A crash anywhere is resolved on the rerun from the ledger s
 lookup, never by a second post. Each later step (attach, follow-ups, the status write-back) is
 recorded as it completes and is itself idempotent. Documents refused for their data go to
 quarantine with the reason and the batch goes on; they are tried again while the source still
-offers them. System failures stop the task (Airflow retries; the ledger makes that safe).
+offers them. A document that fails for a system reason (after the client's retries) is logged as
+failed and the run goes on with the next one; the run then ends with IncompleteTransfer, so the task
+fails and Airflow retries it (the ledger makes that safe). Failures in a row mean the system is down:
+the run stops at the third.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Callable, Iterable, Iterator, Protocol
 
-from erpbridge.errors import ExternalSystemError, RecordRejected
+from erpbridge.errors import ExternalSystemError, RecordRejected, RunFailures
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 from erpbridge.sync.registry import SyncResult
 
@@ -74,13 +77,26 @@ class DocumentTransfer:
         self.result = SyncResult(flow.entity)
 
     def run(self) -> SyncResult:
+        """Every document offered; raises IncompleteTransfer at the end if some failed."""
+        failures = RunFailures(self.flow.entity)
         for document in self._documents():
-            outcome = self._transfer(document)
+            try:
+                outcome = self._transfer(document)
+            except ExternalSystemError as exc:
+                self.result.counts["failed"] += 1
+                if failures.add(self.flow.source.describe(document), exc):
+                    log.error("%ss failed %d times in a row: stopping this run", self.flow.entity, failures.IN_A_ROW)
+                    raise
+                continue
+            failures.succeeded()
             self.result.counts[outcome.action] += 1
+            if outcome.action in ("created", "updated") and not self.dry_run:
+                log.info("%s %s %s: %s", self.flow.entity, outcome.source_key, outcome.action, outcome.target_id)
             if not self.dry_run:
                 self.ledger.log([outcome])
                 self.ledger.commit()
         log.info(self.result.summary())
+        failures.raise_if_any()
         return self.result
 
     def _documents(self) -> Iterator[dict]:
@@ -117,6 +133,7 @@ class DocumentTransfer:
         except RecordRejected as exc:
             return self._reject(source_id, key, exc, payload)
         except ExternalSystemError as exc:
+            log.warning("%s %s failed: %s", flow.entity, key, exc)
             ledger.log([Outcome(flow.entity, source_id, "failed", key, None, exc.category, str(exc))])
             ledger.commit()
             raise

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Iterable
 
-from erpbridge.errors import RecordRejected
+from erpbridge.errors import ExternalSystemError, RecordRejected, RunFailures
 from erpbridge.ledger.review import PayrollReview
 from erpbridge.ledger.store import Outcome
 
@@ -124,7 +124,7 @@ def validate(rows: list[dict], employees: set[str], absences: list[dict], start:
         while day <= last:
             absent[(absence["employee_code"], day)] = absence.get("absence_type") or "absence"
             day = date.fromordinal(day.toordinal() + 1)
-    seen: dict[tuple, str] = {}
+    seen: dict[tuple, tuple[str, str]] = {}  # key -> (source ref, source) of its first row
     per_day: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
     for row in rows:
         flags = row.setdefault("flags", [])
@@ -138,11 +138,13 @@ def validate(rows: list[dict], employees: set[str], absences: list[dict], start:
         if code and day is not None and hours and hours > 0 and (code, day) in absent:
             flags.append(f"work on a day of absence ({absent[(code, day)]})")
         key = (code, day, row.get("time_type"), hours)
-        if None not in key[:3] and key in seen:
+        first = seen.get(key)
+        # Severa entries are distinct records (each its own guid): two of the same hours are not copies
+        if None not in key[:3] and first and not (row["source"] == first[1] == "severa"):
             row["duplicate"] = True
-            flags.append(f"duplicate of {seen[key]}")
+            flags.append(f"duplicate of {first[0]}")
         else:
-            seen.setdefault(key, row["source_ref"])
+            seen.setdefault(key, (row["source_ref"], row["source"]))
             if code and day is not None and hours and hours > 0:
                 per_day[(code, day)] += hours
     for row in rows:
@@ -201,9 +203,14 @@ class LoadResult:
 
 def load(review: PayrollReview, horizon, batch_id: int, decision: str, reason: str | None,
          responded_by: str | None) -> dict:
-    """Apply the reviewer's decision to the batch; only an approval writes to Horizon."""
+    """Apply the reviewer's decision to the batch; only an approval writes to Horizon.
+
+    Each row sent is recorded (rows and transfer log) as it lands. A row that fails for a system reason is
+    logged as failed and the load goes on; it then fails (IncompleteTransfer), the batch stays "loading",
+    and a retry of the task with the same decision sends what is not loaded yet."""
     batch = review.batch(batch_id)
-    if batch["status"] != "staged":
+    resuming = batch["status"] == "loading" and batch["decision"] == decision
+    if batch["status"] != "staged" and not resuming:
         raise ValueError(f"batch {batch_id} is {batch['status']}, not staged: it cannot be decided again")
     if decision not in OPTIONS:
         raise ValueError(f"unknown decision {decision!r}")
@@ -211,7 +218,10 @@ def load(review: PayrollReview, horizon, batch_id: int, decision: str, reason: s
         review.decide(batch_id, "rejected", decision, reason or "(no reason given)", responded_by)
         log.info("batch %s rejected by %s: %s", batch_id, responded_by, reason)
         return {"status": "rejected", "reason": reason}
-    review.decide(batch_id, "loading", decision, reason, responded_by)
+    if resuming:
+        log.info("batch %s: resuming its load (%s), sending what is not loaded yet", batch_id, decision)
+    else:
+        review.decide(batch_id, "loading", decision, reason, responded_by)
     rows = review.rows(batch_id)
     chosen, excluded = [], []
     for row in rows:
@@ -228,27 +238,44 @@ def load(review: PayrollReview, horizon, batch_id: int, decision: str, reason: s
         sums[key] += row["hours"]
         members[key].append(row["id"])
     before = review.loaded_keys(batch["period_start"], batch["period_end"], batch_id)
-    outcomes, result = [], LoadResult(excluded_rows=len(excluded))
+    status = {row["id"]: row["status"] for row in rows}
+    result, failures = LoadResult(excluded_rows=len(excluded)), RunFailures("payroll time row")
     for key in sorted(sums) + sorted(before - set(sums)):
         code, day, time_type = key
         hours = sums.get(key, Decimal(0))
         source_id = f"{code}/{day}/{time_type}"
+        done = {status[i] for i in members.get(key, [])}
+        if done in ({"loaded"}, {"refused"}):  # by an earlier try of this load
+            result.keys += done == {"loaded"}
+            result.loaded_rows += len(members[key]) if done == {"loaded"} else 0
+            result.refused_keys += done == {"refused"}
+            continue
         try:
             pk = horizon.import_time({"employee_code": code, "date": day.isoformat(), "time_type": time_type,
                                       "hours": float(hours), "comment": f"erpbridge batch {batch_id}"})
         except RecordRejected as exc:
             review.mark_rows(members.get(key, []), "refused", exc.reason)
-            outcomes.append(Outcome(ENTITY, source_id, "rejected", code, None, exc.category, exc.reason))
+            review.ledger.log([Outcome(ENTITY, source_id, "rejected", code, None, exc.category, exc.reason)])
+            review.ledger.commit()
             result.refused_keys += 1
+            failures.succeeded()
             continue
+        except ExternalSystemError as exc:
+            review.ledger.log([Outcome(ENTITY, source_id, "failed", code, None, exc.category, str(exc))])
+            review.ledger.commit()
+            if failures.add(source_id, exc):  # Horizon is down: stop instead of failing every row
+                raise
+            continue
+        failures.succeeded()
         review.mark_rows(members.get(key, []), "loaded")
         action = "updated" if key in before else "created"
-        outcomes.append(Outcome(ENTITY, source_id, action, code, pk,
-                                error_text=None if key in sums else "removed: not in the re-sent period"))
+        review.ledger.log([Outcome(ENTITY, source_id, action, code, pk,
+                                   error_text=None if key in sums else "removed: not in the re-sent period")])
+        review.ledger.commit()
         result.keys += 1
         result.loaded_rows += len(members.get(key, []))
         result.removed_keys += key not in sums
-    review.ledger.log(outcomes)
+    failures.raise_if_any()  # the rows not loaded are sent when the task is retried
     review.finish(batch_id, "loaded_with_errors" if result.refused_keys else "loaded")
     return {"status": "loaded_with_errors" if result.refused_keys else "loaded", **result.__dict__}
 

@@ -1,24 +1,24 @@
 """Flow A documents wiring (R-A.6, R-A.8): Severa invoices -> Netvisor sales invoices, Severa hour
-entries -> Netvisor workday records, both through the generic DocumentTransfer, in batches.
+entries and absences -> Netvisor workday records, both through the generic DocumentTransfer, in batches.
 
 Exactly once: a sales invoice carries the Severa invoice number as <salesinvoicenumber> and the
 deterministic reference (the Severa guid) as <salesinvoiceourreference>; after a crash the rerun
 finds it in Netvisor's sales invoice list by number and date and only completes the ledger and the
 status write-back. A workday is posted with method="replace": a person's day sent again replaces
-its hours, so a repeat can never double them; a day whose entries changed is a new document
-(its id carries a digest of the entries) and replaces the earlier hours.
+its hours, so a repeat can never double them; a day whose entries or absences changed is a new
+document (its id carries a digest of them) and replaces the earlier hours.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
 from typing import Iterator
 
-from erpbridge.errors import ExternalSystemError, RecordSkipped
+from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordSkipped, RunFailures
 from erpbridge.hooks.netvisor import NetvisorHook
 from erpbridge.hooks.severa import SeveraHook
 from erpbridge.ledger.store import Ledger, Outcome
@@ -180,7 +180,7 @@ def sales_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str |
 # --- hours ---------------------------------------------------------------------------------------
 
 class SeveraPersonDays:
-    """Severa hour entries in a date range grouped per person and day, as a DocumentSource.
+    """Severa hour entries and absences in a date range grouped per person and day, as a DocumentSource.
 
     ``employees`` limits to some employee codes; ``resend`` is one "<employee code> <YYYY-MM-DD>"."""
 
@@ -188,6 +188,7 @@ class SeveraPersonDays:
                  employees=(), resend: str | None = None):
         self.hook = hook
         self.lookups = SeveraLookups(hook)
+        self.config = config
         self.date_from, self.date_to = date_from, date_to
         self.employees = set(employees)
         self.resend = resend
@@ -199,23 +200,39 @@ class SeveraPersonDays:
         return iter(self._days)
 
     def _read(self) -> Iterator[dict]:
-        days: dict[tuple[str, str], list[dict]] = {}
-        params = {"eventDateStart": self.date_from, "eventDateEnd": self.date_to}
-        for page in self.hook.iter_pages("v1/workhours", params):
-            for entry in page:
-                days.setdefault((entry["user"]["guid"], str(entry["eventDate"])[:10]), []).append(entry)
+        days: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(lambda: {"entries": [], "absences": []})
+        for entry in self._entries():
+            days[entry["user"]["guid"], str(entry["eventDate"])[:10]]["entries"].append(entry)
+        for user_guid, day, absence in self._absences_by_day():
+            days[user_guid, day]["absences"].append(absence)
         look = self.lookups
-        for (user_guid, day), entries in sorted(days.items(), key=lambda item: (item[0][1], item[0][0])):
+        for (user_guid, day), found in sorted(days.items(), key=lambda item: (item[0][1], item[0][0])):
             user = look.record("users", {"guid": user_guid}) or {"guid": user_guid}
             code = str(user.get("code") or "")
             if (self.employees and code not in self.employees) or (self.resend and self.resend != f"{code} {day}"):
                 continue
-            for entry in entries:
+            for entry in found["entries"]:
                 entry.update(_project=look.record("projects", entry.get("project")),
                              _overtime=look.listed("overtimes", entry.get("overtime")),
                              _work_type=look.listed("worktypes", entry.get("workType")))
-            document = {"user": user, "date": day, "entries": sorted(entries, key=lambda e: e["guid"])}
+            document = {"user": user, "date": day, "entries": sorted(found["entries"], key=lambda e: e["guid"]),
+                        "absences": sorted(found["absences"], key=lambda a: a["guid"])}
             yield {**document, "digest": m.day_digest(document)}
+
+    def _entries(self) -> Iterator[dict]:
+        for page in self.hook.iter_pages("v1/workhours", {"eventDateStart": self.date_from,
+                                                          "eventDateEnd": self.date_to}):
+            yield from page
+
+    def _absences_by_day(self) -> Iterator[tuple[str, str, dict]]:
+        """(person guid, date, absence with its ``_type`` and ``_hours`` that date) for each date in the
+        range an absence covers."""
+        for page in self.hook.iter_absences(self.date_from, self.date_to):
+            for absence in page:
+                kind = self.lookups.listed("activitytypes", absence.get("activityType"), rows=True)
+                for day, hours in m.absence_days(absence, self.config).items():
+                    if self.date_from <= day <= self.date_to:
+                        yield absence["owner"]["guid"], day, {**absence, "_type": kind, "_hours": hours}
 
     def load(self, day: dict) -> dict:
         return day
@@ -493,6 +510,16 @@ def _skip(flow, ledger, report, source_id, key, reason, dry_run) -> None:
         ledger.commit()
 
 
+def _failed(flow, ledger, report, failures, source_id, key, exc, dry_run) -> bool:
+    """Log a document that could not be read; True when the run should stop (the source is down)."""
+    report.counts["failed"] += 1
+    log.warning("%s %s failed: %s", flow.entity, key, exc)
+    if not dry_run:
+        ledger.log([Outcome(flow.entity, source_id, "failed", key, None, exc.category, str(exc))])
+        ledger.commit()
+    return failures.add(key, exc)
+
+
 class _Batch:
     """The source, offering just one batch of (loaded) documents."""
 
@@ -511,10 +538,12 @@ def transfer_in_batches(flow: DocumentFlow, ledger: Ledger, *, batch_size: int, 
                         resend: bool = False, only: set[str] | None = None) -> BatchReport:
     """Move what the source offers, at most ``batch_size`` documents per transfer; the source is read
     again before each batch (a moved invoice has left the ready status), and a document refused in
-    this run is not offered twice. ``resend``: the documents offered are transferred again. ``only``:
-    just these source ids (what a person approved)."""
+    this run is not offered twice, nor is one that failed (IncompleteTransfer at the end names those).
+    ``resend``: the documents offered are transferred again. ``only``: just these source ids (what a
+    person approved)."""
     report = BatchReport()
     source = flow.source
+    failures = RunFailures(flow.entity)
     while True:
         batch = []
         for document in source.ready():
@@ -527,6 +556,11 @@ def transfer_in_batches(flow: DocumentFlow, ledger: Ledger, *, batch_size: int, 
             except RecordSkipped as exc:  # by design it does not move: logged with the reason, not quarantined
                 _skip(flow, ledger, report, source_id, source.describe(document), exc.reason, dry_run)
                 continue
+            except ExternalSystemError as exc:  # its rows or attachment could not be read: the others go on
+                if _failed(flow, ledger, report, failures, source_id, source.describe(document), exc, dry_run):
+                    raise
+                continue
+            failures.succeeded()
             if len(batch) >= batch_size:
                 break
         if not batch:
@@ -534,9 +568,15 @@ def transfer_in_batches(flow: DocumentFlow, ledger: Ledger, *, batch_size: int, 
         number = len(report.batches) + 1
         ids = [source.source_id(d) for d in batch] if resend else []
         one = DocumentFlow(flow.entity, _Batch(source, batch), flow.target, flow.reference, flow.mapping)
-        result = DocumentTransfer(one, ledger, dry_run=dry_run, resend=ids).run()
+        transfer = DocumentTransfer(one, ledger, dry_run=dry_run, resend=ids)
+        try:
+            transfer.run()
+        except IncompleteTransfer as exc:  # the batch's other documents moved: go on with the next batch
+            failures.items += exc.failures
+        result = transfer.result
         report.counts.update(result.counts)
         report.batches.append(len(batch))
         report.preview.extend(result.preview)
         log.info("batch %d: %d %s(s) %s", number, len(batch), flow.entity, dict(result.counts))
+    failures.raise_if_any()
     return report

@@ -1,0 +1,151 @@
+"""Airflow as production runs it, on one machine: api-server, scheduler and dag-processor on the
+LocalExecutor with a PostgreSQL metadata DB, each task in its own supervised process writing its own
+log file. Used by the benchmark P5 and by the test that reads real task log files.
+
+``make demo`` uses ``airflow standalone`` instead (one command, a login for a person).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+POOLS = {"netvisor_default": "Netvisor accepts one request at a time per company",
+         "standard_books_default": "one document transfer at a time per Standard Books company"}
+FINISHED = ("success", "failed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AirflowServices:
+    """``metadata_uri``: a psycopg URI of an empty database; ``env``: connections and the like for the tasks."""
+
+    def __init__(self, home: Path, metadata_uri: str, env: dict[str, str]):
+        self.home = home
+        self.metadata_uri = metadata_uri
+        self.logs = home / "logs"
+        self.process_logs = home / "process-logs"
+        self.process_logs.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}  # connections stay
+        self.env.update(env)
+        self.env.update({
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the DAGs a caller unpauses run
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.logs),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_uri.replace("postgresql://", "postgresql+psycopg2://", 1),
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "PYTHONPATH": str(ROOT),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        })
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, cwd=ROOT, capture_output=True,
+                              text=True, check=True, timeout=600)
+
+    def start(self) -> None:
+        """Migrate the metadata DB, create the pools, start the three services."""
+        self.cli("db", "migrate")
+        for pool, description in POOLS.items():
+            self.cli("pools", "set", pool, "1", description)
+        for name, args in {"api-server": ["api-server", "--port", self.env["AIRFLOW__API__PORT"]],
+                           "scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}.items():
+            out = open(self.process_logs / f"{name}.log", "w")
+            self.procs[name] = subprocess.Popen([sys.executable, "-m", "airflow", *args], env=self.env, cwd=ROOT,
+                                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def __enter__(self) -> AirflowServices:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.metadata_uri, autocommit=True) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def wait_parsed(self, dag_ids: list[str], deadline: float) -> None:
+        """Until the dag-processor has stored these DAGs; then unpause them (the others stay paused)."""
+        while True:
+            rows = dict(self.query("SELECT dag_id, is_paused FROM dag WHERE dag_id = ANY(%s)", (dag_ids,)))
+            if len(rows) == len(dag_ids):
+                break
+            self._check_alive(deadline, f"DAGs not parsed: {sorted(set(dag_ids) - set(rows))}")
+            time.sleep(1)
+        for dag_id, paused in rows.items():
+            if paused:
+                self.cli("dags", "unpause", dag_id)
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict | None = None) -> None:
+        self.cli("dags", "trigger", dag_id, "--run-id", run_id, *(["--conf", json.dumps(conf)] if conf else []))
+
+    def runs(self, dag_id: str | None = None) -> list[tuple]:
+        """(dag_id, run_id, state, queued_at, start_date, end_date), oldest first."""
+        return self.query("SELECT dag_id, run_id, state, queued_at, start_date, end_date FROM dag_run"
+                           " WHERE %s::text IS NULL OR dag_id = %s ORDER BY id", (dag_id, dag_id))
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[tuple]:
+        """(task_id, state, queued_dttm, start_date, end_date) in start order."""
+        return self.query("SELECT task_id, state, queued_dttm, start_date, end_date FROM task_instance"
+                           " WHERE dag_id = %s AND run_id = %s ORDER BY start_date", (dag_id, run_id))
+
+    def wait_finished(self, deadline: float, run_id: str | None = None) -> list[tuple]:
+        """Until every run (or every run with this id) has succeeded or failed; returns those runs."""
+        while True:
+            runs = [r for r in self.runs() if run_id in (None, r[1])]
+            if runs and all(r[2] in FINISHED for r in runs):
+                return runs
+            waiting = [(r[0], r[1], r[2]) for r in runs if r[2] not in FINISHED]
+            self._check_alive(deadline, f"runs not finished: {waiting}")
+            time.sleep(0.5)
+
+    def _check_alive(self, deadline: float, what: str) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"airflow {name} exited with {proc.returncode}\n{self.tail()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}\n{self.tail()}")
+
+    def tail(self, lines: int = 15) -> str:
+        """The last lines of each service's output, for an error message."""
+        return "\n".join(f"--- {log.name}:\n" + "\n".join(
+            line[:300] for line in log.read_text(errors="replace").splitlines()[-lines:])
+            for log in sorted(self.process_logs.glob("*.log")))
