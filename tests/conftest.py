@@ -130,6 +130,16 @@ def connect(simulators, monkeypatch, name: str, conn_type: str, *, path: str = "
     return sim
 
 
+def unthrottled(severa: Sim, monkeypatch) -> Sim:
+    """Severa without the vendor's pace of ~10 requests/s, in the simulator and in our hook: for flow
+    tests that read a lot (the pace itself is tested in tests/contract)."""
+    severa.configure(rate_limit_per_second=1000)
+    conn = json.loads(os.environ["AIRFLOW_CONN_SEVERA_DEFAULT"])
+    conn["extra"]["rate_per_second"] = 0
+    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps(conn))
+    return severa
+
+
 @pytest.fixture
 def netvisor(simulators, monkeypatch) -> Sim:
     """The Netvisor simulator, reset, and the netvisor_default connection pointing at it."""

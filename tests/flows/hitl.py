@@ -9,6 +9,7 @@ resume event for the task instance), from a thread, against the same metadata DB
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Callable
 
 from tests.flows.dagrun import load_dag
@@ -92,11 +93,15 @@ class Responder(threading.Thread):
         return answered
 
 
-def run_dag_answering(dag_id: str, answer: Answer, conf: dict | None = None):
-    """dag.test() with each human-in-the-loop request answered by ``answer(request)``."""
+def run_dag_answering(dag_id: str, answer: Answer, conf: dict | None = None, *, retries: bool = False):
+    """dag.test() with each human-in-the-loop request answered by ``answer(request)``. ``retries``: keep the
+    DAG's own retries (without their wait), else a failed task fails the run at once."""
     dag = load_dag(dag_id)
     for task in dag.tasks:
-        task.retries = 0
+        if retries:
+            task.retry_delay = timedelta(0)
+        else:
+            task.retries = 0
     responder = Responder(answer)
     responder.start()
     try:

@@ -11,7 +11,7 @@ import pytest
 
 from include.simulators import netvisor as netvisor_sim
 from include.simulators import severa as severa_sim
-from tests.conftest import SECRETS
+from tests.conftest import unthrottled
 from tests.flows.dagrun import run_dag, task_states
 
 DOCUMENTS = severa_sim.DEMO_DOCUMENTS
@@ -21,11 +21,7 @@ VACATION = [DOCUMENTS["activities"][0]["startDateTime"][:10], DOCUMENTS["activit
 
 @pytest.fixture
 def demo(airflow_db, ledger, severa, netvisor, monkeypatch):
-    severa.configure(rate_limit_per_second=1000)
-    creds = SECRETS["severa"]
-    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
-        "conn_type": "severa", "host": f"{severa.base}/rest-api", "login": creds["client_id"],
-        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
+    unthrottled(severa, monkeypatch)
     monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", raising=False)  # the demo sets no Variable
     for seed in (severa_sim.DEMO_SEED, DOCUMENTS):
         severa.seed(**copy.deepcopy(seed))

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
-from tests.conftest import SECRETS
+from tests.conftest import unthrottled
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -36,11 +36,7 @@ PURCHASES = [
 
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
-    severa.configure(rate_limit_per_second=1000)
-    creds = SECRETS["severa"]
-    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
-        "conn_type": "severa", "host": f"{severa.base}/rest-api", "login": creds["client_id"],
-        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
+    unthrottled(severa, monkeypatch)
     severa.seed(**copy.deepcopy(SEVERA_DEMO))
     netvisor.seed(purchase_invoices=copy.deepcopy(PURCHASES))
     return ledger, severa, netvisor

@@ -13,7 +13,7 @@ import requests
 from erpbridge.mappings.severa_netvisor_documents import absence_days
 from erpbridge.settings import SettingsError, SeveraNetvisorSettings, parse
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
-from tests.conftest import SECRETS
+from tests.conftest import SECRETS, unthrottled
 from tests.flows.dagrun import run_dag, task_states
 
 DAG = "severa_netvisor_hours"
@@ -44,11 +44,7 @@ HOURS = [
 
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
-    severa.configure(rate_limit_per_second=1000)
-    creds = SECRETS["severa"]
-    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
-        "conn_type": "severa", "host": f"{severa.base}/rest-api", "login": creds["client_id"],
-        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
+    unthrottled(severa, monkeypatch)
     monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", json.dumps(
         {"hours": {"use_approval": True, "record_types": {"TRAVEL": "5"}, "absence_record_types": ABSENCE_TYPES}}))
     seed = copy.deepcopy(SEVERA_DEMO)

@@ -13,7 +13,7 @@ import pytest
 
 from erpbridge.errors import ExternalSystemError
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
-from tests.conftest import SECRETS
+from tests.conftest import SECRETS, unthrottled
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -67,11 +67,7 @@ NETVISOR_SEED = {
 
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
-    severa.configure(rate_limit_per_second=1000)
-    creds = SECRETS["severa"]
-    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
-        "conn_type": "severa", "host": f"{severa.base}/rest-api", "login": creds["client_id"],
-        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
+    unthrottled(severa, monkeypatch)
     netvisor.seed(**NETVISOR_SEED)
     return ledger, severa, netvisor
 

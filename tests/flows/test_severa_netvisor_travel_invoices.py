@@ -11,7 +11,7 @@ import pytest
 
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from include.simulators.severa import minimal_pdf
-from tests.conftest import SECRETS
+from tests.conftest import unthrottled
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -50,11 +50,7 @@ TRAVELS = [
 
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
-    severa.configure(rate_limit_per_second=1000)
-    creds = SECRETS["severa"]
-    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
-        "conn_type": "severa", "host": f"{severa.base}/rest-api", "login": creds["client_id"],
-        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
+    unthrottled(severa, monkeypatch)
     seed = copy.deepcopy(SEVERA_DEMO)
     seed["users"] = [{"guid": guid, "firstName": "Person", "lastName": code, "code": code, "businessUnit": HELSINKI}
                      for code, guid in USERS.items()]

@@ -6,7 +6,6 @@ says 'done' with the very Netvisor record that holds the document. `CRASH_TRIALS
 from __future__ import annotations
 
 import copy
-import json
 import os
 import random
 import signal
@@ -22,7 +21,7 @@ import pytest
 
 from erpbridge.ledger.store import Ledger
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
-from tests.conftest import SECRETS
+from tests.conftest import unthrottled
 from tests.flows.dagrun import run_dag, task_states
 from tests.reliability.test_crash_consistency import TRIALS, _rows, wait_for_transfer
 
@@ -133,11 +132,7 @@ def unfinished(ledger, flow: Flow, netvisor, severa) -> list[str]:
 def test_kill_9_during_a_severa_netvisor_transfer_leaves_one_document_each_and_every_status_written_back(
         kind, airflow_db, ledger, severa, netvisor, monkeypatch):
     flow = FLOWS[kind]
-    creds = SECRETS["severa"]
-    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps({
-        "conn_type": "severa", "host": f"{severa.base}/rest-api", "login": creds["client_id"],
-        "password": creds["client_secret"], "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}}))
-    severa.configure(rate_limit_per_second=1000)
+    unthrottled(severa, monkeypatch)
     flow.setup(severa, netvisor)
     netvisor.faults(latency_ms=120)  # spread the transfer over seconds so the kills land inside it
     severa.faults(latency_ms=40)

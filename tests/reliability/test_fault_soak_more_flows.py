@@ -344,22 +344,9 @@ def run_payroll(dag_id: str, conf: dict | None = None):
     """One run with its review answered "Approve" as a person would (tests/flows/hitl.py), under the DAG's own
     retry policy (2 retries a task) without the minute's wait: a failed load is retried by Airflow on the same
     reviewed batch, while a new run would stage the period again and ask the reviewer again."""
-    from tests.flows.dagrun import load_dag
-    from tests.flows.hitl import Responder
+    from tests.flows.hitl import run_dag_answering
 
-    dag = load_dag(dag_id)
-    for task in dag.tasks:
-        task.retry_delay = timedelta(0)
-    responder = Responder(lambda asked: (["Approve"], {"reason": ""}))
-    responder.start()
-    try:
-        run = dag.test(run_conf=conf or {})
-    finally:
-        responder.done.set()
-        responder.join(10)
-    if responder.error:
-        raise responder.error
-    return run
+    return run_dag_answering(dag_id, lambda asked: (["Approve"], {"reason": ""}), conf, retries=True)[0]
 
 
 def payroll_seed() -> tuple[dict, list[dict], str]:
