@@ -82,8 +82,8 @@ class DocumentTransfer:
         for document in self._documents():
             try:
                 outcome = self._transfer(document)
-            except ExternalSystemError as exc:
-                self.result.counts["failed"] += 1
+            except ExternalSystemError as exc:  # reading, posting or writing back this document
+                self._failed(document, exc)
                 if failures.add(self.flow.source.describe(document), exc):
                     log.error("%ss failed %d times in a row: stopping this run", self.flow.entity, failures.IN_A_ROW)
                     raise
@@ -132,11 +132,6 @@ class DocumentTransfer:
             return self._move(document, source_id, key, state, reference, payload, attachment)
         except RecordRejected as exc:
             return self._reject(source_id, key, exc, payload)
-        except ExternalSystemError as exc:
-            log.warning("%s %s failed: %s", flow.entity, key, exc)
-            ledger.log([Outcome(flow.entity, source_id, "failed", key, None, exc.category, str(exc))])
-            ledger.commit()
-            raise
 
     def _move(self, document, source_id, key, state, reference, payload, attachment) -> Outcome:
         flow, ledger = self.flow, self.ledger
@@ -171,6 +166,16 @@ class DocumentTransfer:
         self._save(source_id, key, DocumentState(reference, "done", target_id))
         ledger.release(flow.entity, [source_id])
         return Outcome(flow.entity, source_id, action, key, target_id)
+
+    def _failed(self, document: dict, exc: ExternalSystemError) -> None:
+        source = self.flow.source
+        key = source.describe(document)
+        self.result.counts["failed"] += 1
+        log.warning("%s %s failed: %s", self.flow.entity, key, exc)
+        if not self.dry_run:
+            self.ledger.log([Outcome(self.flow.entity, source.source_id(document), "failed", key, None, exc.category,
+                                     str(exc))])
+            self.ledger.commit()
 
     def _save(self, source_id: str, key: str, state: DocumentState) -> None:
         self.ledger.set_document_state(self.flow.entity, source_id, key, state)
