@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 soak: $(STAMP)
-	SOAK_RECORDS=$${SOAK_RECORDS:-3000} CRASH_TRIALS=$${CRASH_TRIALS:-50} $(PY) -m pytest tests/reliability -s $(PYTEST_ARGS)
+	SOAK_RECORDS=$${SOAK_RECORDS:-3000} CRASH_TRIALS=$${CRASH_TRIALS:-50} $(PY) -m pytest tests/reliability -s --timeout 1800 $(PYTEST_ARGS)
 
 sandbox: $(STAMP)
 	$(PY) -m include.sandbox

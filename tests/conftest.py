@@ -33,6 +33,7 @@ import requests  # noqa: E402
 
 from include.airflow_services import free_port  # noqa: E402
 from include.simulators import REGISTRY  # noqa: E402
+from tests.samba_ad import active_directory, samba_ad  # noqa: E402,F401  (fixtures for every test)
 
 STARTUP_TIMEOUT = 30
 ARTIFACTS = ROOT / "test-artifacts"

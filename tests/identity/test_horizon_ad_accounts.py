@@ -10,7 +10,7 @@ import pytest
 from erpbridge.hooks import active_directory as ad_module
 from erpbridge.operators.horizon_ad import sync_accounts_now
 from tests.flows.dagrun import run_dag, task_states
-from tests.identity.conftest import GROUPS, USERS_OU
+from tests.samba_ad import GROUPS, USERS_OU
 
 TODAY = date.today()  # the flow's day is Europe/Riga's; the tests keep clear of midnight edges by days
 YESTERDAY, TOMORROW = TODAY - timedelta(days=1), TODAY + timedelta(days=30)

@@ -420,27 +420,6 @@ AD_ATTRIBUTES = ["employeeID", "sAMAccountName", "userPrincipalName", "cn", "giv
                  "department", "title", "manager", "userAccountControl", "description", "memberOf"]
 
 
-@pytest.fixture(scope="module")
-def samba():
-    """The session's Samba AD. Its fixture lives in tests/identity/conftest.py and is visible only there, and
-    its LDAP ports are fixed (the session holds them under a file lock): a second one cannot start while the
-    identity suite's is up. So: that one when it is running in this process, otherwise one for this module."""
-    import gc
-
-    from tests.identity import conftest as identity
-
-    for ad in [o for o in gc.get_objects() if type(o) is identity.SambaAD]:  # type(): no lazy proxy wakes up
-        try:
-            if ad.bind(ad.admin, ad.password)[0]:
-                yield ad
-                return
-        except Exception:  # a stale handle of a stopped server
-            continue
-    started = identity.samba_ad._get_wrapped_function()()
-    yield next(started)
-    next(started, None)
-
-
 def ad_employees(token: str, today) -> list[dict]:
     """AD_EMPLOYEES cards, managers first: one boss, team leads reporting to the boss, the rest to a lead; one
     in ten starts next month (disabled until then), one in ten has left (disabled)."""
@@ -474,14 +453,13 @@ def ad_changes(cards: list[dict], today) -> list[dict]:
     return changed
 
 
-def test_ad_accounts_under_horizon_faults_equal_the_fault_free_accounts(airflow_db, ledger, horizon, samba,
-                                                                        monkeypatch):
+def test_ad_accounts_under_horizon_faults_equal_the_fault_free_accounts(airflow_db, ledger, horizon,
+                                                                        active_directory, monkeypatch):
     from datetime import date
 
     from erpbridge.ledger.store import Ledger
-    from tests.identity import conftest as identity
 
-    identity.active_directory._get_wrapped_function()(samba, monkeypatch)
+    samba = active_directory
     creds = SECRETS["horizon"]
     fast_retry(monkeypatch, "visma_horizon_default", {"conn_type": "visma_horizon", "host": horizon.base,
                                                       "login": creds["username"], "password": creds["password"]})

@@ -31,10 +31,10 @@ def sync_accounts_now(params: dict, run=None, *, horizon_conn_id: str | None = N
     today = datetime.now(ZoneInfo(config.timezone)).date()
     codes = [c.strip() for c in params.get("employee_codes") or [] if c and c.strip()] or None
     ad = ActiveDirectoryHook(ad_conn_id)
-    register, target = build_register(VismaHorizonHook(horizon_conn_id), ad, today, codes)
+    register, target = build_register(VismaHorizonHook(horizon_conn_id), ad, today)
     ledger = Ledger.connect(FLOW, run or RunContext(), LEDGER_CONN_ID)
     try:
-        result = RegistrySync(register, ledger, dry_run=bool(params.get("dry_run")), advance_watermark=codes is None,
+        result = RegistrySync(register, ledger, dry_run=bool(params.get("dry_run")), only=codes,
                               overlap=timedelta(minutes=config.watermark_overlap_minutes)).run()
     finally:
         ledger.close()

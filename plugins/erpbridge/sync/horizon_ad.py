@@ -25,15 +25,11 @@ ENTITY = "ad_account"
 
 
 class HorizonEmployees:
-    def __init__(self, hook: VismaHorizonHook, today: date, codes: list[str] | None = None):
+    def __init__(self, hook: VismaHorizonHook, today: date):
         self.hook = hook
         self.today = today
-        self.codes = codes
 
     def changed_pages(self, since: datetime | None) -> Iterator[list[dict]]:
-        if self.codes:
-            yield _managers_first(self.hook.employees(codes=self.codes))
-            return
         if since is None:
             yield _managers_first(self.hook.employees())
             return
@@ -46,7 +42,7 @@ class HorizonEmployees:
             yield _managers_first(list(found.values()))
 
     def fetch(self, source_ids: list[str]) -> Iterable[dict]:
-        return self.hook.employees(codes=source_ids)
+        return _managers_first(self.hook.employees(codes=source_ids))
 
     def source_id(self, record: dict) -> str:
         return record["code"]
@@ -162,12 +158,11 @@ def _list(value) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def build_register(horizon: VismaHorizonHook, ad: ActiveDirectoryHook, today: date,
-                   codes: list[str] | None = None) -> tuple[Register, ADAccounts]:
+def build_register(horizon: VismaHorizonHook, ad: ActiveDirectoryHook, today: date) -> tuple[Register, ADAccounts]:
     target = ADAccounts(ad, today)
     register = Register(
         entity=ENTITY,
-        source=HorizonEmployees(horizon, today, codes),
+        source=HorizonEmployees(horizon, today),
         target=target,
         mapping=partial(horizon_ad.account, today=today),
         natural_key=lambda payload: payload["employee_id"],

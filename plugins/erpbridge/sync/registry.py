@@ -97,15 +97,14 @@ def content_hash(payload: dict) -> str:
 class RegistrySync:
     def __init__(self, register: Register, ledger: Ledger, *, full: bool = False, dry_run: bool = False,
                  overlap: timedelta = timedelta(minutes=10), write_attempts: int = 3,
-                 advance_watermark: bool = True, only: list[str] | None = None):
+                 only: list[str] | None = None):
         self.register = register
-        self.only = only  # just these source ids (the control room's "retry now"); the watermark stays
+        self.only = only  # just these source ids (a control-room retry, named employees); the watermark stays
         self.ledger = ledger
         self.full = full
         self.dry_run = dry_run
         self.overlap = overlap
         self.write_attempts = write_attempts
-        self.advance_watermark = advance_watermark  # False for a run limited to some records
         self.result = SyncResult(register.entity)
         self.keys_this_run: dict[str, str] = {}
         self._written: list[tuple[str, str, str]] = []  # (source id, target id, hash) not yet in the ledger
@@ -125,7 +124,7 @@ class RegistrySync:
             watermark.observe(page)
             self._process(page)
         value = watermark.value()
-        if not self.dry_run and self.advance_watermark and value is not None:
+        if not self.dry_run and value is not None:
             self.ledger.set_watermark(entity, value)
             self.ledger.commit()
         log.info(self.result.summary())

@@ -1,5 +1,6 @@
-"""A real Samba AD domain controller for the identity tests: provisioned once per session in a temp dir,
-started in the foreground (it exits when its stdin pipe closes), reached over LDAPS with the CA checked."""
+"""A real Samba AD domain controller for the identity tests and the AD fault soak: provisioned once per
+session in a temp dir, started in the foreground (it exits when its stdin pipe closes), reached over LDAPS
+with the CA checked. Its fixtures are offered to every test by tests/conftest.py."""
 
 from __future__ import annotations
 
