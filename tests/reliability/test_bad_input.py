@@ -508,11 +508,13 @@ def test_the_other_xml_hooks_refuse_an_unsafe_answer_as_a_system_error(system, k
     assert call(), "no answer before the fault"  # also warms the hook up: the figure below is the parse's own
     sim.faults(respond={"body": xxe_body(path) if kind == "xxe" else billion_laughs_body(), "count": 10_000})
     rss = _reset_peak_memory()
+    since = sim.last_seq()
 
     with pytest.raises(ExternalSystemError) as caught:
         call()
 
     assert "unsafe XML refused" in str(caught.value) and marker not in str(caught.value)
+    assert len(sim.requests(since)) == 1, "asked again: asking again does not make an answer safe"
     assert (_memory_kb("VmHWM") - rss) / 1024 < 32, "entities expanded?"
     sim.admin("DELETE", "faults")
     assert call(), "no answer once the vendor answers normally again"

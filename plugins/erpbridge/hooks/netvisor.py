@@ -266,10 +266,7 @@ class NetvisorHook(HttpSystemHook):
 
 def _parse_reply(response):
     """The <Root><ResponseStatus> envelope -> the root element, or the error it carries."""
-    try:
-        root = xml.parse(response.content)
-    except xml.MalformedXml as exc:
-        raise Retryable(f"HTTP {response.status_code}: {exc}", status=response.status_code) from exc
+    root = xml.parse_response(response, "Netvisor")
     statuses = [s.text or "" for s in xml.children(xml.child(root, "ResponseStatus"), "Status")]
     if statuses[:1] == ["OK"]:
         return root

@@ -18,7 +18,6 @@ from requests.auth import HTTPBasicAuth
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks import xml
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.http import Retryable
 
 PAGE_SIZE = 1000  # the vendor advises 1000-5000 records per page
 # an <error> with these statuses means the data was refused (some servers answer 200 with the
@@ -69,10 +68,7 @@ class StandardBooksHook(HttpSystemHook):
 
     def _parse(self, response):
         """The ``<data>`` element of a good answer, or the vendor's error turned into our error kinds."""
-        try:
-            root = xml.parse(response.content)
-        except xml.MalformedXml as exc:
-            raise Retryable(f"HTTP {response.status_code}: {exc}", status=response.status_code) from exc
+        root = xml.parse_response(response, "Standard Books")
         error = xml.child(root, "error")
         if error is None and response.ok:
             for message in xml.children(root, "message"):

@@ -26,7 +26,6 @@ from typing import Iterable, Iterator
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks import xml
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.http import Retryable
 
 EMPLOYEE = "TdmDarbBaseBL"
 ABSENCE = "TdmPrombBL"
@@ -159,10 +158,7 @@ class VismaHorizonHook(HttpSystemHook):
 
 def _parse(response):
     if response.ok:
-        try:
-            return xml.parse(response.content)
-        except xml.MalformedXml as exc:
-            raise Retryable(f"HTTP {response.status_code}: {exc}", status=response.status_code) from exc
+        return xml.parse_response(response, "Horizon")
     try:
         root = xml.parse(response.content)
         code, message = xml.text(root, "code") or f"HTTP{response.status_code}", xml.text(root, "message") or ""

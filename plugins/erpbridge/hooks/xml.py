@@ -7,9 +7,16 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
+from erpbridge.errors import ExternalSystemError
+from erpbridge.hooks.http import Retryable
+
 
 class MalformedXml(ValueError):
     """The body is not well-formed XML or carries a DTD / entity declarations."""
+
+
+class UnsafeXml(MalformedXml):
+    """The body carries a DTD or entity declarations (XXE, billion laughs): refused unparsed."""
 
 
 def parse(body: bytes) -> Element:
@@ -17,9 +24,21 @@ def parse(body: bytes) -> Element:
     try:
         return SafeET.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:  # refused before any entity is read or expanded
-        raise MalformedXml(f"unsafe XML refused (a DTD or entity declaration, never parsed): {exc}") from exc
+        raise UnsafeXml(f"unsafe XML refused (a DTD or entity declaration, never parsed): {exc}") from exc
     except SafeET.ParseError as exc:
         raise MalformedXml(f"unreadable XML: {exc}") from exc
+
+
+def parse_response(response, system: str) -> Element:
+    """A vendor's XML answer. Unreadable: Retryable (a cut body may come whole next time). Unsafe:
+    ExternalSystemError at once (asking again will not make it safe)."""
+    try:
+        return parse(response.content)
+    except UnsafeXml as exc:
+        raise ExternalSystemError(system, f"HTTP {response.status_code}: {exc}", "UNSAFE_XML",
+                                  response.status_code) from exc
+    except MalformedXml as exc:
+        raise Retryable(f"HTTP {response.status_code}: {exc}", status=response.status_code) from exc
 
 
 def child(element: Element | None, name: str) -> Element | None:
