@@ -10,18 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 
-import requests
-
-from include.airflow_services import free_port
+from include.simulators.client import SimulatorAdmin, launch, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -48,38 +44,6 @@ def setup_airflow_env() -> Path:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     return home
-
-
-class Sim:
-    """The admin side (/_sim/) of one simulator."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.http = requests.Session()
-
-    def admin(self, method: str, path: str, payload=None):
-        response = self.http.request(method, f"{self.base}/_sim/{path}", json=payload, timeout=600)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def reset(self):
-        return self.admin("POST", "reset")
-
-    def seed(self, **collections):
-        return self.admin("POST", "seed", collections)
-
-    def configure(self, **settings):
-        return self.admin("POST", "config", settings)
-
-    def requests(self, since: int = 0) -> list[dict]:
-        return self.admin("GET", f"requests?since={since}")
-
-    def last_seq(self) -> int:
-        log = self.requests()
-        return log[-1]["seq"] if log else 0
-
-    def clear_requests(self) -> None:
-        self.admin("DELETE", "requests")
 
 
 class World:
@@ -131,27 +95,16 @@ class World:
 
     # -- simulators ------------------------------------------------------------------------------
     def start_simulators(self, names=("netvisor", "severa")) -> dict[str, str]:
-        ports = [f"{name}={free_port()}" for name in names]
-        self.sims_proc = subprocess.Popen(
-            [sys.executable, "-m", "include.simulators", "--only", ",".join(names), "--seed", "empty",
-             "--exit-on-stdin-close", "--port", *ports],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(x.rstrip("\n")) for x in self.sims_proc.stdout],
-                         daemon=True).start()
-        while (line := lines.get(timeout=60)) != "ALL READY":
-            if line.startswith("READY "):
-                _, name, url = line.split()
-                self.urls[name] = url
+        self.sims_proc, self.urls = launch("empty", names)
         return self.urls
 
     @property
-    def netvisor(self) -> Sim:
-        return Sim(self.urls["netvisor"])
+    def netvisor(self) -> SimulatorAdmin:
+        return SimulatorAdmin(self.urls["netvisor"], timeout=600)  # volume seeds take a while
 
     @property
-    def severa(self) -> Sim:
-        return Sim(self.urls["severa"])
+    def severa(self) -> SimulatorAdmin:
+        return SimulatorAdmin(self.urls["severa"], timeout=600)
 
     def connections(self, severa_rate: float = FAST_HOOK_RATE) -> dict[str, str]:
         """AIRFLOW_CONN_* for netvisor_default / severa_default, as include/sandbox.py writes them."""
@@ -175,13 +128,7 @@ class World:
 
     def stop(self) -> None:
         if self.sims_proc:
-            with contextlib.suppress(Exception):
-                self.sims_proc.stdin.close()
-            try:
-                self.sims_proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.sims_proc.kill()
-                self.sims_proc.wait()
+            stop(self.sims_proc)
         if self.pg is not None:
             with contextlib.suppress(Exception):
                 self.pg._cleanup()

@@ -18,7 +18,8 @@ from xml.sax.saxutils import escape
 
 import requests
 
-from bench.env import FAST, RESULTS, ROOT, Sim, World, cores
+from bench.env import FAST, RESULTS, ROOT, World, cores
+from include.simulators.client import SimulatorAdmin
 
 FLOW = "severa_netvisor"
 CUSTOMERS = "/rest-api/v1/customers"
@@ -45,7 +46,7 @@ def severa_customers(n: int, start: int = 100_001) -> list[dict]:
     } for i in range(start, start + n)]
 
 
-def seed_severa(sim: Sim, n: int) -> list[str]:
+def seed_severa(sim: SimulatorAdmin, n: int) -> list[str]:
     guids: list[str] = []
     records = severa_customers(n)
     started = time.perf_counter()
@@ -55,7 +56,7 @@ def seed_severa(sim: Sim, n: int) -> list[str]:
     return guids
 
 
-def severa_api_session(sim: Sim) -> tuple[requests.Session, dict]:
+def severa_api_session(sim: SimulatorAdmin) -> tuple[requests.Session, dict]:
     """Another Severa user's session (not our hook): token + headers."""
     from include.simulators.severa import DEFAULT_CONFIG as SV
 
@@ -65,7 +66,7 @@ def severa_api_session(sim: Sim) -> tuple[requests.Session, dict]:
     return http, {"Authorization": f"Bearer {token}", "client_id": SV["client_id"]}
 
 
-def change_in_severa(sim: Sim, guids: list[str], count: int) -> list[str]:
+def change_in_severa(sim: SimulatorAdmin, guids: list[str], count: int) -> list[str]:
     """Rename ``count`` customers spread over the register, through Severa's own API (PATCH)."""
     http, headers = severa_api_session(sim)
     step = max(1, len(guids) // count)

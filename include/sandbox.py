@@ -20,6 +20,7 @@ from pathlib import Path
 
 from include.airflow_services import POOLS
 from include.simulators import envoice, horizon, netvisor, severa, standard_books
+from include.simulators.client import launch
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".sandbox"
@@ -71,20 +72,6 @@ def start_postgres() -> tuple[object, str]:
     return server, uri
 
 
-def start_simulators(seed: str) -> tuple[subprocess.Popen, dict[str, str]]:
-    """Every simulator that exists, on its default port (see include/simulators/__init__.py)."""
-    proc = subprocess.Popen([sys.executable, "-m", "include.simulators", "--seed", seed], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
-    urls = {}
-    for line in proc.stdout:
-        if line.startswith("READY "):
-            _, name, url = line.split()
-            urls[name] = url
-        if line.strip() == "ALL READY":
-            return proc, urls
-    raise SystemExit("the simulators did not start")
-
-
 def airflow_env(env: dict[str, str]) -> dict[str, str]:
     return {
         **env,
@@ -123,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     STATE.mkdir(exist_ok=True)
     server, uri = start_postgres()
-    sims, urls = start_simulators(os.environ.get("SEED", "demo"))
+    sims, urls = launch(os.environ.get("SEED", "demo"), free_ports=False, detach=True)  # on their default ports
     base = uri.split("?", 1)
     env = {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://postgres@/airflow?{base[1]}",

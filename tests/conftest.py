@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import json
 import os
-import queue
 import subprocess
 import sys
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 
@@ -29,10 +26,9 @@ if str(ROOT) not in sys.path:  # the simulators live in include/, outside the in
     sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
-import requests  # noqa: E402
 
-from include.airflow_services import free_port  # noqa: E402
-from include.simulators import REGISTRY  # noqa: E402
+from include.simulators.client import SimulatorAdmin as Sim  # noqa: E402
+from include.simulators.client import launch, stop  # noqa: E402
 from tests.samba_ad import active_directory, samba_ad  # noqa: E402,F401  (fixtures for every test)
 
 STARTUP_TIMEOUT = 30
@@ -50,72 +46,14 @@ SECRET_VALUES = ["nv-customer-key-8f3a2c", "nv-partner-key-51c9e0", "severa-secr
                  "sb-password-3e8d21", "envoice-key-9b47fa"]
 
 
-def _pump(stream, lines: queue.Queue) -> None:
-    for line in stream:
-        lines.put(line.rstrip("\n"))
-
-
 @pytest.fixture(scope="session")
 def simulators():
     """Every available simulator on free ports in one subprocess; yields name -> base URL."""
-    ports = [f"{name}={free_port()}" for name, (module, _) in REGISTRY.items() if importlib.util.find_spec(module)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "include.simulators", "--seed", "empty", "--exit-on-stdin-close", "--port", *ports],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
-    urls = {}
+    process, urls = launch("empty", timeout=STARTUP_TIMEOUT)
     try:
-        while (line := lines.get(timeout=STARTUP_TIMEOUT)) != "ALL READY":
-            if line.startswith("READY "):
-                _, name, url = line.split()
-                urls[name] = url
         yield urls
     finally:
-        process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-class Sim:
-    """The admin side of one simulator, as tests use it."""
-
-    def __init__(self, base: str):
-        self.base = base
-
-    def admin(self, method: str, path: str, payload=None):
-        response = requests.request(method, f"{self.base}/_sim/{path}", json=payload, timeout=30)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def reset(self):
-        return self.admin("POST", "reset")
-
-    def seed(self, **collections):
-        return self.admin("POST", "seed", collections)
-
-    def state(self) -> dict:
-        return self.admin("GET", "state")
-
-    def configure(self, **settings):
-        return self.admin("POST", "config", settings)
-
-    def faults(self, **faults):
-        return self.admin("POST", "faults", faults)
-
-    def requests(self, since: int | None = None) -> list[dict]:
-        return self.admin("GET", "requests" + (f"?since={since}" if since is not None else ""))
-
-    def writes(self, since: int | None = None) -> list[dict]:
-        return [r for r in self.requests(since) if r["method"] in ("POST", "PUT", "PATCH", "DELETE")
-                and not r["path"].lower().endswith(("/token", "/refreshtoken"))]
-
-    def last_seq(self) -> int:
-        log = self.requests()
-        return log[-1]["seq"] if log else 0
+        stop(process, timeout=10)
 
 
 def connect(simulators, monkeypatch, name: str, conn_type: str, *, path: str = "", login: str | None = None,

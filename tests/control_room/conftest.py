@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
+from include.airflow_services import free_port
+from tests.conftest import ROOT
 
 USERS = {"admin": "admin", "viewer": "viewer"}  # name: role
 STARTUP_TIMEOUT = 90
