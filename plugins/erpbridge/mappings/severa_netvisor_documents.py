@@ -255,7 +255,7 @@ def travel_expense(travel: dict, reference: str, *, config: SeveraNetvisorSettin
         code = str((expense.get("expenseType") or {}).get("code") or "").strip()
         if not code:
             raise RecordRejected(f"{where}: the expense type has no code; Severa's expense code must be the "
-                                 "Netvisor wage type code")
+                                 "name of the Netvisor wage type (the travel expense line's ratio)")
         quantity = checks.amount(where, "quantity", expense.get("quantity"))
         unit = checks.amount(where, "unit price", expense.get("unitPrice"))
         if quantity is None or unit is None:
