@@ -251,7 +251,7 @@ class NetvisorHook(HttpSystemHook):
         REQUEST_NOT_UNIQUE instead of storing a duplicate. Netvisor's key of that earlier post went
         with its answer: the travel expense is then named by its header (the Severa travel invoice
         number) and its description (the reference) in Netvisor."""
-        transaction_id = _transaction_id(expense["reference"])
+        transaction_id = transaction_id_for(expense["reference"])
         key = self.post("tripexpense", {}, _trip_expense_xml(expense), transaction_id=transaction_id)
         return key if key is not None else f"transaction:{transaction_id}"
 
@@ -445,7 +445,7 @@ def _trip_expense_xml(expense: dict):
     })
 
 
-def _transaction_id(reference: str) -> str:
+def transaction_id_for(reference: str) -> str:
     """The same TransactionId for every attempt and rerun of one document's post."""
     return hashlib.sha256(f"erpbridge:{reference}".encode()).hexdigest()[:32]
 

@@ -125,6 +125,8 @@ def sales_invoice(invoice: dict, reference: str, *, config: SeveraNetvisorSettin
         "amount": gross.quantize(CENT), "currency": currency if currency != home else None, "currency_rate": rate,
         "customer": customer, "status": config.sales_invoices.netvisor_status, "reference": reference,
         "credit_note": credit, "lines": lines,
+        "due_date": str(invoice["dueDate"])[:10] if invoice.get("dueDate") else None,
+        "payment_term_days": invoice.get("paymentTerm"),
     }
 
 
