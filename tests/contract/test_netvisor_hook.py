@@ -8,7 +8,7 @@ import pytest
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks import xml
-from erpbridge.hooks.netvisor import NetvisorHook
+from erpbridge.hooks.netvisor import NetvisorHook, customer_record, product_record, purchase_invoice_record
 from tests.conftest import SECRET_VALUES
 from tests.contract._support import after_first_response, calls, gaps, override_connection, sent_bodies
 
@@ -340,6 +340,35 @@ def test_unknown_product_and_purchase_invoice_keys_are_named_errors(netvisor):
         hook.get_product("404")
     with pytest.raises(ExternalSystemError, match="purchase invoice 404 not found"):
         hook.get_purchase_invoice("404")
+
+
+# --- the hook reads what Netvisor really answers (recordings: tests/simulators/test_netvisor_samples.py) ---
+
+def recorded(name: str):
+    from tests.simulators.test_netvisor_samples import recorded as sample
+    return sample(name)
+
+
+def test_the_hook_reads_recorded_customers_including_a_minimal_one():
+    customers = [customer_record(c) for c in recorded("GetCustomerList.xml").find("Customers")]
+    assert [(c["netvisor_key"], c["code"], c["business_id"], c["country"], c["is_active"]) for c in customers] == [
+        ("5", "MM", "1234567-8", "FI", True), ("6", "MM2", "2234567-8", "FI", True)]
+    minimal = customer_record(recorded("GetCustomerMinimal.xml").find("Customer"))  # no NetvisorKey, blanks
+    assert (minimal["netvisor_key"], minimal["code"], minimal["name"], minimal["is_active"]) == (
+        None, "", "Maija Mallikas", False)
+
+
+def test_the_hook_reads_a_recorded_product():
+    product = product_record(recorded("GetProduct.xml").find("Product"))
+    assert (product["code"], product["name"], product["unit_price"], product["vat_percent"], product["is_active"]) == (
+        "CC", "Code Complete", Decimal("42.5"), Decimal("22.0"), True)
+
+
+def test_the_hook_refuses_recorded_purchase_invoice_dimensions_it_cannot_tie_to_a_line():
+    with pytest.raises(ExternalSystemError, match="ask with version=2"):
+        purchase_invoice_record("1025", recorded("GetPurchaseInvoice.xml").find("PurchaseInvoice"))
+    minimal = purchase_invoice_record("1025", recorded("GetPurchaseInvoiceMinimal.xml").find("PurchaseInvoice"))
+    assert (minimal["number"], minimal["vendor"], minimal["lines"]) == ("152212", "Vendor Oy Ab", [])
 
 
 # --- safe XML ---------------------------------------------------------------------------------
