@@ -59,8 +59,10 @@ PURCHASE_INVOICE_VERSION = "2"  # documented: each line's dimensions inside its 
 # What no public source settles, in one place (README: "assumed, verify first against the real
 # service"). Behaviour: Netvisor answers REQUEST_NOT_UNIQUE to a TransactionId it carried out before,
 # for as long as a rerun may come (days), and keeps no id of a request it refused or failed to do
-# (add_trip_expense relies on it). Values:
+# (add_trip_expense relies on it); tripexpense.nv answers Replies/InsertedDataIdentifier. Values:
 ASSUMED = {
+    # the clock of changedsince (a connection's extra "timezone" overrides it)
+    "timezone": "Europe/Helsinki",
     # the travel expense header (the travel invoice number) fits Netvisor's header length
     "trip_expense_header": "Severa travel invoice {number}",
     # a travel expense's PDF goes with its first custom line (lines carry attachments, the header none)
@@ -117,7 +119,7 @@ class NetvisorHook(HttpSystemHook):
 
     def _local(self, moment: datetime) -> str:
         """A change filter in Netvisor's local time, to the second."""
-        zone = ZoneInfo(self.connection.extra_dejson.get("timezone", "Europe/Helsinki"))  # Netvisor's clock
+        zone = ZoneInfo(self.connection.extra_dejson.get("timezone", ASSUMED["timezone"]))
         return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")
 
     # --- wire -----------------------------------------------------------------------------------

@@ -6,6 +6,10 @@ Records read cross this hook as plain dicts of the register's field names (``Cod
 ``set_row_field.`` form commands; their answer names the record by the ``url`` on ``<data>``
 (documented) and lists only its non-blank fields, so nothing else is read from it. The vendor's ``<error code description row field/>`` becomes a RecordRejected whose
 reason is the description, unchanged; warnings (``<message description/>``) are logged.
+
+Assumed, not in the public contract (README: "assumed, verify first"): the ``Attach`` endpoints
+(``attach``, ``attachments``, ``attachment``); ``<error>`` / ``<message>`` inside ``<data>`` and the
+HTTP statuses in ``RECORD_STATUSES``; ``sequence`` / ``url`` attributes on a GET answer's records.
 """
 
 from __future__ import annotations
