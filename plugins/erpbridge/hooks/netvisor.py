@@ -1,7 +1,7 @@
 """Netvisor: XML over HTTPS, every request signed with an HMAC-SHA256 MAC.
 
 Written from Netvisor's support articles and the answers netvisor-api-client recorded from Netvisor;
-element names are read case-insensitively and blank or left-out elements read as None. Records cross
+element names are read case-insensitively, a left-out element reads as None. Records cross
 this hook as plain dicts (customer: code, name, business_id, name_extension, street_address, city,
 post_number, country, email, is_active; product: code, name, unit_price, unit, vat_percent,
 product_group, is_active).
