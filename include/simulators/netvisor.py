@@ -1,14 +1,23 @@
-"""Netvisor simulator (XML over HTTP), written from the vendor's public contract.
+"""Netvisor simulator (XML over HTTP), written from the vendor's public contract: Netvisor's support
+articles and the answers ``netvisor-api-client`` recorded from Netvisor (its tests' data, in
+../shared/reference/vendor/netvisor/heltti-tests-data). Every answer has the elements and nesting
+of those recordings, including the empty answers (``getproduct`` / ``getsalesinvoice`` /
+``getpurchaseinvoice`` of an unknown key answer OK with an empty element; ``getcustomer`` refuses).
 
-Covers authentication (HMACSHA256 MAC, unique TransactionId), the response envelope, and the
-customer, product and dimension resources. Choices where the contract is silent:
+Covers authentication (HMACSHA256 MAC, unique TransactionId), the response envelope, customers,
+products, dimensions, sales invoices, workday records, travel expenses and purchase invoices.
+Choices where the contract is silent (each one in the README's "assumed, verify first" table):
 
-* a duplicate customer or product code is ``DUPLICATE_DATA``;
-* a customer code must be digits not starting with 0 (else ``INVALID_DATA``); a blank code is
-  allowed, as in Netvisor; ``<InternalIdentifier type="automatic"/>`` takes max numeric code + 1;
+* a TransactionId is remembered once its request was carried out (a refused or failed request may be
+  sent again with the same id); a repeat is ``REQUEST_NOT_UNIQUE``;
+* a duplicate customer or product code is ``DUPLICATE_DATA``; customer codes may be alphanumeric
+  (a numeric rule is an integration's own setting); ``<InternalIdentifier type="automatic"/>`` takes
+  max numeric code + 1;
 * ``changedsince`` and the stored modification times are local times of ``config["timezone"]``;
 * decimals are written with a comma and read with a comma or a dot;
-* edits reply with ``InsertedDataIdentifier`` like adds do;
+* adds reply with ``InsertedDataIdentifier``; edits and dimension items reply with the status only;
+* ``getpurchaseinvoice`` without ``version=2`` puts every line's dimensions in one
+  ``PurchaseInvoiceLineDimensions`` after the lines, as the recording shows;
 * injected faults (``/_sim/faults``) answer with their own HTTP status, whatever
   ``UseHTTPResponseStatusCodes`` says.
 
@@ -17,20 +26,26 @@ Admin seed (``POST /_sim/seed``)::
     {"customers": [{"code", "name", "business_id", "name_extension", "street_address", "city",
                     "post_number", "country", "email", "is_active", "modified" (optional ISO)}],
      "products": [{"code", "name", "unit_price", "unit", "vat_percent", "product_group", "is_active"}],
-     "dimensions": [{"name": "Projects", "items": ["P1", ...]}]}
+     "dimensions": [{"name": "Projects", "items": ["P1", ...]}],
+     "employees": [{"number", "name"}], "wage_types": [names a travel expense line's ratio may carry],
+     "purchase_invoices": [{"number", "date", "vendor", "vendor_code", "vendor_business_id", "status",
+                            "lines": [{"quantity", "unit_price", "vat_percent", "description",
+                                       "product_code", "dimensions": [{"name", "item"}]}]}]}
 
 returns the Netvisor keys: ``{"customers": [k...], "products": [k...],
-"dimensions": [{"key": k, "items": [k...]}]}``. ``GET /_sim/state`` dumps the same shape with
+"dimensions": [{"key": k, "items": [k...]}], "employees": [...], "purchase_invoices": [k...]}``. ``GET /_sim/state`` dumps the same shape with
 ``key`` and ``modified`` added (dimension items as dicts).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import count
 from zoneinfo import ZoneInfo
@@ -110,7 +125,6 @@ HTTP_STATUS = {
     "TECHNICAL_ERROR": 500, "SYSTEM_MAINTANANCE": 503,
 }
 MAX_CODES, MAX_IDS, MAX_CUSTOMER_NAME, MAX_PRODUCT_NAME = 100, 500, 250, 200
-CUSTOMER_CODE = re.compile(r"[1-9][0-9]*")
 DECIMAL = re.compile(r"-?[0-9]+([.,][0-9]+)?")
 CHANGED_SINCE = "%Y-%m-%dT%H:%M:%S"
 
@@ -120,12 +134,28 @@ CUSTOMER_FIELDS = {
     "nameextension": "name_extension", "streetaddress": "street_address", "city": "city",
     "postnumber": "post_number", "country": "country", "email": "email", "isactive": "is_active",
 }
-CUSTOMER_DEFAULTS = {field: "" for field in CUSTOMER_FIELDS.values()} | {"is_active": True}
+CUSTOMER_DEFAULTS = {field: "" for field in CUSTOMER_FIELDS.values()} | {"is_active": True, "group": ""}
+# what getcustomer answers beside the fields above, in Netvisor's order; kept as sent (lower-case tags)
+CUSTOMER_MORE_BASE = ["PhoneNumber", "FaxNumber", "EmailInvoicingAddress", "HomePageUri"]
+CUSTOMER_BLOCKS = {
+    "CustomerFinvoiceDetails": ["FinvoiceAddress", "FinvoiceRouterCode"],
+    "CustomerDeliveryDetails": ["DeliveryName", "DeliveryStreetAddress", "DeliveryCity", "DeliveryPostNumber"],
+    "CustomerContactDetails": ["ContactPerson", "ContactPersonEmail", "ContactPersonPhone"],
+    "CustomerAdditionalInformation": ["Comment", "ReferenceNumber", "BalanceLimit", "YourDefaultReference",
+                                      "DefaultTextBeforeInvoiceLines", "DefaultTextAfterInvoiceLines"],
+}
+REQUEST_ALIASES = {"customerreferencenumber": "referencenumber"}  # customer.nv name -> getcustomer name
 PRODUCT_FIELDS = {
     "productcode": "code", "productgroup": "product_group", "name": "name",
     "unitprice": "unit_price", "unit": "unit", "isactive": "is_active",
 }
 PRODUCT_DEFAULTS = {"code": "", "product_group": "", "unit": "", "is_active": True}
+# what getproduct answers beside the fields above (kept as sent), and Netvisor's defaults for them
+PRODUCT_MORE_BASE = ["Description", "UnitWeight", "PurchasePrice", "TariffHeading", "ComissionPercentage"]
+PRODUCT_ACCOUNTS = {"DefaultDomesticAccountNumber": "3000", "DefaultEuAccountNumber": "3360",
+                    "DefaultOutsideEUAccountNumber": "3380"}
+PRODUCT_INVENTORY = ["InventoryAmount", "InventoryMidPrice", "InventoryValue", "InventoryReservedAmount",
+                     "InventoryOrderedAmount"]
 
 
 class NetvisorError(ValueError):
@@ -245,6 +275,7 @@ class NetvisorState:
 
     def reset(self) -> None:
         self.customers: dict[int, dict] = {}
+        self.customer_groups: dict[str, int] = {}
         self.products: dict[int, dict] = {}
         self.product_groups: dict[str, int] = {}
         self.dimensions: list[dict] = []
@@ -253,7 +284,7 @@ class NetvisorState:
         self.sales_invoices: dict[int, dict] = {}
         self.employees: dict[str, dict] = {}  # employee number -> {number, name}
         self.workdays: dict[tuple[str, str, str], list[dict]] = {}  # (employee, date, record type) -> hours
-        self.wage_types: set[str] = set()  # travel-expense wage type codes
+        self.wage_types: set[str] = set()  # names a travel expense line's <ratio type="name"> may carry
         self.trip_expenses: dict[int, dict] = {}
         self.purchase_invoices: dict[int, dict] = {}
 
@@ -261,30 +292,28 @@ class NetvisorState:
         return datetime.now(ZoneInfo(self.config["timezone"])).replace(tzinfo=None)
 
     # customers
-    def save_customer(self, changes: dict, key: int | None = None, any_code: bool = False) -> int:
-        """Validate and store a customer add (key None) or edit; return its key.
-
-        ``any_code``: a seeded customer may carry a code the API refuses (e.g. TEMP, made in the UI)."""
+    def save_customer(self, changes: dict, key: int | None = None) -> int:
+        """Validate and store a customer add (key None) or edit; return its key."""
         if key is not None and key not in self.customers:
             raise invalid(f"Customer not found with Netvisor identifier: {key}")
-        record = dict(self.customers[key]) if key is not None else dict(CUSTOMER_DEFAULTS)
-        record.update(changes)
+        record = dict(self.customers[key]) if key is not None else dict(CUSTOMER_DEFAULTS, details={})
+        record.update(changes, details={**record["details"], **changes.get("details", {})})
         if record["code"] == "automatic":
             record["code"] = str(1 + max((int(c["code"]) for c in self.customers.values()
                                           if c["code"].isdigit()), default=0))
-        self._check_customer(record, key, any_code)
+        self._check_customer(record, key)
+        if record["group"] and record["group"] not in self.customer_groups:
+            self.customer_groups[record["group"]] = len(self.customer_groups) + 1
         key = key if key is not None else next(self.keys)
         self.customers[key] = record | {"key": key, "modified": self.now()}
         return key
 
-    def _check_customer(self, record: dict, key: int | None, any_code: bool = False) -> None:
+    def _check_customer(self, record: dict, key: int | None) -> None:
         code, name = record["code"], record["name"]
         if not name:
             raise invalid("Customer name is required")
         if len(name) > MAX_CUSTOMER_NAME:
             raise NetvisorError("INVALID_DATA_SIZE", f"Customer name exceeds {MAX_CUSTOMER_NAME} characters")
-        if code and not any_code and not CUSTOMER_CODE.fullmatch(code):
-            raise NetvisorError("INVALID_DATA", f"Customer code {code} is not valid")
         if code and any(c["code"] == code for k, c in self.customers.items() if k != key):
             raise NetvisorError("DUPLICATE_DATA", f"Customer code {code} is already in use")
         if record["country"] and not re.fullmatch(r"[A-Z]{2}", record["country"]):
@@ -295,8 +324,8 @@ class NetvisorState:
         """Validate and store a product add (key None) or edit; return its key."""
         if key is not None and key not in self.products:
             raise invalid(f"Product not found with Netvisor identifier: {key}")
-        record = dict(self.products[key]) if key is not None else dict(PRODUCT_DEFAULTS)
-        record.update(changes)
+        record = dict(self.products[key]) if key is not None else dict(PRODUCT_DEFAULTS, details={})
+        record.update(changes, details={**record["details"], **changes.get("details", {})})
         for field in ("name", "unit_price", "vat_percent"):
             if record.get(field) in (None, ""):
                 raise invalid(f"Product {field} is required")
@@ -351,6 +380,13 @@ class NetvisorState:
         item.update(changes, name=new_name)
         return item["key"]
 
+    def dimension_keys(self, name: str, item: str) -> tuple[int, int]:
+        """(heading key, item key) of a dimension item, created when missing (as Netvisor does)."""
+        heading = self.heading(name)
+        found = next((i for i in heading["items"] if i["name"] == item), None) if heading else None
+        key = found["key"] if found else self.add_dimension_item(name, item)
+        return self.heading(name)["key"], key
+
     @staticmethod
     def _father(items: list[dict], father_id: int) -> dict:
         for item in items:
@@ -360,7 +396,7 @@ class NetvisorState:
 
     # admin
     def seed(self, payload: dict) -> dict:
-        customers = [self.save_customer(_customer_seed(c), any_code=True) for c in payload.get("customers", [])]
+        customers = [self.save_customer(_customer_seed(c)) for c in payload.get("customers", [])]
         products = [self.save_product(_product_seed(p)) for p in payload.get("products", [])]
         dimensions = []
         for dimension in payload.get("dimensions", []):
@@ -378,9 +414,15 @@ class NetvisorState:
                       "vat_percent": Decimal(str(line.get("vat_percent", "25.5"))),
                       "description": line.get("description", ""), "product_code": line.get("product_code", ""),
                       "dimensions": line.get("dimensions", [])} for line in invoice.get("lines", [])]
+            for line in lines:
+                for dimension in line["dimensions"]:
+                    self.dimension_keys(dimension["name"], dimension["item"])
             net = sum((l["quantity"] * l["unit_price"]).quantize(Decimal("0.01")) for l in lines)
+            date = invoice.get("date", "2026-03-01")
             self.purchase_invoices[key] = {
-                "key": key, "number": str(invoice["number"]), "date": invoice.get("date", "2026-03-01"),
+                "key": key, "number": str(invoice["number"]), "date": date,
+                "due_date": (datetime.fromisoformat(date) + timedelta(days=14)).date().isoformat(),
+                "reference_number": reference_number(str(invoice["number"])),
                 "vendor": invoice.get("vendor", ""), "vendor_code": invoice.get("vendor_code", ""),
                 "vendor_business_id": invoice.get("vendor_business_id", ""),
                 "status": invoice.get("status", "approved"), "lines": lines,
@@ -412,7 +454,7 @@ class NetvisorState:
 
 
 def _customer_seed(seed: dict) -> dict:
-    fields = {field: str(seed.get(field, "")) for field in CUSTOMER_DEFAULTS if field != "is_active"}
+    fields = {field: str(seed.get(field, "")) for field in CUSTOMER_FIELDS.values() if field != "is_active"}
     return fields | {"is_active": bool(seed.get("is_active", True))}
 
 
@@ -447,8 +489,8 @@ def request_url(request: Request) -> str:
     return url + (f"?{query.decode('latin-1')}" if query else "")
 
 
-def authenticate(request: Request, state: NetvisorState, config: dict) -> None:
-    """Check the authentication headers and the MAC, then consume the TransactionId."""
+def authenticate(request: Request, state: NetvisorState, config: dict) -> str:
+    """Check the authentication headers and the MAC; returns the TransactionId, refused if already used."""
     headers = request.headers
     missing = [h for h in REQUIRED_HEADERS if not headers.get(h)]
     if missing:
@@ -472,7 +514,7 @@ def authenticate(request: Request, state: NetvisorState, config: dict) -> None:
     transaction_id = headers[AUTH + "TransactionId"]
     if transaction_id in state.transaction_ids:
         raise NetvisorError("REQUEST_NOT_UNIQUE", "Transaction id has already been used")
-    state.transaction_ids.add(transaction_id)
+    return transaction_id
 
 
 def inserted(key: int) -> list[ET.Element]:
@@ -489,6 +531,11 @@ def method_and_id(call: Call) -> int | None:
     raise invalid(f"Unknown method: {method}")
 
 
+def saved(key: int, call: Call) -> list[ET.Element]:
+    """An add answers the new key; an edit only its status (as recorded)."""
+    return inserted(key) if call.params.get("method", "").lower() == "add" else []
+
+
 def changed_since(call: Call) -> datetime | None:
     value = call.params.get("changedsince")
     if not value:
@@ -497,6 +544,11 @@ def changed_since(call: Call) -> datetime | None:
         return datetime.strptime(value, CHANGED_SINCE)
     except ValueError:
         raise invalid(f"Invalid changedsince: {value}")
+
+
+def more(tags: list[str], values: dict, defaults: dict | None = None) -> list[tuple[str, object]]:
+    """(tag, value) for elements kept as sent (lower-case keys), else their default or blank."""
+    return [(tag, values.get(tag.lower(), (defaults or {}).get(tag, ""))) for tag in tags]
 
 
 # customers
@@ -512,13 +564,13 @@ def customer_list(state: NetvisorState, call: Call) -> list[ET.Element]:
             continue
         listing.append(element("Customer", [
             ("Netvisorkey", key), ("Name", c["name"]), ("Code", c["code"]),
-            ("OrganisationIdentifier", c["business_id"]), ("CustomerGroupID", ""),
-            ("CustomerGroupName", ""), ("Uri", f"{call.base}/getcustomer.nv?id={key}"),
+            ("OrganisationIdentifier", c["business_id"]), ("Uri", f"{call.base}/getcustomer.nv?id={key}"),
         ]))
     return [listing]
 
 
 def get_customer(state: NetvisorState, call: Call) -> list[ET.Element]:
+    """``id=N``: one <Customer>; ``idlist=N,M``: the customers wrapped in <Customers>."""
     raw = call.params.get("idlist") or call.params.get("id")
     ids = [parse_int(i.strip(), "id") for i in (raw or "").split(",")]
     if len(ids) > MAX_IDS:
@@ -526,41 +578,53 @@ def get_customer(state: NetvisorState, call: Call) -> list[ET.Element]:
     missing = [i for i in ids if i not in state.customers]
     if missing:
         raise invalid(f"Customer not found with Netvisor identifier: {missing[0]}")
-    return [customer_element(state.customers[i]) for i in ids]
+    customers = [customer_element(state, state.customers[i]) for i in ids]
+    if "idlist" in call.params:
+        wrapper = ET.Element("Customers")
+        wrapper.extend(customers)
+        return [wrapper]
+    return customers
 
 
-def customer_element(c: dict) -> ET.Element:
+def customer_element(state: NetvisorState, c: dict) -> ET.Element:
     base = element("CustomerBaseInformation", [
-        ("NetvisorKey", c["key"]), ("InternalIdentifier", c["code"]),
-        ("ExternalIdentifier", c["business_id"]), ("Name", c["name"]),
-        ("NameExtension", c["name_extension"]), ("StreetAddress", c["street_address"]),
+        ("NetvisorKey", c["key"]), ("InternalIdentifier", c["code"]), ("ExternalIdentifier", c["business_id"]),
+        ("CustomerGroupNetvisorKey", state.customer_groups.get(c["group"], "")), ("CustomerGroupName", c["group"]),
+        ("Name", c["name"]), ("NameExtension", c["name_extension"]), ("StreetAddress", c["street_address"]),
         ("City", c["city"]), ("PostNumber", c["post_number"]),
     ])
     sub(base, "Country", c["country"], type="ISO-3166")
-    sub(base, "Email", c["email"])
-    sub(base, "IsActive", c["is_active"])
-    blocks = ["CustomerFinvoiceDetails", "CustomerDeliveryDetails", "CustomerContactDetails",
-              "CustomerAdditionalInformation"]
-    return element("Customer", [("", base)] + [(block, "") for block in blocks])
+    for tag, value in (more(CUSTOMER_MORE_BASE[:2], c["details"]) + [("Email", c["email"])]
+                       + more(CUSTOMER_MORE_BASE[2:], c["details"]) + [("IsActive", c["is_active"])]):
+        sub(base, tag, value)
+    return element("Customer", [("", base)] + [("", element(block, more(tags, c["details"])))
+                                               for block, tags in CUSTOMER_BLOCKS.items()])
 
 
 def save_customer(state: NetvisorState, call: Call) -> list[ET.Element]:
     key = method_and_id(call)
-    base = child(call.xml(), "customer/customerbaseinformation")
-    changes = {}
-    for tag, field in CUSTOMER_FIELDS.items():
-        node = base.find(tag)
-        if node is None:
-            continue
+    customer = child(call.xml(), "customer")
+    base = child(customer, "customerbaseinformation")
+    changes: dict = {"details": {}}
+    for node in base:
         value = text(node)
+        field = CUSTOMER_FIELDS.get(node.tag)
         if field == "code" and node.get("type", "").lower() == "automatic":
             value = "automatic"
         if field == "is_active":
             if not value:
                 continue  # a blank flag leaves it unchanged
-            value = parse_bool(value, tag)
-        changes[field] = value
-    return inserted(state.save_customer(changes, key))
+            value = parse_bool(value, node.tag)
+        if field:
+            changes[field] = value
+        elif node.tag == "customergroupname":
+            changes["group"] = value
+        else:
+            changes["details"][node.tag] = value
+    for block in customer:
+        if block is not base:
+            changes["details"].update({REQUEST_ALIASES.get(n.tag, n.tag): text(n) for n in block})
+    return saved(state.save_customer(changes, key), call)
 
 
 # products
@@ -573,13 +637,9 @@ def product_list(state: NetvisorState, call: Call) -> list[ET.Element]:
         if ((since and p["modified"] < since) or not (published if p["is_active"] else unpublished)
                 or (keyword and keyword not in p["name"].lower() and keyword not in p["code"].lower())):
             continue
-        gross = (p["unit_price"] * (100 + p["vat_percent"]) / 100).quantize(Decimal("0.01"))
         listing.append(element("Product", [
             ("NetvisorKey", key), ("ProductCode", p["code"]), ("Name", p["name"]),
-            ("UnitPrice", p["unit_price"]), ("UnitGrossPrice", gross),
-            ("ProductGroupID", state.product_groups.get(p["product_group"], "")),
-            ("ProductGroupDescription", p["product_group"]),
-            ("Uri", f"{call.base}/getproduct.nv?id={key}"),
+            ("UnitPrice", p["unit_price"]), ("Uri", f"{call.base}/getproduct.nv?id={key}"),
         ]))
     return [listing]
 
@@ -588,32 +648,37 @@ def get_product(state: NetvisorState, call: Call) -> list[ET.Element]:
     key = parse_int(call.params.get("id"), "id")
     p = state.products.get(key)
     if p is None:
-        raise invalid(f"Product not found with Netvisor identifier: {key}")
+        return [ET.Element("Product")]  # as recorded: OK and an empty element
     base = element("ProductBaseInformation", [
         ("NetvisorKey", key), ("ProductCode", p["code"]), ("ProductGroup", p["product_group"]),
-        ("Name", p["name"]),
+        ("Name", p["name"]), ("Description", p["details"].get("description", "")),
     ])
     sub(base, "UnitPrice", p["unit_price"], type="net")
-    sub(base, "Unit", p["unit"])
-    sub(base, "IsActive", p["is_active"])
-    bookkeeping = element("ProductBookkeepingDetails", [("DefaultVatPercentage", p["vat_percent"])])
-    return [element("Product", [("", base), ("", bookkeeping)])]
+    for tag, value in ([("Unit", p["unit"])] + more(PRODUCT_MORE_BASE[1:], p["details"])
+                       + [("IsActive", p["is_active"]), ("IsSalesProduct", p["details"].get("issalesproduct", "1"))]):
+        sub(base, tag, value)
+    bookkeeping = element("ProductBookkeepingDetails", [("DefaultVatPercent", p["vat_percent"])]
+                          + list(PRODUCT_ACCOUNTS.items()))
+    inventory = element("ProductInventoryDetails", [(tag, Decimal("0.00")) for tag in PRODUCT_INVENTORY])
+    return [element("Product", [("", base), ("", bookkeeping), ("", inventory)])]
 
 
 def save_product(state: NetvisorState, call: Call) -> list[ET.Element]:
     key = method_and_id(call)
     product = child(call.xml(), "product")
     base = child(product, "productbaseinformation")
-    changes = {}
-    for tag, field in PRODUCT_FIELDS.items():
-        value = text(base.find(tag))
-        if value is None or (field == "is_active" and not value):
-            continue
-        if field == "unit_price" and value:
-            value = parse_decimal(value, tag)
+    changes: dict = {"details": {}}
+    for node in base:
+        value, field = text(node), PRODUCT_FIELDS.get(node.tag)
+        if field is None:
+            changes["details"][node.tag] = value
+        elif field == "unit_price":
+            changes[field] = parse_decimal(value, node.tag) if value else value
         elif field == "is_active":
-            value = parse_bool(value, tag)
-        changes[field] = value
+            if value:
+                changes[field] = parse_bool(value, node.tag)
+        else:
+            changes[field] = value
     vat = text(product.find("productbookkeepingdetails/defaultvatpercentage"))
     if vat:
         changes["vat_percent"] = parse_decimal(vat, "defaultvatpercentage")
@@ -622,7 +687,7 @@ def save_product(state: NetvisorState, call: Call) -> list[ET.Element]:
         vat_percent = changes.get("vat_percent") or state.products.get(key, {}).get("vat_percent", Decimal(0))
         net = changes["unit_price"] * 100 / (100 + vat_percent)
         changes["unit_price"] = net.quantize(Decimal("0.0001"))
-    return inserted(state.save_product(changes, key))
+    return saved(state.save_product(changes, key), call)
 
 
 # dimensions
@@ -633,16 +698,16 @@ def dimension_list(state: NetvisorState, call: Call) -> list[ET.Element]:
         if heading["is_hidden"] and not show_hidden:
             continue
         details = ET.Element("DimensionDetails")
-        for item in heading["items"]:
+        for sort, item in enumerate(heading["items"]):
             if show_hidden or not item["is_hidden"]:
                 details.append(element("DimensionDetail", [
                     ("Netvisorkey", item["key"]), ("Name", item["name"]),
                     ("IsHidden", str(item["is_hidden"])), ("Level", item["level"]),
-                    ("FatherID", item["father_id"] or ""),
+                    ("Sort", sort), ("EndSort", sort), ("FatherID", item["father_id"] or 0),
                 ]))
         listing.append(element("DimensionName", [
             ("Netvisorkey", heading["key"]), ("Name", heading["name"]),
-            ("IsHidden", str(heading["is_hidden"])), ("", details),
+            ("IsHidden", str(heading["is_hidden"])), ("LinkType", 0), ("", details),
         ]))
     return [listing]
 
@@ -656,21 +721,23 @@ def save_dimension_item(state: NetvisorState, call: Call) -> list[ET.Element]:
     father_id = parse_int(father, "fatherid") if father else None
     if method == "add":
         is_hidden = bool(hidden) and parse_bool(hidden, "ishidden")
-        return inserted(state.add_dimension_item(name, item, father_id, is_hidden))
+        state.add_dimension_item(name, item, father_id or None, is_hidden)
+        return []
     if method == "edit":
         changes = {"name": item}
         if father_id:
             changes["father_id"] = father_id
         if hidden:
             changes["is_hidden"] = parse_bool(hidden, "ishidden")
-        return inserted(state.edit_dimension_item(name, text(node.find("olditem")) or "", changes))
+        state.edit_dimension_item(name, text(node.find("olditem")) or "", changes)
+        return []
     raise invalid(f"Unknown method: {method}")
 
 
-# sales invoices (issue 3). Choices where the contract is silent: the customer and each product must
-# exist (INVALID_DATA, as Netvisor answers); a given <salesinvoicenumber> must be unique
-# (DUPLICATE_DATA); a dimension item not yet in Netvisor is created on the fly; an invoice whose
-# amount is negative is a credit note; <salesinvoiceourreference> is kept and shown by getsalesinvoice.
+# sales invoices. Choices where the contract is silent: the customer and each product must exist
+# (INVALID_DATA, as Netvisor answers); a given <salesinvoicenumber> must be unique (DUPLICATE_DATA);
+# a dimension item not yet in Netvisor is created on the fly; an invoice whose amount is negative is
+# a credit note. Documented: a due date or the payment term's net days is required.
 def _plain_deep(value):
     if isinstance(value, dict):
         return {k: _plain_deep(v) for k, v in value.items()}
@@ -721,11 +788,16 @@ def _dimensions(state: NetvisorState, parent: ET.Element) -> list[dict]:
         name, item = text(node.find("dimensionname")) or "", text(node.find("dimensionitem")) or ""
         if not name or not item:
             raise invalid("Dimension name and item are required")
-        heading = state.heading(name)
-        if heading is None or not any(i["name"] == item for i in heading["items"]):
-            state.add_dimension_item(name, item)
+        state.dimension_keys(name, item)
         found.append({"name": name, "item": item})
     return found
+
+
+def reference_number(base: str) -> str:
+    """A Finnish reference number (7-3-1 check digit) for the digits of ``base``."""
+    digits = "".join(c for c in base if c.isdigit()) or "1"
+    total = sum(int(d) * (7, 3, 1)[i % 3] for i, d in enumerate(reversed(digits)))
+    return digits + str((10 - total % 10) % 10)
 
 
 def save_sales_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
@@ -735,6 +807,14 @@ def save_sales_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
     number = text(node.find("salesinvoicenumber")) or ""
     if number and any(i["number"] == number for i in state.sales_invoices.values()):
         raise NetvisorError("DUPLICATE_DATA", f"Invoice number {number} is already in use")
+    date = parse_date(text(child(node, "salesinvoicedate")), "salesinvoicedate")
+    due = text(node.find("salesinvoiceduedate"))
+    net_days = text(node.find("paymenttermnetdays"))
+    if not due and not net_days:
+        raise invalid("SalesInvoiceDueDate or PaymentTermNetDays is required")
+    net_days = parse_int(net_days, "paymenttermnetdays") if net_days else None
+    due = parse_date(due, "salesinvoiceduedate") if due else (
+        datetime.fromisoformat(date) + timedelta(days=net_days)).date().isoformat()
     amount_node = child(node, "salesinvoiceamount")
     customer = _find_customer(state, child(node, "invoicingcustomeridentifier"))
     lines = []
@@ -749,6 +829,7 @@ def save_sales_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
             "vat_percent": parse_decimal(text(vat) or "", "productvatpercentage"), "vat_code": vat.get("vatcode", ""),
             "quantity": parse_decimal(text(child(line, "salesinvoiceproductlinequantity")) or "",
                                       "salesinvoiceproductlinequantity"),
+            "free_text": text(line.find("salesinvoiceproductlinefreetext")) or "",
             "dimensions": _dimensions(state, line),
             "accrual": None if accrual is None else {
                 "start": parse_date(text(accrual.find("startdate")), "accrual startdate"),
@@ -762,10 +843,12 @@ def save_sales_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
         number = str(1 + max((int(i["number"]) for i in state.sales_invoices.values() if i["number"].isdigit()),
                              default=0))
     state.sales_invoices[key] = {
-        "key": key, "number": number, "date": parse_date(text(child(node, "salesinvoicedate")), "salesinvoicedate"),
+        "key": key, "number": number, "date": date, "due_date": due, "payment_term_days": net_days,
+        "cash_discount_days": text(node.find("paymenttermcashdiscountdays")) or "",
+        "cash_discount": text(node.find("paymenttermcashdiscount")) or "",
         "amount": amount, "currency": amount_node.get("iso4217currencycode", "EUR"),
         "currency_rate": amount_node.get("currencyrate", ""), "type": "creditnote" if amount < 0 else "invoice",
-        "status": text(node.find("salesinvoicestatus")) or "unsent",
+        "status": text(node.find("salesinvoicestatus")) or "unsent", "reference_number": reference_number(number),
         "customer_code": customer["code"], "customer_key": customer["key"],
         "our_reference": text(node.find("salesinvoiceourreference")) or "",
         "your_reference": text(node.find("salesinvoiceyourreference")) or "",
@@ -785,42 +868,83 @@ def sales_invoice_list(state: NetvisorState, call: Call) -> list[ET.Element]:
             continue
         row = element("SalesInvoice", [
             ("NetvisorKey", key), ("InvoiceNumber", i["number"])])
-        sub(row, "InvoiceDate", i["date"], format="ansi")
+        sub(row, "Invoicedate", i["date"], format="ansi")
         for name, value in [("InvoiceStatus", i["status"]), ("CustomerCode", i["customer_code"]),
                             ("CustomerName", state.customers[i["customer_key"]]["name"]),
-                            ("ReferenceNumber", ""), ("InvoiceSum", i["amount"]), ("OpenSum", i["amount"]),
-                            ("Uri", f"{call.base}/getsalesinvoice.nv?netvisorkey={key}")]:
+                            ("ReferenceNumber", i["reference_number"]), ("InvoiceSum", i["amount"]),
+                            ("OpenSum", i["amount"]), ("Uri", f"{call.base}/getsalesinvoice.nv?netvisorkey={key}")]:
             sub(row, name, value)
         listing.append(row)
     return [listing]
+
+
+def _ansi(parent: ET.Element, tag: str, value: str) -> None:
+    sub(parent, tag, value, format="ansi")
 
 
 def get_sales_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
     key = parse_int(call.params.get("netvisorkey"), "netvisorkey")
     i = state.sales_invoices.get(key)
     if i is None:
-        raise invalid(f"Sales invoice not found with Netvisor identifier: {key}")
-    invoice = element("SalesInvoice", [
-        ("SalesInvoiceNetvisorKey", key), ("SalesInvoiceNumber", i["number"]), ("SalesInvoiceDate", i["date"]),
-        ("SalesInvoiceAmount", i["amount"]), ("InvoiceType", i["type"]), ("InvoiceStatus", i["status"]),
-        ("SalesInvoiceOurReference", i["our_reference"]), ("SalesInvoiceYourReference", i["your_reference"]),
-        ("InvoicingCustomerIdentifier", i["customer_code"]),
-    ])
-    lines = sub(invoice, "InvoiceLines", None)
+        return [ET.Element("SalesInvoice")]  # as recorded: OK and an empty element
+    customer = state.customers[i["customer_key"]]
+    details = customer["details"]
+    invoice = element("SalesInvoice", [("SalesInvoiceNumber", i["number"])])
+    for tag in ("SalesInvoiceDate", "SalesInvoiceEventDate"):
+        _ansi(invoice, tag, i["date"])
+    _ansi(invoice, "SalesInvoiceDueDate", i["due_date"])
+    for tag in ("SalesInvoiceValueDate", "SalesInvoiceDeliveryDate"):
+        _ansi(invoice, tag, i["date"])
+    sub(invoice, "SalesInvoiceReferencenumber", i["reference_number"])
+    sub(invoice, "SalesInvoiceAmount", i["amount"], iso4217currencycode=i["currency"],
+        currencyrate=i["currency_rate"] or "1")
+    sub(invoice, "SellerIdentifier", "", type="name")
+    sub(invoice, "InvoiceStatus", i["status"].capitalize(), status=i["status"])
+    for tag, value in [("SalesInvoiceFreeTextBeforeLines", ""), ("SalesInvoiceFreeTextAfterLines", ""),
+                       ("SalesInvoiceOurReference", i["our_reference"]),
+                       ("SalesInvoiceYourReference", i["your_reference"]), ("SalesInvoicePrivateComment", ""),
+                       ("InvoicingCustomerName", customer["name"]),
+                       ("InvoicingCustomerAddressline", customer["street_address"]),
+                       ("InvoicingCustomerPostnumber", customer["post_number"]),
+                       ("InvoicingCustomerTown", customer["city"])]:
+        sub(invoice, tag, value)
+    sub(invoice, "InvoicingCustomerCountryCode", customer["country"], **{"ISO-3166": customer["country"]})
+    for tag, value in [("MatchPartialPaymentsByDefault", "No"),
+                       ("DeliveryAddressName", details.get("deliveryname", "")),
+                       ("DeliveryAddressLine", details.get("deliverystreetaddress", "")),
+                       ("DeliveryAddressPostnumber", details.get("deliverypostnumber", "")),
+                       ("DeliveryAddressTown", details.get("deliverycity", "")),
+                       ("DeliveryAddressCountryCode", details.get("deliverycountry", "")),
+                       ("DeliveryMethod", ""), ("DeliveryTerm", ""),
+                       ("PaymentTermNetDays", i["payment_term_days"]),
+                       ("PaymentTermCashDiscountDays", i["cash_discount_days"])]:
+        sub(invoice, tag, value)
+    sub(invoice, "PaymentTermCashDiscount", i["cash_discount"] or "0", type="percentage")
+    product_lines = ET.Element("InvoiceLine")  # as recorded: every product line in one <InvoiceLine>
     for line in i["lines"]:
-        product_line = element("SalesInvoiceProductLine", [
-            ("ProductIdentifier", line["product_code"]), ("ProductName", line["name"]),
-            ("ProductUnitPrice", line["unit_price"]), ("ProductVatPercentage", line["vat_percent"]),
-            ("SalesInvoiceProductLineQuantity", line["quantity"])])
+        net = line["unit_price"] * line["quantity"]
+        vat_sum = (net * line["vat_percent"] / 100).quantize(Decimal("0.0001"))
+        product_line = ET.SubElement(product_lines, "SalesInvoiceProductLine")
+        sub(product_line, "productidentifier", line["product_code"], type="customer")
+        sub(product_line, "ProductName", line["name"])
+        sub(product_line, "ProductUnitPrice", line["unit_price"])
+        sub(product_line, "ProductVatPercentage", line["vat_percent"], vatcode=line["vat_code"])
+        for tag, value in [("SalesInvoiceProductLineQuantity", line["quantity"]),
+                           ("SalesInvoiceProductLineDiscountPercentage", Decimal(0)),
+                           ("SalesInvoiceProductLineFreeText", line["free_text"]),
+                           ("SalesInvoiceProductLineVatSum", vat_sum),
+                           ("SalesInvoiceProductLineSum", net + vat_sum), ("AccountingAccountSuggestion", "")]:
+            sub(product_line, tag, value)
         for dimension in line["dimensions"]:
             product_line.append(element("Dimension", [("DimensionName", dimension["name"]),
                                                       ("DimensionItem", dimension["item"])]))
-        sub(lines, "InvoiceLine", None).append(product_line)
-    return [element("SalesInvoices", [("", invoice)])]
+    sub(invoice, "InvoiceLines", None).append(product_lines)
+    return [invoice]
 
 
-# workday records: method="replace" replaces the hours of the employee, date and record type given;
-# "increment" adds to them. An unknown employee is INVALID_DATA.
+# workday records: method="replace" (the default when the attribute is left out) replaces the hours
+# of the employee, date and record type given; "increment" adds to them. An unknown employee is
+# INVALID_DATA.
 def save_workday(state: NetvisorState, call: Call) -> list[ET.Element]:
     root = call.xml()
     days = root.findall("workday")
@@ -829,15 +953,10 @@ def save_workday(state: NetvisorState, call: Call) -> list[ET.Element]:
     parsed = []
     for day in days:
         date_node = child(day, "date")
-        date, method = parse_date(text(date_node), "date"), date_node.get("method", "increment").lower()
+        date, method = parse_date(text(date_node), "date"), date_node.get("method", "replace").lower()
         if method not in ("replace", "increment"):
             raise invalid(f"Unknown method: {method}")
-        who = child(day, "employeeidentifier")
-        if who.get("type", "number").lower() != "number":
-            raise invalid("Only employee numbers are simulated as employeeidentifier")
-        number = text(who) or ""
-        if number not in state.employees:
-            raise invalid(f"Employee not found with identifier: {number}")
+        number = _employee(state, child(day, "employeeidentifier"))
         hours = []
         for hour in day.findall("workdayhour"):
             status = (text(hour.find("acceptancestatus")) or "confirmed").lower()
@@ -859,63 +978,59 @@ def save_workday(state: NetvisorState, call: Call) -> list[ET.Element]:
     return inserted(len(parsed))
 
 
-# travel expenses. The contract only says "lines with the person, dates, expense type code (wage
-# type), amounts, dimensions and base64 attachments"; the element names below and the list resource
-# tripexpenselist.nv are this project's assumption. An unknown employee or wage type code is
-# INVALID_DATA; a repeated <tripexpensenumber> is DUPLICATE_DATA.
-def save_trip_expense(state: NetvisorState, call: Call) -> list[ET.Element]:
-    import base64
-    import binascii
+def _employee(state: NetvisorState, node: ET.Element) -> str:
+    if node.get("type", "number").lower() != "number":
+        raise invalid("Only employee numbers are simulated as employeeidentifier")
+    number = text(node) or ""
+    if number not in state.employees:
+        raise invalid(f"Employee not found with identifier: {number}")
+    return number
 
+
+# travel expenses, as documented (tripexpense.nv): a header and custom lines, each with the employee,
+# the expense type (ratio) by name, amount and unit price, description, begin and end dates,
+# dimensions and base64 attachments. A ratio name must be one of the seeded wage types. Netvisor
+# documents no resource that lists travel expenses, and none is simulated.
+def save_trip_expense(state: NetvisorState, call: Call) -> list[ET.Element]:
     node = child(call.xml(), "tripexpense")
-    number = text(child(node, "tripexpensenumber")) or ""
-    if not number:
-        raise invalid("tripexpensenumber is required")
-    if any(t["number"] == number for t in state.trip_expenses.values()):
-        raise NetvisorError("DUPLICATE_DATA", f"Trip expense number {number} is already in use")
-    employee = text(child(node, "employeeidentifier")) or ""
-    if employee not in state.employees:
-        raise invalid(f"Employee not found with identifier: {employee}")
-    lines = []
-    for line in node.findall("tripexpenselines/tripexpenseline"):
-        code = text(child(line, "wagetypecode")) or ""
-        if code not in state.wage_types:
-            raise invalid(f"Wage type not found with code: {code}")
-        quantity = parse_decimal(text(child(line, "quantity")) or "", "quantity")
-        unit = parse_decimal(text(child(line, "unitamount")) or "", "unitamount")
-        lines.append({"wage_type": code, "date": parse_date(text(child(line, "linedate")), "linedate"),
-                      "quantity": quantity, "unit_amount": unit, "amount": quantity * unit,
-                      "description": text(line.find("description")) or "", "dimensions": _dimensions(state, line)})
+    header = text(child(node, "header")) or ""
+    if not header:
+        raise invalid("header is required")
+    lines = [_custom_line(state, line) for line in node.findall("customlines/customline")]
     if not lines:
-        raise invalid("A trip expense needs at least one line")
+        raise invalid("A trip expense needs at least one customline")
+    key = next(state.keys)
+    state.trip_expenses[key] = {"key": key, "header": header, "description": text(node.find("description")) or "",
+                                "lines": lines}
+    return inserted(key)
+
+
+def _custom_line(state: NetvisorState, line: ET.Element) -> dict:
+    ratio = child(line, "ratio")
+    if ratio.get("type", "").lower() != "name":
+        raise invalid("ratio type must be name")
+    if (text(ratio) or "") not in state.wage_types:
+        raise invalid(f"Ratio not found with name: {text(ratio)}")
+    amount = parse_decimal(text(child(line, "amount")) or "", "amount")
+    unit_price = parse_decimal(text(child(line, "customlineunitprice")) or "", "customlineunitprice")
+    description = text(child(line, "linedescription")) or ""
+    if not description:
+        raise invalid("linedescription is required")
     attachments = []
-    for attachment in node.findall("tripexpenseattachments/tripexpenseattachment"):
+    for attachment in line.findall("tripexpenseattachments/tripexpenseattachment"):
         try:
             data = base64.b64decode(text(child(attachment, "documentdata")) or "", validate=True)
         except binascii.Error:
             raise invalid("documentdata is not base64") from None
         attachments.append({"filename": text(child(attachment, "filename")),
-                            "mimetype": text(attachment.find("mimetype")) or "",
+                            "mimetype": text(child(attachment, "mimetype")),
+                            "description": text(attachment.find("attachmentdescription")) or "",
                             "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
-    key = next(state.keys)
-    state.trip_expenses[key] = {
-        "key": key, "number": number, "employee": employee,
-        "date": parse_date(text(child(node, "date")), "date"),
-        "our_reference": text(node.find("tripexpenseourreference")) or "", "lines": lines,
-        "attachments": attachments}
-    return inserted(key)
-
-
-def trip_expense_list(state: NetvisorState, call: Call) -> list[ET.Element]:
-    employee = call.params.get("employeeidentifier")
-    listing = ET.Element("TripExpenseList")
-    for key, t in sorted(state.trip_expenses.items()):
-        if employee and t["employee"] != employee:
-            continue
-        listing.append(element("TripExpense", [("NetvisorKey", key), ("TripExpenseNumber", t["number"]),
-                                               ("EmployeeIdentifier", t["employee"]), ("Date", t["date"]),
-                                               ("OurReference", t["our_reference"])]))
-    return [listing]
+    return {"employee": _employee(state, child(line, "employeeidentifier")), "ratio": text(ratio),
+            "amount": amount, "unit_price": unit_price, "sum": amount * unit_price, "description": description,
+            "begin": parse_date(text(child(line, "begindate")), "begindate"),
+            "end": parse_date(text(child(line, "enddate")), "enddate"),
+            "dimensions": _dimensions(state, line), "attachments": attachments}
 
 
 # purchase invoices: seeded through the admin API (they arrive from vendors), read by the two list
@@ -941,28 +1056,57 @@ def purchase_invoice_list(state: NetvisorState, call: Call) -> list[ET.Element]:
 
 
 def get_purchase_invoice(state: NetvisorState, call: Call) -> list[ET.Element]:
+    """``version=2`` puts each line's dimensions inside the line; without it they follow the lines."""
     key = parse_int(call.params.get("netvisorkey"), "netvisorkey")
     i = state.purchase_invoices.get(key)
     if i is None:
-        raise invalid(f"Purchase invoice not found with Netvisor identifier: {key}")
-    invoice = element("PurchaseInvoice", [
-        ("PurchaseInvoiceNetvisorKey", key), ("PurchaseInvoiceNumber", i["number"]),
-        ("PurchaseInvoiceDate", i["date"]), ("PurchaseInvoiceVendorName", i["vendor"]),
-        ("VendorCode", i["vendor_code"]), ("PurchaseInvoiceSum", i["sum"]), ("InvoiceStatus", i["status"]),
-        ("ApprovalStatus", "approved" if i["status"] in ("approved", "accepted") else "open"),
-        ("VoucherId", ""), ("IsAccounted", "0")])
-    lines = sub(invoice, "PurchaseInvoiceLines", None)
+        return [ET.Element("PurchaseInvoice")]  # as recorded: OK and an empty element
+    inside = call.params.get("version") == "2"
+    invoice = element("PurchaseInvoice", [("PurchaseInvoiceNetvisorKey", key), ("PurchaseInvoiceNumber", i["number"])])
+    for tag in ("PurchaseInvoiceDate", "PurchaseInvoiceDeliveryDate"):
+        _ansi(invoice, tag, i["date"])
+    _ansi(invoice, "PurchaseInvoiceDueDate", i["due_date"])
+    _ansi(invoice, "PurchaseInvoiceValueDate", i["due_date"])
+    approved = i["status"] in ("approved", "accepted")
+    for tag, value in [
+            ("PurchaseInvoiceReferencenumber", i["reference_number"]), ("PurchaseInvoiceVendorBankAccountNumber", ""),
+            ("IsPurchaseInvoiceVendorBankAccountDeleted", "False"),
+            ("IsPurchaseInvoiceVendorBankAccountFromSEPARegion", "True"), ("PurchaseInvoiceAmount", i["sum"]),
+            ("PurchaseInvoicePaidAmount", Decimal("0.00")), ("ForeignCurrencyAmount", i["sum"]),
+            ("ForeignCurrencyNameID", "EUR"), ("InvoiceStatus", "Hyväksytty" if approved else "Avoin"),
+            ("ApprovalStatus", "approved" if approved else "open"), ("PurchaseInvoiceOurReference", ""),
+            ("PurchaseInvoiceYourReference", ""), ("PurchaseInvoiceDescription", ""),
+            ("VendorOrganizationIdentifier", i["vendor_business_id"]), ("VendorCode", i["vendor_code"]),
+            ("VendorName", i["vendor"]), ("VendorAddressline", ""), ("VendorPostnumber", ""), ("VendorTown", ""),
+            ("VendorCountry", "FI"), ("VendorBankAccountNumber", ""), ("Fingerprint", ""), ("VoucherID", ""),
+            ("IsAccounted", "False"), ("PreviewImage", "")]:
+        sub(invoice, tag, value)
+    lines, outside = sub(invoice, "InvoiceLines", None), []
     for n, line in enumerate(i["lines"], 1):
+        net = (line["quantity"] * line["unit_price"]).quantize(Decimal("0.0001"))
         node = element("PurchaseInvoiceLine", [
-            ("NetvisorKey", f"{key}{n:03d}"), ("LineSum", (line["quantity"] * line["unit_price"]).quantize(
-                Decimal("0.01"))), ("UnitPrice", line["unit_price"]), ("VatPercent", line["vat_percent"]),
+            ("NetvisorKey", f"{key}{n:03d}"), ("LineSum", (net * (100 + line["vat_percent"]) / 100).quantize(
+                Decimal("0.01"))), ("LineNetSum", net), ("UnitPrice", line["unit_price"]),
+            ("VatPercent", line["vat_percent"]), ("VatCode", "KOOS"), ("Description", line["description"]),
+            ("Unit", ""), ("OrderedAmount", line["quantity"]), ("PurchasePrice", ""),
             ("DeliveredAmount", line["quantity"]), ("ProductCode", line["product_code"]),
-            ("Description", line["description"])])
-        for dimension in line["dimensions"]:
-            node.append(element("Dimension", [("DimensionName", dimension["name"]),
-                                              ("DimensionItem", dimension["item"])]))
+            ("DiscountPercentage", Decimal(0)), ("ProductName", ""),
+            ("AccountingSuggestionBookkeepingAccountNetvisorKey", ""), ("AccountingSuggestionBookkeepingAccount", "")])
+        dimensions = [_purchase_dimension(state, d) for d in line["dimensions"]]
+        if inside and dimensions:
+            node.append(element("PurchaseInvoiceLineDimensions", [("", d) for d in dimensions]))
+        outside += dimensions
         lines.append(node)
+    if outside and not inside:
+        lines.append(element("PurchaseInvoiceLineDimensions", [("", d) for d in outside]))
+    sub(invoice, "LinkedPurchaseOrders", None)
     return [invoice]
+
+
+def _purchase_dimension(state: NetvisorState, dimension: dict) -> ET.Element:
+    heading, item = state.dimension_keys(dimension["name"], dimension["item"])
+    return element("Dimension", [("DimensionName", dimension["name"]), ("DimensionNameNetvisorKey", heading),
+                                 ("DimensionDetailName", dimension["item"]), ("DimensionDetailNetvisorKey", item)])
 
 
 RESOURCES = {  # resource (lower case) -> (HTTP method, handler)
@@ -979,7 +1123,6 @@ RESOURCES = {  # resource (lower case) -> (HTTP method, handler)
     "getsalesinvoice.nv": ("GET", get_sales_invoice),
     "workday.nv": ("POST", save_workday),
     "tripexpense.nv": ("POST", save_trip_expense),
-    "tripexpenselist.nv": ("GET", trip_expense_list),
     "purchaseinvoicelist.nv": ("GET", purchase_invoice_list),
     "getpurchaseinvoice.nv": ("GET", get_purchase_invoice),
 }
@@ -1001,13 +1144,15 @@ def create_app(config: dict | None = None) -> FastAPI:
         use_status = request.headers.get(AUTH + "UseHTTPResponseStatusCodes") == "1"
         with sim.lock:
             try:
-                authenticate(request, state, sim.config)
+                transaction_id = authenticate(request, state, sim.config)
                 method, handler = RESOURCES.get(resource.lower(), (None, None))
                 if handler is None:
                     raise NetvisorError("INVALID_DATA", f"Unknown resource: {resource}", 404)
                 if method != request.method:
                     raise NetvisorError("INVALID_DATA", f"Use HTTP {method} for {resource}", 405)
-                return xml_response(envelope(handler(state, Call(request, body)), None, state.now()))
+                answer = handler(state, Call(request, body))
+                state.transaction_ids.add(transaction_id)  # carried out: a repeat is not unique
+                return xml_response(envelope(answer, None, state.now()))
             except NetvisorError as error:
                 status = error.http_status if use_status else 200
                 return xml_response(envelope([], error, state.now()), status)

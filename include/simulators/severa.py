@@ -743,7 +743,8 @@ def _demo_invoice(number: int, customer: int, project: dict, day: str, rows: lis
     net = round(sum(quantity * _PRODUCTS[code]["unitPrice"]["amount"] for code, quantity, _ in rows), 2)
     invoice = {"guid": guid, "number": str(number), "status": {"guid": "a1000000-0000-4000-8000-000000000002"},
                "customer": {"guid": f"c1000000-0000-4000-8000-{customer:012d}"}, "projects": [project],
-               "date": day, "totalExcludingTax": net, "totalIncludingTax": round(net * 1.255, 2)}
+               "date": day, "dueDate": (date.fromisoformat(day) + timedelta(days=14)).isoformat(),
+               "totalExcludingTax": net, "totalIncludingTax": round(net * 1.255, 2)}
     return invoice, [{"invoice": {"guid": guid}, "product": {"guid": _PRODUCTS[code]["guid"]}, "quantity": quantity,
                       "unitPrice": _PRODUCTS[code]["unitPrice"], "vatRate": _PRODUCTS[code]["vatRate"],
                       "description": description, "project": project, "user": _PEOPLE["101"], "sortOrder": n}

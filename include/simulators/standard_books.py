@@ -1,10 +1,13 @@
 """Standard Books / Standard ERP (HansaWorld / Excellent) REST API v2 simulator.
 
-Written from the vendor contract only (``shared/reference/external-apis.md``): registers under
-``/api/<company>/<Register>[/<key>]``, HTTP Basic auth, XML answers
-``<data register=".." sequence=".." systemversion="..">``, ``set_field.`` / ``set_row_field.``
-form writes, a global change ``sequence`` for ``updates_after``, and the vendor's
-``<error code description row field/>`` / ``<message description/>`` elements.
+Written from the vendor contract only (HansaWorld's "REST API - Retrieving Data" and "Writing Data -
+POST and PATCH Requests" pages, "Rest API POST doc from HansaWorld"; our summary in
+``shared/reference/external-apis.md``): registers under ``/api/<company>/<Register>[/<key>]``, HTTP
+Basic auth, XML answers ``<data register=".." sequence=".." systemversion="..">``, ``set_field.`` /
+``set_row_field.`` form writes, a global change ``sequence`` for ``updates_after``, and the vendor's
+``<error code description row field/>`` / ``<message description/>`` elements. Documented: a POST or
+PATCH answer carries the record's ``url`` on ``<data>`` and lists only the fields with non-default
+(non-blank) data; ``sort=F&range=X`` with one value is an exact match of ``F``.
 
 Registers: ``CUVc`` contacts, ``AccVc`` accounts, ``OTVc`` object types, ``ObjVc`` objects,
 ``VIVc`` purchase invoices and ``EInvoiceInVc`` incoming e-invoices.
@@ -22,11 +25,14 @@ Choices and assumptions where the public contract is silent (all kept in this mo
   404 (unknown company, register or record), 405 (DELETE/PUT); warnings come with HTTP 200 and
   the record is saved. Error codes other than 20060 are not public and are assumed (``E_*``).
 * Only XML is served (the vendor's optional JSON is not simulated).
-* Every record element carries ``sequence`` (its own last change) and ``url`` attributes.
+* Every record element of a GET answer carries ``sequence`` (its own last change) and ``url``
+  attributes; a write's answer has them on ``<data>`` (the record element has none); its messages
+  come first inside ``<data>`` (the vendor says "at the beginning of the response, before the
+  <data> tag").
 * ``fields=A,B`` lists top-level fields; row fields may be listed too (only those row fields are
   shown) and ``rows`` shows all row fields; the ``url``/``sequence`` attributes are always there.
-* ``range`` without ``sort`` applies to the register's key; values that are numbers compare as
-  numbers. ``filter.Field`` is an exact match of the stored text. Default order: the key.
+* ``range`` without ``sort`` applies to the register's key; ``From:To`` values that are numbers
+  compare as numbers. ``filter.Field`` is an exact match of the stored text. Default order: the key.
 * Auto-numbering of an empty key: ``CUVc`` (max numeric Code + 1, from 10001), ``VIVc`` and
   ``EInvoiceInVc`` (SerNr from 10000001). ``AccVc``, ``OTVc`` and ``ObjVc`` need their key.
 * A key cannot be changed by PATCH. ``set_row_field.N`` changes row N or appends it when N equals
@@ -230,10 +236,11 @@ class StandardBooksState:
         rows.sort(key=lambda r: (natural(r[sort]), natural(r[reg.key])))
         if params.get("range"):
             low, sep, high = params["range"].partition(":")
-            if not sep:
-                raise SBError(E_PARAM, "range must be From:To", sort)
-            rows = [r for r in rows if (not low or natural(r[sort]) >= natural(low))
-                    and (not high or natural(r[sort]) <= natural(high))]
+            if not sep:  # one value: an exact match (documented)
+                rows = [r for r in rows if r[sort] == low]
+            else:
+                rows = [r for r in rows if (not low or natural(r[sort]) >= natural(low))
+                        and (not high or natural(r[sort]) <= natural(high))]
         offset = _int(params, "offset") if params.get("offset") else 0
         rows = rows[offset:]
         if params.get("limit"):
@@ -449,6 +456,25 @@ def record_element(reg: Register, record: dict, company: str, wanted: set[str] |
     return node
 
 
+def written_element(reg: Register, record: dict) -> ET.Element:
+    """A write's answer: only the fields (and row fields) with non-default data, no attributes."""
+    def default(name: str, kind: str) -> str:
+        return reg.defaults.get(name, "0" if kind == "flag" else "")
+
+    node = ET.Element(reg.name)
+    for name, kind in reg.fields.items():
+        if record[name] != default(name, kind):
+            sub(node, name, record[name])
+    if reg.rows and record["rows"]:
+        rows = sub(node, "rows")
+        for number, row in enumerate(record["rows"]):
+            row_node = sub(rows, "row", rownumber=str(number))
+            for name, kind in reg.rows.items():
+                if row[name] not in ("", "0" if kind == "flag" else ""):
+                    sub(row_node, name, row[name])
+    return node
+
+
 def attachment_attrib(a: dict, company: str, register: str, key: str) -> dict:
     url = f"/api/{company}/Attach/{register}/{quote(key, safe='')}/{a['nr']}"
     return {"nr": str(a["nr"]), "filename": a["filename"], "size": str(len(a["data"])),
@@ -537,9 +563,10 @@ def create_app(config: dict | None = None) -> FastAPI:
                 fields, rows = parse_commands(raw, request.query_params)
                 record, warnings = state.write(reg, key, fields, rows)
                 root = data(reg.name)
-                root.append(record_element(reg, record, company, None))
+                root.set("url", record_url(company, reg.name, record[reg.key]))
                 for warning in warnings:
                     ET.SubElement(root, "message", {"description": warning})
+                root.append(written_element(reg, record))
                 return xml_response(root)
             except SBError as error:
                 return refuse(error)

@@ -8,7 +8,7 @@ import pytest
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks import xml
-from erpbridge.hooks.netvisor import NetvisorHook
+from erpbridge.hooks.netvisor import NetvisorHook, customer_record, product_record, purchase_invoice_record
 from tests.conftest import SECRET_VALUES
 from tests.contract._support import after_first_response, calls, gaps, override_connection, sent_bodies
 
@@ -120,11 +120,20 @@ def test_a_duplicate_code_is_rejected_with_the_vendors_text(netvisor):
     assert len(netvisor.writes()) == 2  # a refusal is not retried
 
 
-def test_the_simulators_own_rule_is_rejected_with_its_text(netvisor):
-    with pytest.raises(RecordRejected) as caught:
-        NetvisorHook().add_customer({"code": "0123", "name": "Leading Zero Oy"})
-    assert caught.value.reason == "INVALID_DATA :: Customer code 0123 is not valid"
-    assert caught.value.category == "INVALID_DATA"
+def test_netvisor_takes_alphanumeric_customer_codes(netvisor):
+    hook = NetvisorHook()
+    keys = [hook.add_customer({"code": code, "name": f"{code} Oy"}) for code in ("0123", "MM-7")]
+    assert [c["code"] for c in hook.get_customers(keys)] == ["0123", "MM-7"]
+
+
+def test_customers_by_idlist_read_every_record_with_its_detail_blocks(netvisor):
+    created = netvisor.seed(customers=[{"code": "1001", "name": "Alpha Oy", "city": "Oulu", "country": "FI"},
+                                       {"code": "1002", "name": "Beta Oy", "is_active": False}])
+    records = list(NetvisorHook().get_customers([str(k) for k in created["customers"]]))
+    assert [(r["code"], r["name"], r["city"], r["is_active"]) for r in records] == [
+        ("1001", "Alpha Oy", "Oulu", True), ("1002", "Beta Oy", "", False)]
+    [logged] = calls(netvisor, "/getcustomer.nv")
+    assert "idlist=" in logged["query"]
 
 
 def test_editing_a_missing_customer_is_rejected(netvisor):
@@ -254,6 +263,112 @@ def test_a_write_facing_a_5xx_is_not_repeated(netvisor):
         NetvisorHook().add_customer({"code": "4002", "name": "Once Oy"})
     assert "SYSTEM_MAINTANANCE :: Down" in str(caught.value)
     assert len(calls(netvisor, "/customer.nv")) == 1
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+def sales_invoice(number: str, **term) -> dict:
+    return {"number": number, "date": "2026-03-02", "amount": Decimal("125.50"), "status": "unsent",
+            "reference": f"ref-{number}", "customer": "1001", **term,
+            "lines": [{"product": "CONS", "name": "Work", "unit_price": Decimal("100"), "vat_percent": Decimal("25.5"),
+                       "vat_code": "KOMY", "quantity": Decimal("1")}]}
+
+
+def test_a_sales_invoice_carries_its_payment_term_and_one_without_is_refused(netvisor):
+    netvisor.seed(customers=[{"code": "1001", "name": "Alpha Oy"}],
+                  products=[{"code": "CONS", "name": "Consulting", "unit_price": "100"}])
+    hook = NetvisorHook()
+    hook.add_sales_invoice(sales_invoice("5001", payment_term_days=21, due_date=None))
+    hook.add_sales_invoice(sales_invoice("5002", payment_term_days=None, due_date="2026-04-30"))
+    with pytest.raises(RecordRejected) as caught:
+        hook.add_sales_invoice(sales_invoice("5003", payment_term_days=None, due_date=None))
+    assert "SalesInvoiceDueDate or PaymentTermNetDays is required" in caught.value.reason
+    kept = {i["number"]: (i["payment_term_days"], i["due_date"]) for i in netvisor.state()["sales_invoices"]}
+    assert kept == {"5001": (21, "2026-03-23"), "5002": (None, "2026-04-30")}
+
+
+def trip_expense(reference: str) -> dict:
+    return {"number": "T-9", "reference": reference, "employee": "101", "date": "2026-03-05",
+            "lines": [{"wage_type": "Mileage", "date": "2026-03-04", "quantity": Decimal("120"),
+                       "unit_amount": Decimal("0.59"), "description": "Oulu", "dimensions": [("Projekti", "2001 ERP")]}],
+            "attachments": [{"filename": "t.pdf", "content_type": "application/pdf", "content": b"%PDF-1.4 t"}]}
+
+
+def test_a_trip_expense_posted_again_is_recognised_by_netvisor_not_stored_twice(netvisor):
+    netvisor.seed(employees=[{"number": "101", "name": "Maija"}], wage_types=["Mileage"])
+    hook = NetvisorHook()
+    key = hook.add_trip_expense(trip_expense("severa-travel-1"))
+    assert key.isdigit()
+    again = hook.add_trip_expense(trip_expense("severa-travel-1"))  # a rerun after its answer was lost
+    assert again.startswith("transaction:")
+    [kept] = netvisor.state()["trip_expenses"]
+    assert (kept["header"], kept["description"], kept["lines"][0]["ratio"], kept["lines"][0]["sum"],
+            kept["lines"][0]["attachments"][0]["filename"]) == (
+        "Severa travel invoice T-9", "severa-travel-1", "Mileage", "70.80", "t.pdf")
+    assert hook.add_trip_expense(trip_expense("severa-travel-2")).isdigit()  # another document: posted
+    assert len(netvisor.state()["trip_expenses"]) == 2
+
+
+def test_a_refused_trip_expense_may_be_sent_again_once_fixed_in_netvisor(netvisor):
+    netvisor.seed(employees=[{"number": "101", "name": "Maija"}])
+    with pytest.raises(RecordRejected):
+        NetvisorHook().add_trip_expense(trip_expense("severa-travel-3"))  # the ratio is not in Netvisor yet
+    netvisor.seed(wage_types=["Mileage"])
+    assert NetvisorHook().add_trip_expense(trip_expense("severa-travel-3")).isdigit()
+
+
+def test_a_purchase_invoice_is_read_with_each_lines_own_dimensions(netvisor):
+    created = netvisor.seed(purchase_invoices=[{"number": "7001", "date": "2026-03-03", "vendor": "Vendor Oy Ab",
+                                                "lines": [
+        {"quantity": "2", "unit_price": "10", "description": "A", "dimensions": [{"name": "Projekti", "item": "2001 X"}]},
+        {"quantity": "1", "unit_price": "20", "description": "B", "dimensions": [{"name": "Projekti", "item": "2002 Y"}]},
+        {"quantity": "3", "unit_price": "5", "description": "C", "dimensions": [{"name": "Projekti", "item": "2001 X"}]},
+    ]}])
+    invoice = NetvisorHook().get_purchase_invoice(str(created["purchase_invoices"][0]))
+    assert (invoice["number"], invoice["vendor"], invoice["status"]) == ("7001", "Vendor Oy Ab", "approved")
+    assert [(line["description"], line["quantity"], line["unit_price"], line["dimensions"]) for line in invoice["lines"]] == [
+        ("A", Decimal("2.00"), Decimal("10.00"), [("Projekti", "2001 X")]),
+        ("B", Decimal("1.00"), Decimal("20.00"), [("Projekti", "2002 Y")]),
+        ("C", Decimal("3.00"), Decimal("5.00"), [("Projekti", "2001 X")])]
+    [logged] = calls(netvisor, "/getpurchaseinvoice.nv")
+    assert "version=2" in logged["query"]
+
+
+def test_unknown_product_and_purchase_invoice_keys_are_named_errors(netvisor):
+    hook = NetvisorHook()  # Netvisor answers both with OK and an empty element
+    with pytest.raises(ExternalSystemError, match="product 404 not found"):
+        hook.get_product("404")
+    with pytest.raises(ExternalSystemError, match="purchase invoice 404 not found"):
+        hook.get_purchase_invoice("404")
+
+
+# --- the hook reads what Netvisor really answers (recordings: tests/simulators/test_netvisor_samples.py) ---
+
+def recorded(name: str):
+    from tests.simulators.test_netvisor_samples import recorded as sample
+    return sample(name)
+
+
+def test_the_hook_reads_recorded_customers_including_a_minimal_one():
+    customers = [customer_record(c) for c in recorded("GetCustomerList.xml").find("Customers")]
+    assert [(c["netvisor_key"], c["code"], c["business_id"], c["country"], c["is_active"]) for c in customers] == [
+        ("5", "MM", "1234567-8", "FI", True), ("6", "MM2", "2234567-8", "FI", True)]
+    minimal = customer_record(recorded("GetCustomerMinimal.xml").find("Customer"))  # no NetvisorKey, blanks
+    assert (minimal["netvisor_key"], minimal["code"], minimal["name"], minimal["is_active"]) == (
+        None, "", "Maija Mallikas", False)
+
+
+def test_the_hook_reads_a_recorded_product():
+    product = product_record(recorded("GetProduct.xml").find("Product"))
+    assert (product["code"], product["name"], product["unit_price"], product["vat_percent"], product["is_active"]) == (
+        "CC", "Code Complete", Decimal("42.5"), Decimal("22.0"), True)
+
+
+def test_the_hook_refuses_recorded_purchase_invoice_dimensions_it_cannot_tie_to_a_line():
+    with pytest.raises(ExternalSystemError, match="ask with version=2"):
+        purchase_invoice_record("1025", recorded("GetPurchaseInvoice.xml").find("PurchaseInvoice"))
+    minimal = purchase_invoice_record("1025", recorded("GetPurchaseInvoiceMinimal.xml").find("PurchaseInvoice"))
+    assert (minimal["number"], minimal["vendor"], minimal["lines"]) == ("152212", "Vendor Oy Ab", [])
 
 
 # --- safe XML ---------------------------------------------------------------------------------

@@ -103,3 +103,26 @@ def test_a_wrong_company_is_a_system_error_naming_it(sb, monkeypatch):
     override_connection(monkeypatch, ENV, extra={"company": "99"})
     with pytest.raises(ExternalSystemError, match="Company 99 does not exist"):
         StandardBooksHook().find("AccVc")
+
+
+def test_create_reads_the_key_from_the_url_on_data(sb):
+    key = StandardBooksHook().create("CUVc", {"Code": "", "Name": "Uus Tarnija OÜ", "VEType": "1"})
+    [logged] = [c for c in calls(sb, "/api/7/CUVc") if c["method"] == "POST"]
+    assert logged["status"] == 200 and key == "2004"  # auto-numbered after the seeded 2003
+    assert StandardBooksHook().get("CUVc", key)["Name"] == "Uus Tarnija OÜ"
+
+
+def test_a_create_whose_answer_was_lost_is_found_again_not_duplicated(sb):
+    from erpbridge.sync.standardbooks_envoice import StandardBooksIncomingInvoices
+
+    target = StandardBooksIncomingInvoices(StandardBooksHook(), auto_create=False)
+    payload = {"fields": {"SerNr": "", "SupplierCode": "2001", "InvoiceNr": "INV-9", "InvDate": "2024-05-02",
+                          "TotSum": "124.00", "VATSum": "24.00", "ExternalId": "envoice-9"},
+               "rows": [{"AccNumber": "4100", "Sum": "100.00", "VATCode": "24"}]}
+    assert target.find("envoice-9", payload) is None
+    sb.faults(malformed_rate=1)  # the record is stored, its answer arrives cut in half
+    with pytest.raises(ExternalSystemError, match="the server may have acted"):
+        target.post(payload)
+    sb.admin("DELETE", "faults")
+    found = target.find("envoice-9", payload)  # what the rerun does before posting again
+    assert [r["SerNr"] for r in sb.state()["EInvoiceInVc"]] == [found]

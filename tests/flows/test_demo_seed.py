@@ -47,8 +47,8 @@ def test_the_demo_seeds_give_every_document_flow_something_to_move(demo):
     assert {i["status"]["name"] for i in severa.state()["invoices"]} == {"Invoice sent to Netvisor"}
 
     succeeds("severa_netvisor_travel_invoices")
-    assert sorted((t["number"], len(t["lines"])) for t in netvisor.state()["trip_expenses"]) == [("T-1001", 2),
-                                                                                                 ("T-1002", 1)]
+    assert sorted((t["header"], len(t["lines"])) for t in netvisor.state()["trip_expenses"]) == [
+        ("Severa travel invoice T-1001", 2), ("Severa travel invoice T-1002", 1)]
 
     succeeds("severa_netvisor_hours")
     held = {(w["employee"], w["date"], w["record_type"]) for w in netvisor.state()["workdays"]}

@@ -101,3 +101,22 @@ def test_approval_shows_the_batch_and_blocks_the_costs_until_approved(flow, monk
     else:
         assert task_states(run)["transfer_documents"] == "skipped"
         assert severa.writes() == [] and costs(severa) == []
+
+
+def test_three_lines_on_two_projects_become_three_costs_on_the_right_projects(airflow_db, ledger, severa, netvisor,
+                                                                             monkeypatch):
+    unthrottled(severa, monkeypatch)
+    seed = copy.deepcopy(SEVERA_DEMO)
+    seed["projects"].append({"guid": "e1000000-0000-4000-8000-000000000003", "number": "2003", "name": "Intranet",
+                             "customer": {"guid": "c1000000-0000-4000-8000-000000000001"}})
+    severa.seed(**seed)
+    [key] = netvisor.seed(purchase_invoices=[{"number": "P-9", "date": "2026-03-06", "vendor": "Vendor Oy", "lines": [
+        line("2001 ERP rollout", "2", "10", "A"), line("2003 Intranet", "1", "20", "B"),
+        line("2001 ERP rollout", "3", "5", "C")]}])["purchase_invoices"]
+
+    assert run_dag(DAG, RANGE).state == "success"
+
+    assert costs(severa) == [
+        ("ERP rollout", 2.0, 10.0, None, None, f"Vendor Oy P-9: A [netvisor-purchase-invoice-{key}-1]"),
+        ("ERP rollout", 3.0, 5.0, None, None, f"Vendor Oy P-9: C [netvisor-purchase-invoice-{key}-3]"),
+        ("Intranet", 1.0, 20.0, None, None, f"Vendor Oy P-9: B [netvisor-purchase-invoice-{key}-2]")]

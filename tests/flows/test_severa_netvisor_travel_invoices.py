@@ -70,24 +70,26 @@ def test_travel_invoices_become_netvisor_travel_expenses_with_lines_dimensions_a
     ledger, severa, netvisor = flow
     run = run_dag(DAG)
     assert run.state == "success", task_states(run)
-    held = {t["number"]: t for t in netvisor.state()["trip_expenses"]}
-    assert sorted(held) == ["T-1"]
-    t1 = held["T-1"]
-    assert (t1["employee"], t1["date"], t1["our_reference"]) == (
-        "101", "2026-03-05", "severa-travel-r1000000-0000-4000-8000-000000000001")
-    assert sorted((line["wage_type"], line["quantity"], line["unit_amount"], line["description"], line["dimensions"])
-                  for line in t1["lines"]) == [
-        ("1300", "120", "0.59", "Mileage", [{"name": "Liiketoimintayksikkö", "item": "Helsinki"},
-                                            {"name": "Projekti", "item": "2001 ERP rollout"}]),
-        ("1502", "1", "58.0", "Per diem Norway", [{"name": "Liiketoimintayksikkö", "item": "Helsinki"}]),
-        ("1502", "1", "58.0", "Per diem Sweden", [{"name": "Liiketoimintayksikkö", "item": "Helsinki"}])]
-    assert [a["sha256"] for a in t1["attachments"]] == [hashlib.sha256(minimal_pdf("Travel invoice T-1")).hexdigest()]
+    held = {t["header"]: t for t in netvisor.state()["trip_expenses"]}
+    assert sorted(held) == ["Severa travel invoice T-1"]
+    t1 = held["Severa travel invoice T-1"]
+    assert t1["description"] == "severa-travel-r1000000-0000-4000-8000-000000000001"
+    assert sorted((line["employee"], line["ratio"], line["amount"], line["unit_price"], line["description"],
+                   line["begin"], line["end"], line["dimensions"]) for line in t1["lines"]) == [
+        ("101", "1300", "120", "0.59", "Mileage", "2026-03-04", "2026-03-04",
+         [{"name": "Liiketoimintayksikkö", "item": "Helsinki"}, {"name": "Projekti", "item": "2001 ERP rollout"}]),
+        ("101", "1502", "1", "58.0", "Per diem Norway", "2026-03-04", "2026-03-04",
+         [{"name": "Liiketoimintayksikkö", "item": "Helsinki"}]),
+        ("101", "1502", "1", "58.0", "Per diem Sweden", "2026-03-04", "2026-03-04",
+         [{"name": "Liiketoimintayksikkö", "item": "Helsinki"}])]
+    assert [a["sha256"] for line in t1["lines"] for a in line["attachments"]] == [
+        hashlib.sha256(minimal_pdf("Travel invoice T-1")).hexdigest()]
     assert statuses(severa) == {"T-1": "Transferred to Netvisor", "T-2": "Approved", "T-3": "Approved",
                                 "T-4": "Draft", None: "Approved", "T-6": "Approved"}
     reasons = dict(ledger.execute("SELECT source_key, reason FROM quarantine WHERE flow = %s", (DAG,)).fetchall())
     assert set(reasons) == {"T-3", "T-6"}
     assert "employee code 0105 starts with 0" in reasons["T-3"]
-    assert reasons["T-6"] == "INVALID_DATA :: Data form incorrect:. Wage type not found with code: 9999"
+    assert reasons["T-6"] == "INVALID_DATA :: Data form incorrect:. Ratio not found with name: 9999"
     skipped = ledger.execute("SELECT source_key, error_text FROM transfer_log WHERE action = 'skipped'").fetchall()
     assert skipped == [("T-2", "travel invoice T-2 has only non-reimbursable costs; nothing to reimburse in Netvisor")]
 
@@ -98,7 +100,8 @@ def test_travel_invoices_become_netvisor_travel_expenses_with_lines_dimensions_a
 
     since = netvisor.last_seq()
     assert run_dag(DAG, {"resend": "T-1"}).state == "success"
-    assert netvisor.writes(since) == [] and len(netvisor.state()["trip_expenses"]) == 1  # found, adopted
+    [resent] = netvisor.writes(since)  # Netvisor knows the post by its TransactionId: adopted, not stored again
+    assert resent["path"] == "/tripexpense.nv" and len(netvisor.state()["trip_expenses"]) == 1
 
 
 def test_dry_run_reads_only(flow):
@@ -109,7 +112,7 @@ def test_dry_run_reads_only(flow):
     assert ledger.execute("SELECT count(*) FROM transfer_log").fetchone()[0] == 0
 
 
-def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_lookup(flow):
+def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_transaction_id(flow):
     from erpbridge.errors import ExternalSystemError
     from erpbridge.ledger.store import Ledger
     from erpbridge.settings import SeveraNetvisorSettings
@@ -131,7 +134,7 @@ def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_lookup(
     store.close()
     assert statuses(severa)["T-1"] == "Approved"
     assert run_dag(DAG, {"document_numbers": ["T-1"]}).state == "success"
-    assert [t["number"] for t in netvisor.state()["trip_expenses"]] == ["T-1"]  # exactly one
+    assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice T-1"]  # exactly one
     assert statuses(severa)["T-1"] == "Transferred to Netvisor"
 
 
@@ -151,7 +154,7 @@ def test_approval_shows_the_batch_and_blocks_the_transfer_until_approved(flow, m
     assert "travel invoice T-1 of employee 101: 3 lines, total 186.80" in body
     assert "T-3: REJECTED - " in body and "starts with 0" in body  # what will be refused is shown too
     if choice == "Approve":
-        assert [t["number"] for t in netvisor.state()["trip_expenses"]] == ["T-1"]
+        assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice T-1"]
         assert statuses(severa)["T-1"] == "Transferred to Netvisor"
     else:
         assert task_states(run)["transfer_documents"] == "skipped"

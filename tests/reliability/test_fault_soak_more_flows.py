@@ -233,7 +233,9 @@ def test_travel_invoices_under_faults_equal_the_fault_free_travel_expenses(sever
         netvisor.seed(employees=[{"number": "101", "name": "Soak Traveller"}], wage_types=["1502", "1300", "1310"])
 
     def held():
-        expenses = sorted(({k: v for k, v in t.items() if k not in ("key", "netvisor_key")}
+        expenses = sorted(({**{k: v for k, v in t.items() if k not in ("key", "netvisor_key")},
+                            "number": t["header"].rsplit(" ", 1)[-1],  # "Severa travel invoice T-1"
+                            "attachments": [a for line in t["lines"] for a in line["attachments"]]}
                            for t in netvisor.state()["trip_expenses"]), key=lambda t: t["number"])
         statuses = {t["number"]: t["travelReimbursementStatus"]["name"] for t in severa.state()["travelreimbursements"]}
         return expenses, statuses
@@ -275,7 +277,7 @@ def test_a_travel_invoice_pdf_served_cut_in_half_is_read_again_and_never_sent(se
 
     assert run.state == "success", task_states(run)
     [sent] = netvisor.state()["trip_expenses"]
-    assert [a["sha256"] for a in sent["attachments"]] == [hashlib.sha256(whole).hexdigest()]
+    assert [a["sha256"] for line in sent["lines"] for a in line["attachments"]] == [hashlib.sha256(whole).hexdigest()]
     assert [r["status"] for r in severa.requests() if r["path"] == path] == [200, 200], "not read again"
 
 

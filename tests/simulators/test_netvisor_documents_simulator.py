@@ -1,6 +1,9 @@
-"""Netvisor simulator: sales invoices and workday records (issue 3), over real HTTP."""
+"""Netvisor simulator: sales invoices, workday records, travel expenses and purchase invoices, over real HTTP."""
 
 from __future__ import annotations
+
+import base64
+import hashlib
 
 import pytest
 import requests
@@ -23,13 +26,14 @@ def state(base: str) -> dict:
     return requests.get(f"{base}/_sim/state", timeout=5).json()
 
 
-def invoice_xml(number: str = "5001", customer: str = "1001", product: str = "CONS", quantity: str = "1,5") -> bytes:
+def invoice_xml(number: str = "5001", customer: str = "1001", product: str = "CONS", quantity: str = "1,5",
+                term: str = "<paymenttermnetdays>14</paymenttermnetdays>") -> bytes:
     return (f"<root><salesinvoice><salesinvoicenumber>{number}</salesinvoicenumber>"
             "<salesinvoicedate format=\"ansi\">2026-03-02</salesinvoicedate>"
             "<salesinvoiceamount iso4217currencycode=\"GBP\" currencyrate=\"1,17\">188,25</salesinvoiceamount>"
             "<salesinvoicestatus type=\"netvisor\">unsent</salesinvoicestatus>"
             "<salesinvoiceourreference>ref-1</salesinvoiceourreference>"
-            f"<invoicingcustomeridentifier type=\"customer\">{customer}</invoicingcustomeridentifier>"
+            f"<invoicingcustomeridentifier type=\"customer\">{customer}</invoicingcustomeridentifier>{term}"
             "<invoicelines><invoiceline><salesinvoiceproductline>"
             f"<productidentifier type=\"customer\">{product}</productidentifier><productname>Work</productname>"
             "<productunitprice type=\"net\">100,00</productunitprice>"
@@ -54,8 +58,25 @@ def test_sales_invoice_is_kept_listed_and_read_back(base):
     assert [i.find("InvoiceNumber").text for i in listing.iter("SalesInvoice")] == ["5001"]
     assert parse(call(base, "salesinvoicelist.nv", {"begininvoicedate": "2026-03-03"})).find(
         "SalesInvoiceList/SalesInvoice") is None
-    got = parse(call(base, "getsalesinvoice.nv", {"netvisorkey": key}))
-    assert got.find("SalesInvoices/SalesInvoice/SalesInvoiceOurReference").text == "ref-1"
+    got = parse(call(base, "getsalesinvoice.nv", {"netvisorkey": key})).find("SalesInvoice")
+    assert got.find("SalesInvoiceOurReference").text == "ref-1"
+    assert (got.findtext("PaymentTermNetDays"), got.findtext("SalesInvoiceDueDate")) == ("14", "2026-03-16")
+    unknown = parse(call(base, "getsalesinvoice.nv", {"netvisorkey": "999"}))  # as recorded: OK, empty
+    assert statuses_of(unknown) == ["OK"] and len(unknown.find("SalesInvoice")) == 0
+
+
+def statuses_of(root) -> list[str]:
+    return [s.text for s in root.iter("Status")]
+
+
+def test_sales_invoice_needs_a_due_date_or_payment_term(base):
+    refused = call(base, "salesinvoice.nv", {"method": "add"}, invoice_xml(term=""))
+    assert statuses(refused)[1] == ("INVALID_DATA :: Data form incorrect:. SalesInvoiceDueDate or "
+                                    "PaymentTermNetDays is required")
+    due = "<salesinvoiceduedate format=\"ansi\">2026-04-01</salesinvoiceduedate>"
+    body = invoice_xml(term="").replace(b"</salesinvoicedate>", b"</salesinvoicedate>" + due.encode())
+    assert statuses(call(base, "salesinvoice.nv", {"method": "add"}, body)) == ["OK"]
+    assert state(base)["sales_invoices"][0]["due_date"] == "2026-04-01"
 
 
 def test_sales_invoice_refusals(base):
@@ -70,8 +91,9 @@ def test_sales_invoice_refusals(base):
     assert len(state(base)["sales_invoices"]) == 1
 
 
-def workday_xml(hours: str, method: str, employee: str = "101", record_type: str = "1") -> bytes:
-    return (f"<root><workday><date format=\"ansi\" method=\"{method}\">2026-03-02</date>"
+def workday_xml(hours: str, method: str | None, employee: str = "101", record_type: str = "1") -> bytes:
+    method_attr = f" method=\"{method}\"" if method else ""
+    return (f"<root><workday><date format=\"ansi\"{method_attr}>2026-03-02</date>"
             f"<employeeidentifier type=\"number\">{employee}</employeeidentifier><workdayhour><hours>{hours}</hours>"
             f"<collectorratio type=\"number\">{record_type}</collectorratio>"
             "<acceptancestatus>accepted</acceptancestatus><description/></workdayhour></workday></root>").encode()
@@ -87,40 +109,40 @@ def test_workday_replace_and_increment_per_employee_date_and_record_type(base):
     call(base, "workday.nv", None, workday_xml("1", "increment"))
     call(base, "workday.nv", None, workday_xml("2", "replace", record_type="2"))
     assert hours() == {"1": ["7.5", "1"], "2": ["2"]}
+    call(base, "workday.nv", None, workday_xml("6", None))  # no method attribute: replace (documented)
+    assert hours() == {"1": ["6"], "2": ["2"]}
     refused = call(base, "workday.nv", None, workday_xml("8", "replace", employee="999"))
     assert statuses(refused)[1] == "INVALID_DATA :: Data form incorrect:. Employee not found with identifier: 999"
 
 
-def test_trip_expense_keeps_lines_and_attachment_and_refuses_unknown_codes(base):
-    import base64
-    import hashlib
+def trip_xml(ratio: str = "1300", employee: str = "101", ratio_type: str = "name") -> bytes:
+    """The documented tripexpense.nv body: header, customlines/customline with a PDF."""
+    pdf = base64.b64encode(b"%PDF-1.4 test").decode()
+    return ("<root><tripexpense><header>Trip to Oulu</header><description>ref-t</description><customlines>"
+            f"<customline><employeeidentifier type=\"number\">{employee}</employeeidentifier>"
+            f"<ratio type=\"{ratio_type}\">{ratio}</ratio><amount>120</amount>"
+            "<customlineunitprice>0,59</customlineunitprice><linedescription>Mileage</linedescription>"
+            "<begindate>2026-03-04</begindate><enddate>2026-03-05</enddate>"
+            "<dimension><dimensionname>Projekti</dimensionname><dimensionitem>2001 ERP</dimensionitem></dimension>"
+            "<tripexpenseattachments><tripexpenseattachment><mimetype>application/pdf</mimetype>"
+            "<attachmentdescription>Receipt</attachmentdescription><filename>t.pdf</filename>"
+            f"<documentdata>{pdf}</documentdata></tripexpenseattachment></tripexpenseattachments>"
+            "</customline></customlines></tripexpense></root>").encode()
 
+
+def test_trip_expense_takes_the_documented_body_and_refuses_unknown_ratios(base):
     requests.post(f"{base}/_sim/seed", json={"wage_types": ["1300"]}, timeout=5).raise_for_status()
-
-    def trip(number: str, code: str = "1300", employee: str = "101") -> bytes:
-        pdf = base64.b64encode(b"%PDF-1.4 test").decode()
-        return (f"<root><tripexpense><tripexpensenumber>{number}</tripexpensenumber>"
-                "<tripexpenseourreference>ref-t</tripexpenseourreference>"
-                f"<employeeidentifier type=\"number\">{employee}</employeeidentifier>"
-                "<date format=\"ansi\">2026-03-05</date><tripexpenselines><tripexpenseline>"
-                f"<wagetypecode>{code}</wagetypecode><linedate format=\"ansi\">2026-03-04</linedate>"
-                "<quantity>120</quantity><unitamount>0,59</unitamount><description>Mileage</description>"
-                "</tripexpenseline></tripexpenselines><tripexpenseattachments><tripexpenseattachment>"
-                "<mimetype>application/pdf</mimetype><filename>t.pdf</filename>"
-                f"<documentdata type=\"pdf\">{pdf}</documentdata></tripexpenseattachment></tripexpenseattachments>"
-                "</tripexpense></root>").encode()
-
-    assert statuses(call(base, "tripexpense.nv", {"method": "add"}, trip("T-1")))[0] == "OK"
+    response = call(base, "tripexpense.nv", None, trip_xml())
+    assert statuses(response) == ["OK"] and parse(response).findtext("Replies/InsertedDataIdentifier")
     kept = state(base)["trip_expenses"][0]
-    assert (kept["lines"][0]["amount"], kept["attachments"][0]["sha256"]) == (
-        "70.80", hashlib.sha256(b"%PDF-1.4 test").hexdigest())
-    assert statuses(call(base, "tripexpense.nv", {"method": "add"}, trip("T-1")))[1].startswith("DUPLICATE_DATA")
-    assert "Wage type not found with code: 9" in statuses(call(base, "tripexpense.nv", {"method": "add"},
-                                                                 trip("T-2", code="9")))[1]
-    assert "Employee not found" in statuses(call(base, "tripexpense.nv", {"method": "add"},
-                                                 trip("T-3", employee="7")))[1]
-    listing = parse(call(base, "tripexpenselist.nv", {"employeeidentifier": "101"}))
-    assert [t.find("TripExpenseNumber").text for t in listing.iter("TripExpense")] == ["T-1"]
+    line = kept["lines"][0]
+    assert (kept["header"], line["sum"], line["begin"], line["end"], line["attachments"][0]["sha256"]) == (
+        "Trip to Oulu", "70.80", "2026-03-04", "2026-03-05", hashlib.sha256(b"%PDF-1.4 test").hexdigest())
+    assert "Ratio not found with name: 9" in statuses(call(base, "tripexpense.nv", None, trip_xml(ratio="9")))[1]
+    assert "ratio type must be name" in statuses(call(base, "tripexpense.nv", None, trip_xml(ratio_type="x")))[1]
+    assert "Employee not found" in statuses(call(base, "tripexpense.nv", None, trip_xml(employee="7")))[1]
+    assert len(state(base)["trip_expenses"]) == 1
+    assert statuses(call(base, "tripexpenselist.nv"))[1].startswith("INVALID_DATA :: Unknown resource")
 
 
 def test_purchase_invoices_listed_by_status_and_read_with_lines(base):
@@ -132,8 +154,13 @@ def test_purchase_invoices_listed_by_status_and_read_with_lines(base):
     listing = parse(call(base, "purchaseinvoicelist.nv", {"invoicestatus": "approved"}))
     rows = list(listing.iter("PurchaseInvoice"))
     assert [(r.find("InvoiceNumber").text, r.find("Sum").text) for r in rows] == [("P-1", "225,65")]
-    invoice = parse(call(base, "getpurchaseinvoice.nv", {"netvisorkey": rows[0].find("NetvisorKey").text}))
-    line = invoice.find("PurchaseInvoice/PurchaseInvoiceLines/PurchaseInvoiceLine")
-    assert (line.find("LineSum").text, line.find("DeliveredAmount").text, line.find("Dimension/DimensionItem").text) == (
-        "179,80", "2,00", "2001 ERP")
+    key = rows[0].find("NetvisorKey").text
+    invoice = parse(call(base, "getpurchaseinvoice.nv", {"netvisorkey": key, "version": "2"})).find("PurchaseInvoice")
+    assert invoice.findtext("VendorName") == "Hotelli Oy"
+    line = invoice.find("InvoiceLines/PurchaseInvoiceLine")
+    assert (line.findtext("LineNetSum"), line.findtext("DeliveredAmount"),
+            line.findtext("PurchaseInvoiceLineDimensions/Dimension/DimensionDetailName")) == ("179,80", "2,00", "2001 ERP")
+    version_1 = parse(call(base, "getpurchaseinvoice.nv", {"netvisorkey": key})).find("PurchaseInvoice/InvoiceLines")
+    assert version_1.find("PurchaseInvoiceLine/PurchaseInvoiceLineDimensions") is None
+    assert version_1.findtext("PurchaseInvoiceLineDimensions/Dimension/DimensionName") == "Projekti"
     assert "Unknown invoicestatus" in statuses(call(base, "purchaseinvoicelist.nv", {"invoicestatus": "paid"}))[1]

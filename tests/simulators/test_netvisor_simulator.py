@@ -96,6 +96,13 @@ def test_reused_transaction_id_is_refused(base):
     assert statuses(second)[1].startswith("REQUEST_NOT_UNIQUE :: ")
 
 
+def test_transaction_id_of_a_refused_request_may_be_sent_again(base):
+    transaction_id = uuid.uuid4().hex
+    refused = call(base, "getcustomer.nv", {"id": "999"}, transaction_id=transaction_id)
+    assert statuses(refused)[1].startswith("INVALID_DATA :: ")
+    assert statuses(call(base, "customerlist.nv", transaction_id=transaction_id)) == ["OK"]
+
+
 def test_add_customer_then_list_changed_since_and_get(base):
     since = (datetime.now(NETVISOR_TIME) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
     added = add_customer(base, "2001", "Änkyrä Oy")
@@ -116,7 +123,8 @@ def test_add_customer_then_list_changed_since_and_get(base):
 def test_customer_rules(base):
     assert statuses(add_customer(base, "3001")) == ["OK"]
     assert statuses(add_customer(base, "3001"))[1].startswith("DUPLICATE_DATA :: ")
-    assert statuses(add_customer(base, "0301"))[1] == "INVALID_DATA :: Customer code 0301 is not valid"
+    # Netvisor takes alphanumeric codes and leading zeros (a numeric rule is the integration's own)
+    assert statuses(add_customer(base, "0301")) == ["OK"] and statuses(add_customer(base, "MM-7")) == ["OK"]
     edit = call(base, "customer.nv", {"method": "edit", "id": "999"},
                 b"<root><customer><customerbaseinformation><name>X</name></customerbaseinformation></customer></root>")
     assert statuses(edit)[1] == (
@@ -191,4 +199,4 @@ def test_iso_8859_15_body_and_comma_decimals(base):
     product = parse(call(base, "getproduct.nv", {"id": key})).find("Product")
     assert product.findtext("ProductBaseInformation/Name") == "Kahvi €"
     assert product.findtext("ProductBaseInformation/UnitPrice") == "2,50"
-    assert product.findtext("ProductBookkeepingDetails/DefaultVatPercentage") == "14,00"
+    assert product.findtext("ProductBookkeepingDetails/DefaultVatPercent") == "14,00"

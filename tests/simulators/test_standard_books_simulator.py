@@ -99,6 +99,9 @@ def test_filter_sort_range_offset_limit(base):
     assert codes(get(base, "CUVc", **{"filter.VEType": "1"}), "CUVc") == ["2001", "2002", "2003"]
     assert codes(get(base, "AccVc", sort="AccNumber", range="4000:4200"), "AccVc", "AccNumber") == [
         "4000", "4100", "4200"]
+    # documented: one value is an exact match
+    assert codes(get(base, "AccVc", sort="AccNumber", range="4100"), "AccVc", "AccNumber") == ["4100"]
+    assert codes(get(base, "CUVc", sort="Name", range="Klient AS"), "CUVc") == ["1001"]
     assert codes(get(base, "ObjVc", sort="Comment"), "ObjVc") == ["ADM", "P100", "P099", "SALES"]
     page = get(base, "AccVc", offset="1", limit="2")
     assert codes(page, "AccVc", "AccNumber") == ["4000", "4100"]
@@ -125,30 +128,52 @@ def test_post_auto_number_url_and_patch(base):
     created = post(base, "CUVc", {"set_field.Code": "", "set_field.Name": "Uus Tarnija & Co OÜ",
                                   "set_field.VEType": "1"})
     assert created.status_code == 200, created.text
-    record = xml(created).find("CUVc")
+    answer = xml(created)  # documented: the url on <data>, only the fields with non-blank data
+    record = answer.find("CUVc")
     code = record.findtext("Code")
-    assert code and record.get("url") == f"/api/1/CUVc/{code}"
+    assert code and answer.get("url") == f"/api/1/CUVc/{code}" and record.attrib == {}
+    assert [child.tag for child in record] == ["Code", "Name", "VEType"]
     assert record.findtext("Name") == "Uus Tarnija & Co OÜ"
 
-    patched = requests.patch(f"{base}{record.get('url')}", data={"set_field.eMail": "arved@uus.ee"},
+    patched = requests.patch(f"{base}{answer.get('url')}", data={"set_field.eMail": "arved@uus.ee"},
                              auth=AUTH, timeout=5)
     assert patched.status_code == 200
     assert xml(patched).find("CUVc").findtext("eMail") == "arved@uus.ee"
     assert xml(get(base, f"CUVc/{code}")).find("CUVc").findtext("Name") == "Uus Tarnija & Co OÜ"
 
 
+def test_the_documented_post_patch_get_exchange(base):
+    """HansaWorld's own example (Rest API POST doc; "Koostame kliendi"): a new contact with a blank
+    Code, its url from <data>, a PATCH to that url, then the record by sort=Code&range=<code>."""
+    created = requests.post(f"{base}/api/1/CUVc", auth=AUTH, timeout=5,
+                            data="set_field.Code=&set_field.Name=Kohvimasina POST OÜ&set_field.InvAddr0=Saue&"
+                                 "set_field.InvAddr1=Kodu 13".encode())
+    answer = xml(created)
+    assert (answer.tag, answer.get("register"), created.status_code) == ("data", "CUVc", 200)
+    assert set(answer.attrib) == {"register", "sequence", "url", "systemversion"}
+    code = answer.findtext("CUVc/Code")
+    assert answer.get("url") == f"/api/1/CUVc/{code}"
+    assert {c.tag: c.text for c in answer.find("CUVc")} == {
+        "Code": code, "Name": "Kohvimasina POST OÜ", "InvAddr0": "Saue", "InvAddr1": "Kodu 13"}
+    patched = requests.patch(f"{base}{answer.get('url')}?set_field.Phone=5555", auth=AUTH, timeout=5)
+    assert xml(patched).get("url") == answer.get("url") and xml(patched).findtext("CUVc/Phone") == "5555"
+    read = xml(get(base, "CUVc", sort="Code", range=code))
+    assert [(r.findtext("Code"), r.findtext("Phone"), r.get("url")) for r in read.findall("CUVc")] == [
+        (code, "5555", answer.get("url"))]
+
+
 def test_incoming_einvoice_with_rows_and_patch_rows(base):
     created = post(base, "EInvoiceInVc", invoice())
     assert created.status_code == 200, created.text
     record = xml(created).find("EInvoiceInVc")
-    assert record.get("url") == f"/api/1/EInvoiceInVc/{record.findtext('SerNr')}"
+    assert xml(created).get("url") == f"/api/1/EInvoiceInVc/{record.findtext('SerNr')}"
     assert record.findtext("SupplierName") == "Ehitus & Remont OÜ"  # filled from the contact
     rows = record.findall("rows/row")
     assert [(r.get("rownumber"), r.findtext("AccNumber"), r.findtext("Sum")) for r in rows] == [
         ("0", "4100", "60.00"), ("1", "4300", "40.00")]
     assert xml(created).find("message") is None
 
-    url = record.get("url")
+    url = xml(created).get("url")
     patched = requests.patch(f"{base}{url}", auth=AUTH, timeout=5, data={
         "set_field.Comment": "checked", "set_row_field.1.Sum": "30.00", "set_row_field.2.AccNumber": "4000",
         "set_row_field.2.Sum": "10.00"})
@@ -205,8 +230,8 @@ def test_purchase_invoice_ok_flag_locks_and_links_einvoice(base):
     created = post(base, "VIVc", body)
     assert created.status_code == 200, created.text
     record = xml(created).find("VIVc")
-    assert record.findtext("VEName") == "Ehitus & Remont OÜ" and record.findtext("OKFlag") == "0"
-    url = record.get("url")
+    assert record.findtext("VEName") == "Ehitus & Remont OÜ" and record.find("OKFlag") is None  # default: left out
+    url = xml(created).get("url")
     assert "already entered" in xml(post(base, "VIVc", body)).find("message").get("description")
 
     ok = requests.patch(f"{base}{url}", data={"set_field.OKFlag": "1"}, auth=AUTH, timeout=5)

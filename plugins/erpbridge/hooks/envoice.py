@@ -7,7 +7,9 @@ code); lists paged with ``page`` / ``per_page`` answering ``{"data", "meta": {"t
 purchase documents ``/api/v1/purchase-documents`` (``status`` filter, ``/{id}``, ``/{id}/pdf``,
 ``POST /{id}/transfer {"erp_id"}``) and ``/api/v1/archive``; errors ``{"error": {"code",
 "message"}}`` (401 unauthorized; 404 not_found; 409 duplicate / in_use / invalid_status; 422
-validation). Records cross this hook as the API's own JSON dicts.
+validation); at most ``PER_PAGE`` records a page; no published rate limit, so ``rate_per_second``.
+Records cross this hook as the API's own JSON dicts. The README's "assumed, verify first" table
+lists the same.
 """
 
 from __future__ import annotations

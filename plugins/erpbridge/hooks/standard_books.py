@@ -1,10 +1,15 @@
 """Standard Books / Standard ERP REST API v2: XML over HTTP(S), Basic auth, one company per connection.
 
-Records cross this hook as plain dicts of the register's field names (``Code``, ``AccNumber``...)
-with text values, plus ``rows`` (a list of dicts) when the register has rows, ``sequence`` (the
-record's last change, an int) and ``url``. Writes are ``set_field.`` / ``set_row_field.`` form
-commands. The vendor's ``<error code description row field/>`` becomes a RecordRejected whose
+Records read cross this hook as plain dicts of the register's field names (``Code``,
+``AccNumber``...) with text values, plus ``rows`` (a list of dicts) when the register has rows,
+``sequence`` (the record's last change, an int) and ``url``. Writes are ``set_field.`` /
+``set_row_field.`` form commands; their answer names the record by the ``url`` on ``<data>``
+(documented) and lists only its non-blank fields, so nothing else is read from it. The vendor's ``<error code description row field/>`` becomes a RecordRejected whose
 reason is the description, unchanged; warnings (``<message description/>``) are logged.
+
+Assumed, not in the public contract (README: "assumed, verify first"): the ``Attach`` endpoints
+(``attach``, ``attachments``, ``attachment``); ``<error>`` / ``<message>`` inside ``<data>`` and the
+HTTP statuses in ``RECORD_STATUSES``; ``sequence`` / ``url`` attributes on a GET answer's records.
 """
 
 from __future__ import annotations
@@ -118,10 +123,11 @@ class StandardBooksHook(HttpSystemHook):
     # --- writing --------------------------------------------------------------------------------
 
     def create(self, register: str, fields: dict, rows: list[dict] | None = None) -> str:
-        """POST a new record; returns its key (taken from the reply's url). An empty key auto-numbers."""
+        """POST a new record; returns its key, taken from the url on the answer's ``<data>``. An empty
+        key auto-numbers. An answer without it is a system error after the record may exist: callers
+        find it again by a field of their own (e.g. ``ExternalId``) before posting again."""
         root = self._call("POST", self._path(register), data=_commands(fields, rows), write=True)
-        node = xml.child(root, register)
-        url = node.get("url", "") if node is not None else ""
+        url = root.get("url", "")
         if not url:
             raise ExternalSystemError(self.system_name, f"the answer to a new {register} record carries no url")
         return _unquote_key(url)

@@ -125,6 +125,8 @@ def sales_invoice(invoice: dict, reference: str, *, config: SeveraNetvisorSettin
         "amount": gross.quantize(CENT), "currency": currency if currency != home else None, "currency_rate": rate,
         "customer": customer, "status": config.sales_invoices.netvisor_status, "reference": reference,
         "credit_note": credit, "lines": lines,
+        "due_date": str(invoice["dueDate"])[:10] if invoice.get("dueDate") else None,
+        "payment_term_days": invoice.get("paymentTerm"),
     }
 
 
@@ -255,7 +257,7 @@ def travel_expense(travel: dict, reference: str, *, config: SeveraNetvisorSettin
         code = str((expense.get("expenseType") or {}).get("code") or "").strip()
         if not code:
             raise RecordRejected(f"{where}: the expense type has no code; Severa's expense code must be the "
-                                 "Netvisor wage type code")
+                                 "name of the Netvisor wage type (the travel expense line's ratio)")
         quantity = checks.amount(where, "quantity", expense.get("quantity"))
         unit = checks.amount(where, "unit price", expense.get("unitPrice"))
         if quantity is None or unit is None:

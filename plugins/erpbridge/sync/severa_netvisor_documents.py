@@ -344,15 +344,15 @@ class SeveraTravelInvoices(_SeveraNumberedDocuments):
 
 
 class NetvisorTripExpenses(_PostCarriesAll):
-    """Netvisor travel expenses as a DocumentTarget; found again by number and our reference."""
+    """Netvisor travel expenses as a DocumentTarget. Netvisor lists no travel expenses, so nothing is
+    looked up: the post itself is found again, by its TransactionId (see NetvisorHook.add_trip_expense),
+    and a rerun's post of the same document is answered "already done" instead of stored twice."""
 
     def __init__(self, hook: NetvisorHook):
         self.hook = hook
 
     def find(self, reference: str, payload: dict) -> str | None:
-        listed = self.hook.list_trip_expenses(payload["employee"])
-        return next((t["netvisor_key"] for t in listed
-                     if t["our_reference"] == reference or t["number"] == payload["number"]), None)
+        return None
 
     def post(self, payload: dict) -> str:
         return self.hook.add_trip_expense(payload)
