@@ -82,7 +82,10 @@ class Responder(threading.Thread):
                 asked = {"subject": detail.subject, "body": detail.body, "options": list(detail.options),
                          "params": dict(detail.params or {}), "task_id": ti.task_id}
                 self.asked.append(asked)
-                chosen, params_input = self.answer(asked)
+                chosen, given = self.answer(asked)
+                # the form sends every field, those left untouched with their defaults
+                params_input = {name: (spec.get("value") if isinstance(spec, dict) else spec)
+                                for name, spec in asked["params"].items()} | given
                 detail.responded_by = {"id": "reviewer", "name": "Test Reviewer"}
                 detail.responded_at = timezone.utcnow()
                 detail.chosen_options = chosen
