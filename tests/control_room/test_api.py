@@ -31,7 +31,8 @@ def quarantine_row(db, source_id: str, key: str, reason: str, flow: str = "sever
 def seeded(room):
     now = datetime.now(timezone.utc)
     add_rows(room.db, [{"at": now, "flow": "severa_netvisor", "entity": "customer", "source_id": "g-1",
-                        "source_key": MARKER, "action": "rejected", "error_text": MARKER}])
+                        "source_key": MARKER, "action": "rejected", "error_text": MARKER,
+                        "dag_id": "severa_netvisor_registers"}])
     quarantine_row(room.db, "g-1", MARKER, f"{MARKER} is bad")
     return room
 
