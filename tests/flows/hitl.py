@@ -105,6 +105,11 @@ def run_dag_answering(dag_id: str, answer: Answer, conf: dict | None = None, *, 
             task.retry_delay = timedelta(0)
         else:
             task.retries = 0
+    from airflow.models import import_all_models
+    from sqlalchemy.orm import configure_mappers
+
+    import_all_models()  # here, not first in the responder's thread while dag.test() imports the same modules
+    configure_mappers()
     responder = Responder(answer)
     responder.start()
     try:

@@ -4,12 +4,15 @@ links, a mistyped inbox that would zero loaded hours, markdown in a CSV cell, un
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+from datetime import date
 
 import pytest
 from markdown_it import MarkdownIt
 
+from include.simulators import horizon as horizon_sim
 from tests.flows.dagrun import task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -243,3 +246,24 @@ def test_bad_csv_values_are_flagged_escaped_and_the_rest_goes_on(payroll):
     assert "unreadable line: field larger than field limit" in flags["bad.csv:8"]
     assert flags["latin1.csv"].startswith("unreadable file latin1.csv")
     assert horizon_totals(horizon) == {("E2", "2026-10-09", "WORK"): 6.0}, "the rest of the batch goes on"
+
+
+def test_the_demo_seed_gives_the_default_review_rows_and_a_flag_of_each_kind(airflow_db, ledger, horizon, severa,
+                                                                             tmp_path):
+    """make demo: the inbox file and Horizon's seed cover the period the review covers by default (last month)."""
+    horizon.seed(**copy.deepcopy(horizon_sim.DEMO_SEED))
+    name, text = horizon_sim.demo_work_time(date.today())
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / name).write_text(text, encoding="utf-8")
+
+    run, asked = run_dag_answering(DAG_ID, answers(("Approve", {})), {"inbox": str(inbox)})
+
+    assert run.state == "success", task_states(run)
+    body = asked[0]["body"].replace("\\", "")
+    for flag in ("unknown employee code E9999", "work on a day of absence (ATV)", "date outside the period",
+                 "negative hours", f"duplicate of {name}:2", "more than 24 h", "unreadable hours",
+                 "employee code and time type are required"):
+        assert flag in body, flag
+    assert "| E1001 |" in body and "| E1002 |" in body
+    assert {code for code, _, _ in horizon_totals(horizon)} == {"E1001", "E1002"}
