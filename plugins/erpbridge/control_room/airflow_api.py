@@ -72,6 +72,22 @@ class AirflowApi:
         runs = self._call("GET", f"dags/{quote(dag_id, safe='')}/dagRuns", params=params).get("dag_runs") or []
         return runs[0] if runs else None
 
+    def variable(self, key: str) -> str | None:
+        """A Variable's value as stored, or None when it does not exist."""
+        try:
+            return self._call("GET", f"variables/{quote(key, safe='')}").get("value")
+        except AirflowApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def set_variable(self, key: str, value: str, exists: bool) -> None:
+        if exists:
+            self._call("PATCH", f"variables/{quote(key, safe='')}", json={"key": key, "value": value},
+                       params={"update_mask": "value"})
+        else:
+            self._call("POST", "variables", json={"key": key, "value": value})
+
     def retry_record(self, dag_id: str, conf: dict, label: str, actor: str) -> dict:
         """Trigger ``dag_id`` with ``conf`` (see control_room.retry); refuses a DAG that lacks one of its Params."""
         missing = sorted(set(conf) - set(self.dag_params(dag_id)))

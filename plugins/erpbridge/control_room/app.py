@@ -6,6 +6,7 @@ HTML for people, the same data as JSON under /api for scripts and tests.
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -22,7 +23,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from erpbridge.control_room import queries, review
+from erpbridge import settings
+from erpbridge.control_room import fixes, queries, review
 from erpbridge.control_room.airflow_api import AirflowApi, AirflowApiError, api_root
 from erpbridge.control_room.auth import (Reader, is_admin, login_url, may_operate, may_read, readable, reader,
                                          same_origin, token_of)
@@ -154,11 +156,25 @@ def _quarantine(user) -> list[tuple[str, list[dict]]]:
     return [(reason, records) for reason, records in shown if records]
 
 
+def _offer_fixes(request: Request, groups) -> str | None:
+    """Mark each record whose refusal the page can fix (``record["fix"]``); a problem reading the settings."""
+    waiting = [(r, code) for _, records in groups for r in records if (code := fixes.absence_type_code(r))]
+    if not waiting:
+        return None
+    try:
+        offered = fixes.choices(fixes.current(AirflowApi(api_root(), token_of(request)).variable(fixes.VARIABLE)))
+    except (AirflowApiError, settings.SettingsError) as exc:
+        return f"the fix for a missing record type is not offered: {getattr(exc, 'detail', exc)}"
+    for record, code in waiting:
+        record["fix"] = fixes.AbsenceTypeFix(code, offered)
+    return None
+
+
 @app.get("/quarantine", response_class=HTMLResponse, name="quarantine_page")
 def quarantine_page(request: Request, user: Reader):
     groups = _quarantine(user)
     return render(request, "quarantine.html", groups=groups, total=sum(len(g) for _, g in groups),
-                  retryable=RETRY_CONF.keys())
+                  retryable=RETRY_CONF.keys(), fix_problem=_offer_fixes(request, groups))
 
 
 @app.get("/api/quarantine", name="quarantine_json")
@@ -223,6 +239,38 @@ def dismiss(request: Request, user: Reader, flow: str = Form(), entity: str = Fo
         queries.dismiss(conn, flow, entity, source_id, comment, user.get_name())
     label = record["source_key"] or source_id
     return _back(request, wants_json, {"message": f"{entity} {label} dismissed; the comment is in the history"})
+
+
+@app.post("/quarantine/fix-absence-type", name="fix_absence_type", dependencies=[Depends(same_origin)])
+def fix_absence_type(request: Request, user: Reader, flow: str = Form(), entity: str = Form(),
+                     source_id: str = Form(), record_type: str = Form()):
+    """Write the Netvisor record type of the absence type a waiting record lacks into the flow's settings."""
+    wants_json = _wants_json(request)
+    with ledger() as conn:
+        record = queries.quarantined_record(conn, flow, entity, source_id)
+    if record is None or not may_read(user, record["dag_id"]):
+        return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting any more"}, problem=True,
+                     code=404)
+    if not may_operate(user, record["dag_id"]):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: this user may not change the flow's runs")
+    code = fixes.absence_type_code(record)
+    if code is None:
+        return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting for a record type"},
+                     problem=True, code=409)
+    api = AirflowApi(api_root(), token_of(request))
+    try:
+        raw = api.variable(fixes.VARIABLE)
+        api.set_variable(fixes.VARIABLE, json.dumps(fixes.with_absence_type(fixes.current(raw), code, record_type)),
+                         exists=raw is not None)
+    except settings.SettingsError as exc:
+        return _back(request, wants_json, {"message": f"not saved: {exc}"}, problem=True, code=422)
+    except AirflowApiError as exc:
+        return _back(request, wants_json, {"message": f"not saved: {exc.detail}"}, problem=True, code=exc.status)
+    log.info("control room: %s set hours.absence_record_types[%s] = %s in %s", user.get_name(), code,
+             record_type.strip(), fixes.VARIABLE)
+    return _back(request, wants_json, {"message": f"absence type {code} now moves as Netvisor record type "
+                                                  f"{record_type.strip()} (hours.absence_record_types in the Variable "
+                                                  f"{fixes.VARIABLE}): press Retry now"})
 
 
 # --- per flow ------------------------------------------------------------------------------------
