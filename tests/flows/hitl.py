@@ -14,7 +14,7 @@ from typing import Callable
 
 from tests.flows.dagrun import load_dag
 
-Answer = Callable[[dict], tuple[list[str], dict]]
+Answer = Callable[[dict], tuple[list[str], dict] | None]  # None: answered from outside, e.g. in a browser
 
 
 class Responder(threading.Thread):
@@ -23,6 +23,7 @@ class Responder(threading.Thread):
         self.answer = answer
         self.timeout = timeout
         self.asked: list[dict] = []  # what each request showed: subject, body, options, params
+        self.outside: set = set()  # requests left to be answered from outside
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -81,8 +82,14 @@ class Responder(threading.Thread):
                     continue
                 asked = {"subject": detail.subject, "body": detail.body, "options": list(detail.options),
                          "params": dict(detail.params or {}), "task_id": ti.task_id}
+                if detail.ti_id in self.outside:
+                    continue
                 self.asked.append(asked)
-                chosen, given = self.answer(asked)
+                response = self.answer(asked)
+                if response is None:  # to be answered from outside (a browser, through Airflow's UI)
+                    self.outside.add(detail.ti_id)
+                    continue
+                chosen, given = response
                 # the form sends every field, those left untouched with their defaults
                 params_input = {name: (spec.get("value") if isinstance(spec, dict) else spec)
                                 for name, spec in asked["params"].items()} | given
