@@ -97,7 +97,7 @@ class PurchaseInvoiceSettings(Strict):
 
 
 OverlapMinutes = Annotated[int, Field(ge=0, le=1440)]  # a watermark re-reads this much before itself
-RecordType = Annotated[str, Field(pattern=r"^[0-9]+$")]  # a Netvisor record type (collector ratio) number
+RecordType = Annotated[str, Field(pattern=r"^[0-9]{1,9}$")]  # a Netvisor record type (collector ratio) number
 IsoWeekday = Annotated[int, Field(ge=1, le=7)]  # 1 = Monday ... 7 = Sunday
 
 

@@ -77,7 +77,11 @@ def api_server(airflow_db, postgres, control_room_ledger):
     home = Path(os.environ["AIRFLOW_HOME"])
     port = free_port()
     ledger_name, _ = control_room_ledger
+    from airflow.configuration import conf
+
     env = {**os.environ,
+           # the same Variable encryption as this process, which reads what the control room writes
+           "AIRFLOW__CORE__FERNET_KEY": conf.get("core", "fernet_key", fallback="") or "",
            "AIRFLOW__CORE__AUTH_MANAGER": "tests.control_room.one_dag_auth_manager.OneDagAuthManager",
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items()),
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
@@ -165,3 +169,13 @@ def sync_dags() -> None:
             bundle.initialize()
         sync_bag_to_db(BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name),
                        bundle.name, bundle.version)
+
+
+@pytest.fixture
+def settings_variable(room):
+    """No Variable erpbridge_severa_netvisor in Airflow's metadata DB before and after the test (the control room
+    writes it through the REST API; every flow test after would read it)."""
+    url = f"{room.base}/api/v2/variables/erpbridge_severa_netvisor"
+    room.session().delete(url, timeout=30)
+    yield url
+    room.session().delete(url, timeout=30)

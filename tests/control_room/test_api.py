@@ -292,7 +292,8 @@ def test_every_dag_that_quarantines_records_can_retry_one_with_params_it_declare
         retry_conf("horizon_payroll_time_import", record)
 
 
-def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_settings_variable(room):
+def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_settings_variable(room,
+                                                                                              settings_variable):
     reason = ("activity a5-1 2026-11-02: absence type 'Vacation' (code VAC) has no Netvisor record type; "
               "add its code to hours.absence_record_types")
     add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": "severa_netvisor_hours", "entity": "workday",
@@ -304,7 +305,6 @@ def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_set
                     (reason,))
     admin = room.session()
     variables = f"{room.base}/api/v2/variables"
-    admin.delete(f"{variables}/erpbridge_severa_netvisor", timeout=30)
     admin.post(variables, json={"key": "erpbridge_severa_netvisor",
                                 "value": json.dumps({"hours": {"record_types": {"DEV": "7"}}})}, timeout=30)
     page = admin.get(room.url("/quarantine"), timeout=30).text
@@ -323,4 +323,3 @@ def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_set
     assert done.status_code == 200, done.text
     stored = json.loads(admin.get(f"{variables}/erpbridge_severa_netvisor", timeout=30).json()["value"])
     assert stored == {"hours": {"record_types": {"DEV": "7"}, "absence_record_types": {"VAC": "20"}}}
-    admin.delete(f"{variables}/erpbridge_severa_netvisor", timeout=30)

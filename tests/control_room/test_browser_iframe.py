@@ -42,12 +42,12 @@ def into_transfers(driver, room, page: str = "") -> None:
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "main"), what="the control room in the iframe")
 
 
-def test_inside_airflow_fix_a_refusal_retry_dismiss_and_follow_a_link(room, severa, netvisor, browser, monkeypatch):
+def test_inside_airflow_fix_a_refusal_retry_dismiss_and_follow_a_link(room, settings_variable, severa, netvisor, browser,
+                                                                     monkeypatch):
     from selenium.webdriver.common.by import By
 
     unthrottled(severa, monkeypatch)
     monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", raising=False)  # the demo sets no Variable
-    room.session().delete(f"{room.base}/api/v2/variables/erpbridge_severa_netvisor", timeout=30)
     for seed in (severa_sim.DEMO_SEED, severa_sim.DEMO_DOCUMENTS):
         severa.seed(**copy.deepcopy(seed))
     netvisor.seed(**copy.deepcopy(netvisor_sim.DEMO_SEED))

@@ -165,8 +165,12 @@ def test_symbolic_links_are_not_followed_and_only_the_files_read_are_archived(pa
     (outside / "iban.csv").write_text("E1;2026-10-09;WORK;8;LV80BANK0000435195001\n", encoding="utf-8")
     os.symlink(outside / "iban.csv", inbox / "iban.csv")
 
+    (inbox / "changed.csv").write_text("E2;2026-10-21;WORK;8;read\n", encoding="utf-8")
+
     def approve_after_a_new_file_arrives(asked):
         (inbox / "late.csv").write_text("E1;2026-10-20;WORK;8;arrived during the review\n", encoding="utf-8")
+        with open(inbox / "changed.csv", "a", encoding="utf-8") as changed:
+            changed.write("E2;2026-10-22;WORK;8;added during the review\n")
         return ["Approve"], {}
 
     run, asked = run_dag_answering(DAG_ID, approve_after_a_new_file_arrives, {**PERIOD, "inbox": str(inbox),
@@ -177,10 +181,11 @@ def test_symbolic_links_are_not_followed_and_only_the_files_read_are_archived(pa
     assert "root:" not in body and "LV80BANK" not in body
     assert "passwd.csv (a symbolic link: not read)" in body.replace("\\", "")
     refs = [r[0] for r in ledger.execute("SELECT source_ref FROM payroll_row")]
-    assert refs and all(ref.startswith("october.csv:") for ref in refs)
+    assert refs and all(ref.startswith(("october.csv:", "changed.csv:")) for ref in refs)
     archive = inbox / "archive" / "2026-10-01_2026-10-31"
     assert sorted(p.name for p in archive.iterdir()) == ["october.csv"]
     assert (inbox / "late.csv").exists(), "a file the batch did not read stays in the inbox"
+    assert (inbox / "changed.csv").exists(), "a file changed after the batch read it stays in the inbox"
     assert (inbox / "passwd.csv").is_symlink() and (outside / "iban.csv").exists()
 
 

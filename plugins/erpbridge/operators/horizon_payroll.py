@@ -73,7 +73,7 @@ def stage_now(params: dict, run=None) -> dict:
              batch_id, start, end, len(rows), flagged, len(removals), "; ".join(sources))
     return {"batch_id": batch_id, "period_start": start.isoformat(), "period_end": end.isoformat(),
             "rows": len(rows), "flagged": flagged, "removals": len(removals), "inbox": str(inbox),
-            "files": [name for name in names if "/" not in name],
+            "files": {name: payroll.fingerprint(inbox / name) for name in names if "/" not in name},
             "body": payroll.review_body(batch_id, start, end, rows, removals, sources)}
 
 

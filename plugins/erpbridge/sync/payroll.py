@@ -15,6 +15,7 @@ removals are listed in the review and need the reviewer's confirmation (``confir
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import re
@@ -408,14 +409,22 @@ def load(review: PayrollReview, horizon, batch_id: int, decision: str, reason: s
     return {"status": "loaded_with_errors" if result.refused_keys else "loaded", **result.__dict__}
 
 
-def archive_inbox(inbox: Path, start: date, end: date, names: list[str]) -> list[str]:
-    """Move the inbox's CSV files a loaded batch read (``names``, as staged) under archive/<start>_<end>/;
-    a file added since, or one already in the archive, stays where it is."""
+def fingerprint(path: Path) -> str:
+    """What a file held when the batch read it (to archive that file only if it still holds it)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def archive_inbox(inbox: Path, start: date, end: date, files: dict[str, str]) -> list[str]:
+    """Move the inbox's CSV files a loaded batch read (``files``: name -> fingerprint, as staged) under
+    archive/<start>_<end>/. A file added or changed since it was read stays where it is, with a warning."""
     target = period_folder(inbox, start, end)
     moved = []
-    for name in names:
+    for name, read in files.items():
         path = inbox / name
         if path.parent != inbox or path.is_symlink() or not path.is_file():
+            continue
+        if fingerprint(path) != read:
+            log.warning("inbox file %s changed after the batch read it: left in the inbox", name)
             continue
         target.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), target / path.name)
