@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 class HttpSystemHook(BaseHook):
     """Base of hooks whose system speaks HTTP. Subclasses set the four connection attributes.
 
-    Optional extras on any such connection: ``verify`` (false, or a CA bundle path; default true),
+    Optional extras on any such connection: ``verify`` (default true; a CA bundle path; only an explicit
+    false turns checks off, see :func:`tls_verify`),
     ``timeout`` seconds, ``attempts`` and ``backoff`` seconds for retries.
     """
 
