@@ -8,11 +8,10 @@ employee, date and time type, so a re-sent period replaces and never doubles.
 
 from datetime import datetime, timedelta
 
-from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, dag
 
 from erpbridge.operators.common import migrate_ledger
-from erpbridge.operators.horizon_payroll import load_work_time, stage_work_time
+from erpbridge.operators.horizon_payroll import WorkTimeReview, load_work_time, stage_work_time
 
 OPTIONS = ["Approve", "Approve excluding flagged rows", "Reject"]  # erpbridge.sync.payroll.OPTIONS
 
@@ -32,22 +31,30 @@ OPTIONS = ["Approve", "Approve excluding flagged rows", "Reject"]  # erpbridge.s
         "period_end": Param(None, type=["null", "string"], format="date",
                             description="Last day of the pay period (empty: last day of the previous month)."),
         "use_severa": Param(True, type="boolean", description="Read Severa hour entries."),
-        "inbox": Param(None, type=["null", "string"],
-                       description="CSV inbox folder (empty: the erpbridge_horizon_payroll setting)."),
+        "inbox": Param(None, type=["null", "string"], maxLength=1000,
+                       description="CSV inbox folder inside one of the configured inbox roots (inbox_roots in the"
+                                   " Variable erpbridge_horizon_payroll); empty: the first root."),
     },
 )
 def horizon_payroll_time_import():
     staged = stage_work_time()
     migrate_ledger() >> staged
-    review = HITLOperator(
+    review = WorkTimeReview(
         task_id="review_work_time",
         subject="Work time {{ ti.xcom_pull(task_ids='stage_work_time')['period_start'] }} .. "
                 "{{ ti.xcom_pull(task_ids='stage_work_time')['period_end'] }}: "
                 "{{ ti.xcom_pull(task_ids='stage_work_time')['rows'] }} rows, "
-                "{{ ti.xcom_pull(task_ids='stage_work_time')['flagged'] }} flagged",
+                "{{ ti.xcom_pull(task_ids='stage_work_time')['flagged'] }} flagged, "
+                "{{ ti.xcom_pull(task_ids='stage_work_time')['removals'] }} to remove",
         body="{{ ti.xcom_pull(task_ids='stage_work_time')['body'] }}",
         options=OPTIONS,
-        params={"reason": Param("", type="string", description="Why (kept with a rejected batch).")},
+        params={
+            "reason": Param(None, type=["null", "string"], maxLength=2000,
+                            description="Why: required to reject or to approve excluding flagged rows."),
+            "confirm_removal": Param(False, type="boolean",
+                                     description="Remove the entries listed under \"Removed from Horizon\" (loaded"
+                                                 " earlier for this period, not in this batch)."),
+        },
     )
     staged >> review
     load_work_time(staged, review.output)

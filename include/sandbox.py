@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from include.airflow_services import POOLS
@@ -117,6 +118,11 @@ def main() -> None:
         **connections(urls, uri),
     }
     env.update(airflow_env(env))
+    inbox, (name, work_time) = STATE / "payroll_inbox", horizon.demo_work_time(date.today())  # the review's seed
+    if not any(inbox.rglob(name)):
+        inbox.mkdir(exist_ok=True)
+        (inbox / name).write_text(work_time, encoding="utf-8")
+    env["AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYROLL"] = json.dumps({"inbox_roots": [str(inbox)]})
     ENV_FILE.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
     print(f"PostgreSQL: {uri}\nSimulators: {urls}\nWrote {ENV_FILE.name}: `source {ENV_FILE.name}` to use them.",
           flush=True)

@@ -46,6 +46,13 @@ SECRET_VALUES = ["nv-customer-key-8f3a2c", "nv-partner-key-51c9e0", "severa-secr
                  "sb-password-3e8d21", "envoice-key-9b47fa"]
 
 
+@pytest.fixture(autouse=True)
+def payroll_inbox_roots(tmp_path_factory, monkeypatch):
+    """Payroll CSV inboxes may be read from the session's temporary folders (tests make them with tmp_path)."""
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYROLL",
+                       json.dumps({"inbox_roots": [str(tmp_path_factory.getbasetemp())]}))
+
+
 @pytest.fixture(scope="session")
 def simulators():
     """Every available simulator on free ports in one subprocess; yields name -> base URL."""

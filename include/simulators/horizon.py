@@ -32,7 +32,7 @@ import base64
 import binascii
 import itertools
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml import ElementTree as SafeET
@@ -330,6 +330,12 @@ def create_app(config: dict | None = None):
     return app
 
 
+def _last_month(today: date) -> tuple[date, date]:
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+_DEMO_MONTH, _ = _last_month(datetime.now().date())  # the payroll review's default period
 DEMO_SEED: dict = {
     "employees": [
         {"EmployeeCode": "E1001", "FirstName": "Jānis", "LastName": "Bērziņš", "Department": "Finanses",
@@ -344,6 +350,30 @@ DEMO_SEED: dict = {
     ],
     "absences": [
         {"EmployeeCode": "E1002", "DateFrom": "2026-07-06", "DateTo": "2026-07-17", "AbsenceType": "ATV"},
+        {"EmployeeCode": "E1002", "DateFrom": (_DEMO_MONTH + timedelta(days=14)).isoformat(),
+         "DateTo": (_DEMO_MONTH + timedelta(days=15)).isoformat(), "AbsenceType": "ATV"},  # see demo_work_time
     ],
     "time_import": [],
 }
+
+
+def demo_work_time(today: date) -> tuple[str, str]:
+    """The demo's payroll inbox file (name, CSV text): work time of the month before ``today``, the period the
+    payroll review covers by default, with a row for each thing the review flags. E1002's absence of that
+    month is in DEMO_SEED."""
+    first, _ = _last_month(today)
+    day = lambda n: (first + timedelta(days=n)).isoformat()  # noqa: E731
+    worked = [day(n) for n in range(10) if (first + timedelta(days=n)).isoweekday() <= 5]
+    lines = ["employee_code;date;time_type;hours;comment"]
+    lines += [f"{code};{when};WORK;{hours};regular" for when in worked for code, hours in (("E1001", "7,5"),
+                                                                                         ("E1002", "8"))]
+    lines += [f"E1001;{worked[0]};WORK;7,5;regular",  # a duplicate of an earlier line
+              f"E9999;{day(2)};WORK;8;who is this",  # an employee Horizon does not know
+              f"E1002;{day(14)};WORK;4;on a vacation day",  # work on a day of absence
+              f"E1001;{today.replace(day=1).isoformat()};WORK;8;next month",  # outside the period
+              f"E1001;{day(16)};WORK;-2;correction",  # negative hours
+              f"E1001;{day(20)};WORK;20;go-live", f"E1001;{day(20)};WORK;6;and the night after",  # 26 h in a day
+              f"E1002;{day(21)};WORK;seven;typo",  # unreadable hours
+              f";{day(22)};WORK;8;no code"]  # a required field missing
+    return f"work-time-{first:%Y-%m}.csv", "\n".join(lines) + "\n"
+

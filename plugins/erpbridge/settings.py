@@ -96,7 +96,8 @@ class PurchaseInvoiceSettings(Strict):
     require_approval: bool = False
 
 
-RecordType = Annotated[str, Field(pattern=r"^[0-9]+$")]  # a Netvisor record type (collector ratio) number
+OverlapMinutes = Annotated[int, Field(ge=0, le=1440)]  # a watermark re-reads this much before itself
+RecordType = Annotated[str, Field(pattern=r"^[0-9]{1,9}$")]  # a Netvisor record type (collector ratio) number
 IsoWeekday = Annotated[int, Field(ge=1, le=7)]  # 1 = Monday ... 7 = Sunday
 
 
@@ -126,23 +127,27 @@ class SeveraNetvisorSettings(Strict):
     purchase_invoices: PurchaseInvoiceSettings = PurchaseInvoiceSettings()
     product_group: str = "Severa"  # Netvisor product group for products coming from Severa
     currency: str = "EUR"  # home currency; must be the same in both systems (R-A.10)
-    watermark_overlap_minutes: int = 10
+    watermark_overlap_minutes: OverlapMinutes = 10
 
 
 class HorizonAdSettings(Strict):
     """Flow C accounts settings (Variable ``erpbridge_horizon_ad``)."""
 
     timezone: str = "Europe/Riga"  # the day on which employment starts and ends
-    watermark_overlap_minutes: int = 10
+    watermark_overlap_minutes: OverlapMinutes = 10
 
 
 class HorizonPayrollSettings(Strict):
     """Flow C work-time settings (Variable ``erpbridge_horizon_payroll``)."""
 
-    inbox: str = "/opt/airflow/data/payroll_inbox"  # CSV files: employee_code;date;time_type;hours;comment
+    # folders CSV files (employee_code;date;time_type;hours;comment) may be read from; the first is the
+    # default inbox, the run's ``inbox`` Param may name a folder inside any of them
+    inbox_roots: list[Annotated[str, Field(pattern=r"^/")]] = Field(["/opt/airflow/data/payroll_inbox"], min_length=1)
     severa_time_type: str = "WORK"  # Horizon time type for Severa hour entries (non-overtime)
     overtime_time_types: dict[str, str] = {}  # Severa overtime code or name -> Horizon time type
-    max_hours_per_day: float = 24.0
+    max_hours_per_day: float = Field(24.0, gt=0, le=24, allow_inf_nan=False)
+    # share of the entries loaded for the period a load may remove without the reviewer confirming (0: none)
+    max_removal_share: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)
 
 
 class StandardBooksEnvoiceSettings(Strict):

@@ -18,7 +18,7 @@ import requests
 from include.airflow_services import free_port
 from tests.conftest import ROOT
 
-USERS = {"admin": "admin", "viewer": "viewer"}  # name: role
+USERS = {"admin": "admin", "viewer": "viewer", "alice": "op"}  # name: role (alice: one DAG, one_dag_auth_manager)
 STARTUP_TIMEOUT = 90
 
 
@@ -72,16 +72,20 @@ def control_room_ledger(postgres):
 
 @pytest.fixture(scope="session")
 def api_server(airflow_db, postgres, control_room_ledger):
-    """`airflow api-server` with the control room plugin, one worker, on a free port."""
+    """`airflow api-server` with the control room plugin, one worker, on a free port; no [api] base_url (as
+    docker-compose.yaml ships), so nothing may depend on the request's Host."""
     home = Path(os.environ["AIRFLOW_HOME"])
     port = free_port()
     ledger_name, _ = control_room_ledger
+    from airflow.configuration import conf
+
     env = {**os.environ,
-           "AIRFLOW__CORE__AUTH_MANAGER":
-               "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+           # the same Variable encryption as this process, which reads what the control room writes
+           "AIRFLOW__CORE__FERNET_KEY": conf.get("core", "fernet_key", fallback="") or "",
+           "AIRFLOW__CORE__AUTH_MANAGER": "tests.control_room.one_dag_auth_manager.OneDagAuthManager",
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items()),
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-           "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+           "AIRFLOW__API__BASE_URL": "", "AIRFLOW__API__PORT": str(port),
            "AIRFLOW__API_AUTH__JWT_SECRET": "control-room-tests-" + uuid.uuid4().hex,
            "AIRFLOW_CONN_ERPBRIDGE_LEDGER": _ledger_conn_json(postgres, ledger_name)}
     log_path = home / "api-server.log"
@@ -165,3 +169,13 @@ def sync_dags() -> None:
             bundle.initialize()
         sync_bag_to_db(BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name),
                        bundle.name, bundle.version)
+
+
+@pytest.fixture
+def settings_variable(room):
+    """No Variable erpbridge_severa_netvisor in Airflow's metadata DB before and after the test (the control room
+    writes it through the REST API; every flow test after would read it)."""
+    url = f"{room.base}/api/v2/variables/erpbridge_severa_netvisor"
+    room.session().delete(url, timeout=30)
+    yield url
+    room.session().delete(url, timeout=30)

@@ -3,6 +3,7 @@ escaping, and a dismiss that stays in the history."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -31,7 +32,8 @@ def quarantine_row(db, source_id: str, key: str, reason: str, flow: str = "sever
 def seeded(room):
     now = datetime.now(timezone.utc)
     add_rows(room.db, [{"at": now, "flow": "severa_netvisor", "entity": "customer", "source_id": "g-1",
-                        "source_key": MARKER, "action": "rejected", "error_text": MARKER}])
+                        "source_key": MARKER, "action": "rejected", "error_text": MARKER,
+                        "dag_id": "severa_netvisor_registers"}])
     quarantine_row(room.db, "g-1", MARKER, f"{MARKER} is bad")
     return room
 
@@ -288,3 +290,36 @@ def test_every_dag_that_quarantines_records_can_retry_one_with_params_it_declare
         retry_conf("severa_netvisor_sales_invoices", {**record, "source_key": None})
     with pytest.raises(CannotRetry):
         retry_conf("horizon_payroll_time_import", record)
+
+
+def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_settings_variable(room,
+                                                                                              settings_variable):
+    reason = ("activity a5-1 2026-11-02: absence type 'Vacation' (code VAC) has no Netvisor record type; "
+              "add its code to hours.absence_record_types")
+    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": "severa_netvisor_hours", "entity": "workday",
+                        "source_id": "102/2026-11-02", "source_key": "102 2026-11-02", "action": "rejected",
+                        "error_category": "ABSENCE_TYPE", "error_text": reason, "dag_id": "severa_netvisor_hours",
+                        "run_id": "r1", "task_id": "t"}])
+    room.db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category) VALUES"
+                    " ('severa_netvisor_hours', 'workday', '102/2026-11-02', '102 2026-11-02', %s, 'ABSENCE_TYPE')",
+                    (reason,))
+    admin = room.session()
+    variables = f"{room.base}/api/v2/variables"
+    admin.post(variables, json={"key": "erpbridge_severa_netvisor",
+                                "value": json.dumps({"hours": {"record_types": {"DEV": "7"}}})}, timeout=30)
+    page = admin.get(room.url("/quarantine"), timeout=30).text
+    assert 'action="/erpbridge/quarantine/fix-absence-type"' in page and "absence type <strong>VAC</strong>" in page
+    assert '<option value="1">' in page and '<option value="7">' in page and "Netvisor offers no list" in page
+    form = {"flow": "severa_netvisor_hours", "entity": "workday", "source_id": "102/2026-11-02"}
+
+    viewer = room.session("viewer").post(room.url("/quarantine/fix-absence-type"), data={**form, "record_type": "20"},
+                                         headers={"Accept": "application/json"}, timeout=30)
+    assert viewer.status_code == 403
+    bad = admin.post(room.url("/quarantine/fix-absence-type"), data={**form, "record_type": "twenty"},
+                     headers={"Accept": "application/json"}, timeout=30)
+    assert bad.status_code == 422 and "hours.absence_record_types.VAC" in bad.json()["message"]
+    done = admin.post(room.url("/quarantine/fix-absence-type"), data={**form, "record_type": "20"},
+                      headers={"Accept": "application/json"}, timeout=30)
+    assert done.status_code == 200, done.text
+    stored = json.loads(admin.get(f"{variables}/erpbridge_severa_netvisor", timeout=30).json()["value"])
+    assert stored == {"hours": {"record_types": {"DEV": "7"}, "absence_record_types": {"VAC": "20"}}}

@@ -99,7 +99,7 @@ def test_find_an_error_fix_the_record_and_retry_it(room, netvisor, severa, brows
     wait_for(error.is_displayed, what="the error text")
     assert error.text.startswith("INVALID_DATA :: ")
     shot(driver, "03-error-opened")
-    link = rows[0].find_element(By.CSS_SELECTOR, "a[target=_top]").get_attribute("href")
+    link = rows[0].find_element(By.CSS_SELECTOR, "a[data-airflow]").get_attribute("href")
     assert "/dags/severa_netvisor_registers/runs/" in link and link.endswith("/tasks/sync_customers")
 
     # Quarantine: fix 0001 in Severa, press "Retry now" for it.
@@ -126,7 +126,7 @@ def test_find_an_error_fix_the_record_and_retry_it(room, netvisor, severa, brows
     driver.get(room.url("/?record=1777"))
     rows = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#history tbody tr[data-id]"), what="history")
     assert [r.find_element(By.CSS_SELECTOR, ".badge").text for r in rows] == ["created"]
-    assert run_id in unquote(rows[0].find_element(By.CSS_SELECTOR, "a[target=_top]").get_attribute("href"))
+    assert run_id in unquote(rows[0].find_element(By.CSS_SELECTOR, "a[data-airflow]").get_attribute("href"))
     shot(driver, "07-transferred")
     assert "1777" in [c["code"] for c in netvisor.state()["customers"]]
 

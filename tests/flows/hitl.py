@@ -14,7 +14,7 @@ from typing import Callable
 
 from tests.flows.dagrun import load_dag
 
-Answer = Callable[[dict], tuple[list[str], dict]]
+Answer = Callable[[dict], tuple[list[str], dict] | None]  # None: answered from outside, e.g. in a browser
 
 
 class Responder(threading.Thread):
@@ -23,6 +23,7 @@ class Responder(threading.Thread):
         self.answer = answer
         self.timeout = timeout
         self.asked: list[dict] = []  # what each request showed: subject, body, options, params
+        self.outside: set = set()  # requests left to be answered from outside
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -81,8 +82,17 @@ class Responder(threading.Thread):
                     continue
                 asked = {"subject": detail.subject, "body": detail.body, "options": list(detail.options),
                          "params": dict(detail.params or {}), "task_id": ti.task_id}
+                if detail.ti_id in self.outside:
+                    continue
                 self.asked.append(asked)
-                chosen, params_input = self.answer(asked)
+                response = self.answer(asked)
+                if response is None:  # to be answered from outside (a browser, through Airflow's UI)
+                    self.outside.add(detail.ti_id)
+                    continue
+                chosen, given = response
+                # the form sends every field, those left untouched with their defaults
+                params_input = {name: (spec.get("value") if isinstance(spec, dict) else spec)
+                                for name, spec in asked["params"].items()} | given
                 detail.responded_by = {"id": "reviewer", "name": "Test Reviewer"}
                 detail.responded_at = timezone.utcnow()
                 detail.chosen_options = chosen
@@ -102,6 +112,11 @@ def run_dag_answering(dag_id: str, answer: Answer, conf: dict | None = None, *, 
             task.retry_delay = timedelta(0)
         else:
             task.retries = 0
+    from airflow.models import import_all_models
+    from sqlalchemy.orm import configure_mappers
+
+    import_all_models()  # here, not first in the responder's thread while dag.test() imports the same modules
+    configure_mappers()
     responder = Responder(answer)
     responder.start()
     try:

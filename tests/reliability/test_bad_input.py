@@ -25,6 +25,18 @@ Kinds run here (real flow, simulators over HTTP, real ledger), 27 kinds in 31 te
   naming the answer as unsafe XML, the marker appears nowhere, memory stays flat, the next run recovers) and
   by Standard Books and Horizon to their hooks.
 
+Issue 14 (security and slips of the finger), here: 27 TLS ``verify`` given as "", null, 0, "0", "no", "off",
+  [], {} or a missing CA file (the connection test fails naming the value; the key never reaches a
+  self-signed server; only false / "false" turns checks off, with a warning each run); 28 an AD
+  ``tls_server_name`` wildcard; 29 settings out of bounds (watermark_overlap_minutes -100000 / 10^9,
+  max_hours_per_day -1 / NaN / inf, relative or no inbox_roots, max_removal_share 2).
+Issue 14, covered elsewhere: an inbox outside the roots, symbolic links to /etc/passwd and outside files, a
+  mistyped or empty inbox that would zero loaded hours, markdown links / images / HTML in a CSV cell, hours
+  NaN / Infinity / 1e9999 / 7.555, a NUL character and a 1 MB employee code in a CSV, a file that is not
+  UTF-8 -> tests/flows/test_horizon_payroll_time_import.py; Host-header SSRF, per-DAG rights, date_to
+  9999-12-31, NUL in a filter or form field, hours NaN / Infinity / 1e9999 / 8.001 / 7.555 and a 1 MB
+  employee code in a review edit, an unreachable or non-JSON Airflow API -> tests/control_room/test_attacks.py.
+
 Kinds already covered elsewhere (counted here, not repeated), 32 more (59 in all):
   float traps 0.1 + 0.2, '1e3', '1 234,50', NBSP thousands -> tests/test_mappings.py::test_amounts_are_exact;
   'NaN', 'Infinity', 'abc', True as amounts -> tests/test_mappings.py::test_amounts_that_are_not_amounts_are_refused;
@@ -518,3 +530,123 @@ def test_the_other_xml_hooks_refuse_an_unsafe_answer_as_a_system_error(system, k
     assert (_memory_kb("VmHWM") - rss) / 1024 < 32, "entities expanded?"
     sim.admin("DELETE", "faults")
     assert call(), "no answer once the vendor answers normally again"
+
+
+# --- issue 14: values that turned security off or were accepted as settings -----------------------------
+
+class SelfSignedServer:
+    """HTTPS with a certificate nobody trusts; records the Authorization / API key headers it receives."""
+
+    def __init__(self, tmp_path):
+        import datetime as dt
+        import ssl
+        import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        from include.airflow_services import free_port
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = dt.datetime.now(dt.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now)
+                .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+        (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                             serialization.PrivateFormat.PKCS8,
+                                                             serialization.NoEncryption()))
+        self.seen: list[dict] = []
+        seen = self.seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                seen.append(dict(self.headers))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", free_port()), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def self_signed(tmp_path):
+    server = SelfSignedServer(tmp_path)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("verify", ["", None, 0, "0", "no", "off", "/no/such/ca.pem", [], {}])
+def test_a_tls_verify_value_that_is_not_explicit_false_never_turns_checks_off(self_signed, monkeypatch, verify):
+    """Issue 14 finding 6: ``verify`` "", null or 0 disabled certificate checks and the API key went to a
+    self-signed server. Now only false / "false" does; anything unreadable fails the connection test, naming it."""
+    from erpbridge.hooks.envoice import EnvoiceHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_ENVOICE_DEFAULT", json.dumps({
+        "conn_type": "envoice", "host": self_signed.url, "password": "envoice-key-9b47fa",
+        "extra": {"verify": verify, "attempts": 1, "timeout": 5}}))
+
+    ok, message = EnvoiceHook().test_connection()
+
+    assert not ok and self_signed.seen == [], "the key reached a server whose certificate nobody checked"
+    assert f"extra verify={verify!r}" in message and "envoice_default" in message
+
+
+def test_only_an_explicit_false_turns_tls_checks_off_and_says_so_on_every_run(self_signed, monkeypatch, caplog):
+    from erpbridge.hooks.envoice import EnvoiceHook
+
+    for verify in (False, "false"):
+        monkeypatch.setenv("AIRFLOW_CONN_ENVOICE_DEFAULT", json.dumps({
+            "conn_type": "envoice", "host": self_signed.url, "password": "k", "extra": {"verify": verify,
+                                                                                       "attempts": 1}}))
+        caplog.clear()
+        EnvoiceHook().test_connection()
+        assert "TLS certificate checks are OFF" in caplog.text, verify
+    assert len(self_signed.seen) == 2
+
+
+@pytest.mark.parametrize("name", ["*", "*.corp.example", "dc*"])
+def test_an_ad_host_name_check_cannot_be_switched_off_by_a_wildcard(monkeypatch, name):
+    from erpbridge.hooks.active_directory import ActiveDirectoryHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_ACTIVE_DIRECTORY_DEFAULT", json.dumps({
+        "conn_type": "active_directory", "host": "127.0.0.1", "login": "u", "password": "p",
+        "extra": {"tls_server_name": name, "base_dn": "DC=corp,DC=example"}}))
+
+    ok, message = ActiveDirectoryHook().test_connection()
+
+    assert not ok and "tls_server_name" in message and "wildcard" in message
+
+
+@pytest.mark.parametrize("model, overrides, named", [
+    ("SeveraNetvisorSettings", {"watermark_overlap_minutes": -100000}, "watermark_overlap_minutes"),
+    ("HorizonAdSettings", {"watermark_overlap_minutes": 10 ** 9}, "watermark_overlap_minutes"),
+    ("HorizonPayrollSettings", {"max_hours_per_day": -1}, "max_hours_per_day"),
+    ("HorizonPayrollSettings", {"max_hours_per_day": "NaN"}, "max_hours_per_day"),
+    ("HorizonPayrollSettings", {"max_hours_per_day": float("inf")}, "max_hours_per_day"),
+    ("HorizonPayrollSettings", {"inbox_roots": ["relative/inbox"]}, "inbox_roots.0"),
+    ("HorizonPayrollSettings", {"inbox_roots": []}, "inbox_roots"),
+    ("HorizonPayrollSettings", {"max_removal_share": 2}, "max_removal_share"),
+])
+def test_settings_out_of_bounds_are_refused_naming_the_key(model, overrides, named):
+    from erpbridge import settings
+
+    with pytest.raises(settings.SettingsError, match=rf"{named}: "):
+        settings.parse(getattr(settings, model), overrides, "the Variable")

@@ -104,7 +104,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     inbox.mkdir()
     (inbox / "october.csv").write_text(CSV, encoding="utf-8")
     run, _ = run_dag_answering("horizon_payroll_time_import",
-                               lambda asked: (["Approve excluding flagged rows"], {"reason": ""}),
+                               lambda asked: (["Approve excluding flagged rows"], {"reason": "flagged rows wait"}),
                                {**PERIOD, "inbox": str(inbox)})
     ran("horizon_payroll_time_import", run)
 

@@ -19,9 +19,10 @@ class AirflowApiError(Exception):
         self.detail = detail
 
 
-def api_root(request) -> str:
-    """Where this api-server's REST API is: ERPBRIDGE_AIRFLOW_API_URL, else [api] base_url, else this request's
-    own origin (the plugin is served by the same api-server)."""
+def api_root() -> str:
+    """Where this api-server's REST API is, from configuration only (never from a request, whose Host a caller
+    chooses): ERPBRIDGE_AIRFLOW_API_URL, else an absolute [api] base_url, else this machine's api-server on
+    [api] port under base_url's path."""
     if explicit := os.environ.get("ERPBRIDGE_AIRFLOW_API_URL"):
         return explicit.rstrip("/")
     from airflow.configuration import conf
@@ -29,7 +30,7 @@ def api_root(request) -> str:
     base = conf.get("api", "base_url", fallback="") or ""
     if base.startswith(("http://", "https://")):
         return base.rstrip("/")
-    return f"{request.url.scheme}://{request.url.netloc}{base.rstrip('/')}"
+    return f"http://127.0.0.1:{conf.getint('api', 'port', fallback=8080)}{base.rstrip('/')}"
 
 
 class AirflowApi:
@@ -38,15 +39,22 @@ class AirflowApi:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        response = httpx.request(method, f"{self.root}/api/v2/{path}", headers=self.headers, timeout=TIMEOUT,
-                                 **kwargs)
+        """One call; a transport failure or an answer that is not JSON is an AirflowApiError (502) too."""
+        try:
+            response = httpx.request(method, f"{self.root}/api/v2/{path}", headers=self.headers, timeout=TIMEOUT,
+                                     **kwargs)
+        except httpx.HTTPError as exc:
+            raise AirflowApiError(502, f"Airflow's REST API at {self.root} did not answer: {exc}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise AirflowApiError(502 if response.status_code < 400 else response.status_code,
+                                  f"Airflow's REST API gave an answer that is not JSON (HTTP {response.status_code})"
+                                  ) from None
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise AirflowApiError(response.status_code, str(detail))
-        return response.json()
+            detail = body.get("detail", body) if isinstance(body, dict) else body
+            raise AirflowApiError(response.status_code, str(detail)[:500])
+        return body
 
     def dag_params(self, dag_id: str) -> dict:
         return self._call("GET", f"dags/{quote(dag_id, safe='')}/details").get("params") or {}
@@ -63,6 +71,22 @@ class AirflowApi:
             params["state"] = state
         runs = self._call("GET", f"dags/{quote(dag_id, safe='')}/dagRuns", params=params).get("dag_runs") or []
         return runs[0] if runs else None
+
+    def variable(self, key: str) -> str | None:
+        """A Variable's value as stored, or None when it does not exist."""
+        try:
+            return self._call("GET", f"variables/{quote(key, safe='')}").get("value")
+        except AirflowApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def set_variable(self, key: str, value: str, exists: bool) -> None:
+        if exists:
+            self._call("PATCH", f"variables/{quote(key, safe='')}", json={"key": key, "value": value},
+                       params={"update_mask": "value"})
+        else:
+            self._call("POST", "variables", json={"key": key, "value": value})
 
     def retry_record(self, dag_id: str, conf: dict, label: str, actor: str) -> dict:
         """Trigger ``dag_id`` with ``conf`` (see control_room.retry); refuses a DAG that lacks one of its Params."""

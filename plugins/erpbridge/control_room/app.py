@@ -6,6 +6,7 @@ HTML for people, the same data as JSON under /api for scripts and tests.
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -13,15 +14,20 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import jinja2
+from typing import Annotated
+
 from fastapi import Depends, FastAPI, Form, HTTPException, Request, status
+from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from erpbridge.control_room import queries, review
+from erpbridge import settings
+from erpbridge.control_room import fixes, queries, review
 from erpbridge.control_room.airflow_api import AirflowApi, AirflowApiError, api_root
-from erpbridge.control_room.auth import Reader, login_url, may_operate, reader, same_origin, token_of
+from erpbridge.control_room.auth import (Reader, is_admin, login_url, may_operate, may_read, readable, reader,
+                                         same_origin, token_of)
 from erpbridge.control_room.retry import RETRY_CONF, CannotRetry, retry_conf
 
 log = logging.getLogger(__name__)
@@ -65,11 +71,16 @@ def dag_url(dag_id: str) -> str:
     return f"{ui_root()}/dags/{quote(dag_id, safe='')}"
 
 
+def route_path(request: Request, route: str, **params) -> str:
+    """A route's path under the mount (no scheme or host: never built from the request's Host header)."""
+    return request.scope.get("root_path", "") + app.url_path_for(route, **{k: str(v) for k, v in params.items()})
+
+
 def render(request: Request, name: str, **context) -> HTMLResponse:
     context.update(user=request.state.control_room_user, task_run_url=task_run_url, dag_url=dag_url,
-                   url=lambda route, **q: str(request.url_for(route)) + (f"?{urlencode(q)}" if q else ""),
-                   static=lambda path: str(request.url_for("static", path=path)),
-                   path=lambda route, **params: str(request.url_for(route, **{k: str(v) for k, v in params.items()})),
+                   url=lambda route, **q: route_path(request, route) + (f"?{urlencode(q)}" if q else ""),
+                   static=lambda path: route_path(request, "static", path=path),
+                   path=lambda route, **params: route_path(request, route, **params),
                    notice=request.query_params.get("notice", ""), problem=request.query_params.get("problem", ""))
     return templates.TemplateResponse(request, name, context)
 
@@ -78,8 +89,18 @@ def remember_user(request: Request, user: Reader) -> None:
     request.state.control_room_user = user.get_name()
 
 
+async def no_nul(request: Request) -> None:
+    """A NUL character in a filter or form field is refused, naming the field (the ledger cannot store one)."""
+    fields = list(request.query_params.multi_items())
+    if request.method == "POST":
+        fields += [(key, value) for key, value in (await request.form()).multi_items() if isinstance(value, str)]
+    for key, value in fields:
+        if "\x00" in key or "\x00" in value:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{key[:40]!r}: a NUL character is not allowed")
+
+
 app = FastAPI(title="erpbridge control room", docs_url=None, redoc_url=None, openapi_url=None,
-              dependencies=[Depends(reader), Depends(remember_user)])
+              dependencies=[Depends(reader), Depends(remember_user), Depends(no_nul)])
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 
@@ -94,13 +115,16 @@ async def not_signed_in(request: Request, exc: HTTPException) -> Response:
 
 # --- transfer history ----------------------------------------------------------------------------
 
-def _history(request: Request) -> tuple[queries.HistoryFilter, queries.Page, dict]:
+def _history(request: Request, user) -> tuple[queries.HistoryFilter, queries.Page, dict]:
     flt = queries.HistoryFilter.from_query(request.query_params)
     if flt.action and flt.action not in queries.ACTIONS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown outcome {flt.action!r}")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown outcome {flt.action[:40]!r}")
     try:
         with ledger() as conn:
-            page = queries.history(conn, flt, request.query_params.get("after") or None)
+            dag_ids = queries.dag_ids(conn)
+            visible = readable(user, dag_ids)
+            scope = None if visible == set(dag_ids) and is_admin(user) else queries.Scope(visible, is_admin(user))
+            page = queries.history(conn, flt, request.query_params.get("after") or None, scope=scope)
             picks = queries.choices(conn)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
@@ -108,34 +132,54 @@ def _history(request: Request) -> tuple[queries.HistoryFilter, queries.Page, dic
 
 
 @app.get("/", response_class=HTMLResponse, name="history_page")
-def history_page(request: Request):
-    flt, page, picks = _history(request)
+def history_page(request: Request, user: Reader):
+    flt, page, picks = _history(request, user)
     return render(request, "history.html", filter=flt, page=page, picks=picks, actions=queries.ACTIONS,
                   next_query=urlencode({**flt.as_query(), "after": page.next_cursor}) if page.next_cursor else None,
                   first_query=urlencode(flt.as_query()), paged=bool(request.query_params.get("after")))
 
 
 @app.get("/api/history", name="history_json")
-def history_json(request: Request):
-    flt, page, _ = _history(request)
+def history_json(request: Request, user: Reader):
+    flt, page, _ = _history(request, user)
     rows = [{**row, "task_run_url": task_run_url(row)} for row in page.rows]
     return {"rows": jsonable_encoder(rows), "next": page.next_cursor}
 
 
 # --- quarantine ----------------------------------------------------------------------------------
 
-@app.get("/quarantine", response_class=HTMLResponse, name="quarantine_page")
-def quarantine_page(request: Request):
+def _quarantine(user) -> list[tuple[str, list[dict]]]:
+    """Waiting records grouped by reason, only those of DAGs whose runs the user may read."""
     with ledger() as conn:
         groups = queries.quarantine(conn)
+    shown = [(reason, [r for r in records if may_read(user, r["dag_id"])]) for reason, records in groups]
+    return [(reason, records) for reason, records in shown if records]
+
+
+def _offer_fixes(request: Request, groups) -> str | None:
+    """Mark each record whose refusal the page can fix (``record["fix"]``); a problem reading the settings."""
+    waiting = [(r, code) for _, records in groups for r in records if (code := fixes.absence_type_code(r))]
+    if not waiting:
+        return None
+    try:
+        offered = fixes.choices(fixes.current(AirflowApi(api_root(), token_of(request)).variable(fixes.VARIABLE)))
+    except (AirflowApiError, settings.SettingsError) as exc:
+        return f"the fix for a missing record type is not offered: {getattr(exc, 'detail', exc)}"
+    for record, code in waiting:
+        record["fix"] = fixes.AbsenceTypeFix(code, offered)
+    return None
+
+
+@app.get("/quarantine", response_class=HTMLResponse, name="quarantine_page")
+def quarantine_page(request: Request, user: Reader):
+    groups = _quarantine(user)
     return render(request, "quarantine.html", groups=groups, total=sum(len(g) for _, g in groups),
-                  retryable=RETRY_CONF.keys())
+                  retryable=RETRY_CONF.keys(), fix_problem=_offer_fixes(request, groups))
 
 
 @app.get("/api/quarantine", name="quarantine_json")
-def quarantine_json():
-    with ledger() as conn:
-        groups = queries.quarantine(conn)
+def quarantine_json(user: Reader):
+    groups = _quarantine(user)
     return jsonable_encoder([{"reason": reason, "records": records} for reason, records in groups])
 
 
@@ -143,7 +187,7 @@ def _back(request: Request, wants_json: bool, payload: dict, problem: bool = Fal
     if wants_json:
         return JSONResponse(jsonable_encoder(payload), status_code=code)
     key = "problem" if problem else "notice"
-    return RedirectResponse(f"{request.url_for('quarantine_page')}?{urlencode({key: payload['message']})}",
+    return RedirectResponse(f"{route_path(request, 'quarantine_page')}?{urlencode({key: payload['message']})}",
                             status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -155,7 +199,7 @@ def _wants_json(request: Request) -> bool:
 def retry(request: Request, user: Reader, flow: str = Form(), entity: str = Form(), source_id: str = Form()):
     with ledger() as conn:
         record = queries.quarantined_record(conn, flow, entity, source_id)
-    if record is None:
+    if record is None or not may_read(user, record["dag_id"]):
         return _back(request, _wants_json(request), {"message": f"{entity} {source_id} is not waiting any more"},
                      problem=True, code=404)
     if not record["dag_id"]:
@@ -164,7 +208,7 @@ def retry(request: Request, user: Reader, flow: str = Form(), entity: str = Form
     label = record["source_key"] or source_id
     try:
         conf = retry_conf(record["dag_id"], record)
-        run = AirflowApi(api_root(request), token_of(request)).retry_record(
+        run = AirflowApi(api_root(), token_of(request)).retry_record(
             record["dag_id"], conf, f"{entity} {label}", user.get_name())
     except CannotRetry as exc:
         return _back(request, _wants_json(request), {"message": f"retry not started: {exc}"}, problem=True, code=409)
@@ -184,7 +228,7 @@ def dismiss(request: Request, user: Reader, flow: str = Form(), entity: str = Fo
     wants_json = _wants_json(request)
     with ledger() as conn:
         record = queries.quarantined_record(conn, flow, entity, source_id)
-        if record is None:
+        if record is None or not may_read(user, record["dag_id"]):
             return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting any more"},
                          problem=True, code=404)
         if not may_operate(user, record["dag_id"]):
@@ -197,12 +241,50 @@ def dismiss(request: Request, user: Reader, flow: str = Form(), entity: str = Fo
     return _back(request, wants_json, {"message": f"{entity} {label} dismissed; the comment is in the history"})
 
 
+@app.post("/quarantine/fix-absence-type", name="fix_absence_type", dependencies=[Depends(same_origin)])
+def fix_absence_type(request: Request, user: Reader, flow: str = Form(), entity: str = Form(),
+                     source_id: str = Form(), record_type: str = Form()):
+    """Write the Netvisor record type of the absence type a waiting record lacks into the flow's settings."""
+    wants_json = _wants_json(request)
+    with ledger() as conn:
+        record = queries.quarantined_record(conn, flow, entity, source_id)
+    if record is None or not may_read(user, record["dag_id"]):
+        return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting any more"}, problem=True,
+                     code=404)
+    if not may_operate(user, record["dag_id"]):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: this user may not change the flow's runs")
+    code = fixes.absence_type_code(record)
+    if code is None:
+        return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting for a record type"},
+                     problem=True, code=409)
+    api = AirflowApi(api_root(), token_of(request))
+    try:
+        raw = api.variable(fixes.VARIABLE)
+        api.set_variable(fixes.VARIABLE, json.dumps(fixes.with_absence_type(fixes.current(raw), code, record_type)),
+                         exists=raw is not None)
+    except settings.SettingsError as exc:
+        return _back(request, wants_json, {"message": f"not saved: {exc}"}, problem=True, code=422)
+    except AirflowApiError as exc:
+        return _back(request, wants_json, {"message": f"not saved: {exc.detail}"}, problem=True, code=exc.status)
+    log.info("control room: %s set hours.absence_record_types[%s] = %s in %s", user.get_name(), code,
+             record_type.strip(), fixes.VARIABLE)
+    return _back(request, wants_json, {"message": f"absence type {code} now moves as Netvisor record type "
+                                                  f"{record_type.strip()} (hours.absence_record_types in the Variable "
+                                                  f"{fixes.VARIABLE}): press Retry now"})
+
+
 # --- per flow ------------------------------------------------------------------------------------
 
-def _status(request: Request) -> list[dict]:
+def _status(request: Request, user) -> list[dict]:
+    """Per flow the ledger's side and its DAGs' last runs; only flows with a DAG whose runs the user may read
+    (flows no DAG run wrote: admins only)."""
     with ledger() as conn:
         flows = queries.flow_status(conn)
-    api = AirflowApi(api_root(request), token_of(request))
+    admin = is_admin(user)
+    for flow in flows:
+        flow["dag_ids"] = sorted(readable(user, flow["dag_ids"]))
+    flows = [flow for flow in flows if flow["dag_ids"] or admin]
+    api = AirflowApi(api_root(), token_of(request))
     for flow in flows:
         flow["runs"] = []
         for dag_id in flow["dag_ids"]:
@@ -210,53 +292,58 @@ def _status(request: Request) -> list[dict]:
             try:
                 entry["last_success"] = api.last_run(dag_id, "success")
                 entry["last_run"] = api.last_run(dag_id)
-            except (AirflowApiError, OSError) as exc:  # the page still shows the ledger's side
+            except AirflowApiError as exc:  # the page still shows the ledger's side
                 entry["error"] = str(exc)
             flow["runs"].append(entry)
     return flows
 
 
 @app.get("/flows", response_class=HTMLResponse, name="status_page")
-def status_page(request: Request):
-    return render(request, "status.html", flows=_status(request), now=datetime.now(timezone.utc))
+def status_page(request: Request, user: Reader):
+    return render(request, "status.html", flows=_status(request, user), now=datetime.now(timezone.utc))
 
 
 @app.get("/api/flows", name="status_json")
-def status_json(request: Request):
-    return jsonable_encoder(_status(request))
+def status_json(request: Request, user: Reader):
+    return jsonable_encoder(_status(request, user))
 
 
 # --- payroll review batches ------------------------------------------------------------------------
 
 @app.get("/review", response_class=HTMLResponse, name="review_page")
-def review_page(request: Request):
+def review_page(request: Request, user: Reader):
     with ledger() as conn:
         batches = review.batches(conn) if review.available(conn) else None
+    batches = None if batches is None else [b for b in batches if may_read(user, b["dag_id"])]
     return render(request, "review.html", batches=batches)
 
 
-def _review_batch(batch_id: int):
+BatchId = Annotated[int, PathParam(ge=1, le=2 ** 63 - 1)]
+
+
+def _review_batch(batch_id: int, user):
+    """The batch, its rows and edits, if it exists and the user may read its DAG's runs (else 404)."""
     with ledger() as conn:
         found = review.batch(conn, batch_id) if review.available(conn) else None
-    if found is None:
+    if found is None or not may_read(user, found[0]["dag_id"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no payroll batch {batch_id}")
     return found
 
 
 @app.get("/review/{batch_id}", response_class=HTMLResponse, name="review_batch_page")
-def review_batch_page(request: Request, batch_id: int):
-    batch, rows, edits = _review_batch(batch_id)
+def review_batch_page(request: Request, user: Reader, batch_id: BatchId):
+    batch, rows, edits = _review_batch(batch_id, user)
     return render(request, "review_batch.html", batch=batch, rows=rows, edits=edits, editable=review.EDITABLE)
 
 
 @app.get("/api/review/{batch_id}", name="review_batch_json")
-def review_batch_json(batch_id: int):
-    batch, rows, edits = _review_batch(batch_id)
+def review_batch_json(user: Reader, batch_id: BatchId):
+    batch, rows, edits = _review_batch(batch_id, user)
     return jsonable_encoder({"batch": batch, "rows": rows, "edits": edits})
 
 
 @app.post("/review/{batch_id}/rows/{row_id}", name="review_edit", dependencies=[Depends(same_origin)])
-def review_edit(request: Request, user: Reader, batch_id: int, row_id: int, employee_code: str | None = Form(None),
+def review_edit(request: Request, user: Reader, batch_id: BatchId, row_id: BatchId, employee_code: str | None = Form(None),
                 work_date: str | None = Form(None), time_type: str | None = Form(None), hours: str | None = Form(None),
                 comment: str | None = Form(None), note: str = Form("")):
     given = {"employee_code": employee_code, "work_date": work_date, "time_type": time_type, "hours": hours,
@@ -264,7 +351,7 @@ def review_edit(request: Request, user: Reader, batch_id: int, row_id: int, empl
     values = {field: value for field, value in given.items() if value is not None}
     wants_json = _wants_json(request)
     with ledger() as conn:
-        batch, _, _ = _review_batch(batch_id)
+        batch, _, _ = _review_batch(batch_id, user)
         if not may_operate(user, batch["dag_id"]):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: this user may not change the flow's runs")
         try:
@@ -274,10 +361,10 @@ def review_edit(request: Request, user: Reader, batch_id: int, row_id: int, empl
         except review.EditRefused as exc:
             if wants_json:
                 return JSONResponse({"message": str(exc)}, status_code=409)
-            return RedirectResponse(f"{request.url_for('review_batch_page', batch_id=batch_id)}?"
+            return RedirectResponse(f"{route_path(request, 'review_batch_page', batch_id=batch_id)}?"
                                     f"{urlencode({'problem': str(exc)})}", status_code=status.HTTP_303_SEE_OTHER)
     message = f"row {row_id}: " + (f"changed {', '.join(changed)}" if changed else "nothing changed")
     if wants_json:
         return {"message": message, "changed": changed}
-    return RedirectResponse(f"{request.url_for('review_batch_page', batch_id=batch_id)}?{urlencode({'notice': message})}",
+    return RedirectResponse(f"{route_path(request, 'review_batch_page', batch_id=batch_id)}?{urlencode({'notice': message})}",
                             status_code=status.HTTP_303_SEE_OTHER)

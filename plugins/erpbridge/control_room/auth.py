@@ -17,17 +17,39 @@ from airflow.api_fastapi.core_api.security import get_user
 
 
 def reader(user: Annotated[BaseUser, Depends(get_user)]) -> BaseUser:
-    """A signed-in user who may read DAG runs (the transfer log is what those runs did)."""
-    if not get_auth_manager().is_authorized_dag(method="GET", access_entity=DagAccessEntity.RUN, user=user):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden: reading DAG runs is not allowed for this user")
+    """A signed-in user; what each page shows is limited to the DAGs whose runs the user may read."""
     return user
 
 
+def may_read(user: BaseUser, dag_id: str | None) -> bool:
+    """Seeing a record: the right to read the runs of the DAG it belongs to; without a DAG, admins only."""
+    return _may(user, "GET", dag_id)
+
+
 def may_operate(user: BaseUser, dag_id: str | None) -> bool:
-    """Dismissing a record changes what a flow does next: the right to edit that flow's DAG runs."""
-    details = DagDetails(id=dag_id) if dag_id else None
-    return get_auth_manager().is_authorized_dag(method="PUT", access_entity=DagAccessEntity.RUN, details=details,
-                                                user=user)
+    """Dismissing or editing a record changes what a flow does next: the right to edit its DAG's runs; without a
+    DAG, admins only."""
+    return _may(user, "PUT", dag_id)
+
+
+def readable(user: BaseUser, dag_ids) -> set[str]:
+    """Those of ``dag_ids`` whose runs the user may read."""
+    return {dag_id for dag_id in dag_ids if dag_id and may_read(user, dag_id)}
+
+
+def is_admin(user: BaseUser) -> bool:
+    """Rights over every DAG's runs and over Airflow's connections (Airflow's Admin and Op roles): the only users
+    shown records no DAG run wrote (dismissals, rows from before the DAG id was kept)."""
+    manager = get_auth_manager()
+    return manager.is_authorized_dag(method="PUT", access_entity=DagAccessEntity.RUN, user=user) and \
+        manager.is_authorized_connection(method="PUT", user=user)
+
+
+def _may(user: BaseUser, method: str, dag_id: str | None) -> bool:
+    if not dag_id:
+        return is_admin(user)
+    return get_auth_manager().is_authorized_dag(method=method, access_entity=DagAccessEntity.RUN,
+                                                details=DagDetails(id=dag_id), user=user)
 
 
 def same_origin(request: Request) -> None:
@@ -47,7 +69,9 @@ def token_of(request: Request) -> str:
 
 
 def login_url(request: Request) -> str:
-    return get_auth_manager().get_url_login(next_url=str(request.url))
+    """Airflow's login, coming back to this page by its path (never an address built from the Host header)."""
+    here = request.scope.get("root_path", "") + request.url.path.removeprefix(request.scope.get("root_path", ""))
+    return get_auth_manager().get_url_login(next_url=here + (f"?{request.url.query}" if request.url.query else ""))
 
 
 Reader = Annotated[BaseUser, Depends(reader)]

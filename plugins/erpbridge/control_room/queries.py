@@ -54,9 +54,9 @@ class HistoryFilter:
         if self.date_from:
             clauses.append("at >= %s")
             args.append(_day(self.date_from))
-        if self.date_to:
+        if self.date_to and (last := _day(self.date_to)) < date.max:  # date.max: no end
             clauses.append("at < %s")
-            args.append(_day(self.date_to) + timedelta(days=1))
+            args.append(last + timedelta(days=1))
         return clauses, args
 
 
@@ -64,7 +64,29 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise ValueError(f"not a date (YYYY-MM-DD): {text[:40]!r}") from None
+
+
+@dataclass
+class Scope:
+    """The records a user may see: those of ``dag_ids``, and those without a DAG when ``without_dag``."""
+
+    dag_ids: set[str]
+    without_dag: bool
+
+    def where(self) -> tuple[str, list]:
+        clause = "dag_id = ANY(%s)" + (" OR dag_id IS NULL OR dag_id = ''" if self.without_dag else "")
+        return f"({clause})", [sorted(self.dag_ids)]
+
+
+def dag_ids(conn) -> list[str]:
+    """The DAG ids in the transfer log, by a loose index scan (migration 005)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "WITH RECURSIVE v AS (SELECT min(dag_id) AS x FROM transfer_log WHERE dag_id <> '' UNION ALL"
+            " SELECT (SELECT min(dag_id) FROM transfer_log WHERE dag_id > v.x) FROM v WHERE v.x IS NOT NULL)"
+            " SELECT x FROM v WHERE x IS NOT NULL")
+        return [row[0] for row in cur.fetchall()]
 
 
 def encode_cursor(at: datetime, row_id: int) -> str:
@@ -86,9 +108,15 @@ class Page:
     next_cursor: str | None
 
 
-def history(conn, flt: HistoryFilter, after: str | None = None, limit: int = PAGE_SIZE) -> Page:
-    """One page of the transfer log, newest first, after the keyset cursor ``after``."""
+def history(conn, flt: HistoryFilter, after: str | None = None, limit: int = PAGE_SIZE,
+            scope: Scope | None = None) -> Page:
+    """One page of the transfer log, newest first, after the keyset cursor ``after``, within ``scope`` (None:
+    every record)."""
     clauses, args = flt.where()
+    if scope is not None:
+        clause, scope_args = scope.where()
+        clauses.append(clause)
+        args += scope_args
     if after:
         at, row_id = decode_cursor(after)
         clauses.append("(at, id) < (%s, %s)")

@@ -12,7 +12,8 @@ the flags it replaced stay in the edit history.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+
+from erpbridge.sync.payroll import parse_hours, text_problem
 
 EDITABLE = ("employee_code", "work_date", "time_type", "hours", "comment")
 BATCH_COLUMNS = ("id", "flow", "period_start", "period_end", "status", "decision", "reason", "decided_by",
@@ -65,21 +66,24 @@ def batch(conn, batch_id: int) -> tuple[dict, list[dict], list[dict]] | None:
 
 
 def _parse(field: str, text: str):
+    """The value as typed, or EditRefused naming the field and why: stored exactly as the edit log shows it."""
     text = text.strip()
-    if field == "comment":
-        return text or None
-    if not text:
-        raise EditRefused(f"{field} is required")
     if field == "hours":
         try:
-            return Decimal(text.replace(",", "."))
-        except InvalidOperation:
-            raise EditRefused(f"hours: not a number: {text!r}") from None
+            return parse_hours(text)
+        except ValueError as exc:
+            raise EditRefused(f"hours: {str(exc)[:120]}") from None
     if field == "work_date":
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise EditRefused(f"work_date: not a date (YYYY-MM-DD): {text!r}") from None
+            raise EditRefused(f"work_date: not a date (YYYY-MM-DD): {text[:40]!r}") from None
+    if problem := text_problem(field, text):
+        raise EditRefused(problem)
+    if field == "comment":
+        return text or None
+    if not text:
+        raise EditRefused(f"{field} is required")
     return text
 
 

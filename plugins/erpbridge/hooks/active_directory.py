@@ -7,8 +7,9 @@ Connection: host (+ port, default 636 for LDAPS, 389 for StartTLS), login = bind
   ``groups`` (base groups: a list of DNs or one DN per line / separated by ``;``), ``upn_suffix``
   (``corp.example``; default derived from ``base_dn``);
 - ``use_starttls`` (plain port + StartTLS instead of LDAPS), ``ca_file`` (CA bundle),
-  ``verify`` (certificate check; false ONLY when explicitly set), ``tls_server_name`` (name the
-  certificate must carry when the host is an address), ``timeout`` seconds.
+  ``verify`` (certificate check; off ONLY when explicitly false, see ``hooks.base.tls_verify``),
+  ``tls_server_name`` (the exact name the certificate must carry when the host is an address; no
+  wildcard), ``timeout`` seconds.
 
 Every value put in a filter is escaped with ``escape_filter_chars``, every value put in a DN with
 ``escape_rdn``. Passwords are generated here (:func:`generate_password`), written over TLS with
@@ -27,6 +28,7 @@ from typing import Any, Iterable
 from airflow.sdk import BaseHook
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
+from erpbridge.hooks.base import tls_verify
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,11 @@ class ActiveDirectoryHook(BaseHook):
         groups = extra.get("groups") or []
         if isinstance(groups, str):
             groups = [g.strip() for g in groups.replace(";", "\n").splitlines() if g.strip()]
+        server_name = extra.get("tls_server_name") or None
+        if server_name is not None and (not isinstance(server_name, str) or "*" in server_name):
+            raise ValueError(f"connection {self.conn_id}: extra tls_server_name={server_name!r} must be the exact"
+                             " host name the certificate carries (a wildcard would switch the host-name check off)")
+        verify = tls_verify(extra.get("verify", True), self.conn_id)
         default_suffix = ".".join(part.split("=", 1)[1] for part in base_dn.split(",") if part.lower().startswith("dc="))
         return {
             "host": conn.host or "",
@@ -105,9 +112,9 @@ class ActiveDirectoryHook(BaseHook):
             "users_ou": extra.get("users_ou") or base_dn,
             "groups": list(groups),
             "upn_suffix": extra.get("upn_suffix") or default_suffix,
-            "ca_file": extra.get("ca_file"),
-            "verify": _flag(extra.get("verify"), True),
-            "tls_server_name": extra.get("tls_server_name"),
+            "ca_file": extra.get("ca_file") or (verify if isinstance(verify, str) else None),
+            "verify": verify is not False,
+            "tls_server_name": server_name,
             "timeout": int(float(extra.get("timeout", 30))),
         }
 

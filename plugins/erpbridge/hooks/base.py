@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from functools import cached_property
 from typing import Any
 
@@ -9,11 +11,14 @@ from airflow.sdk import BaseHook
 
 from erpbridge.hooks.http import HttpClient
 
+log = logging.getLogger(__name__)
+
 
 class HttpSystemHook(BaseHook):
     """Base of hooks whose system speaks HTTP. Subclasses set the four connection attributes.
 
-    Optional extras on any such connection: ``verify`` (false, or a CA bundle path; default true),
+    Optional extras on any such connection: ``verify`` (default true; a CA bundle path; only an explicit
+    false turns checks off, see :func:`tls_verify`),
     ``timeout`` seconds, ``attempts`` and ``backoff`` seconds for retries.
     """
 
@@ -41,7 +46,7 @@ class HttpSystemHook(BaseHook):
                 system=self.system_name,
                 base_url=conn.host or "",
                 authorize=self.authorize,
-                verify=_verify(extra.get("verify", True)),
+                verify=tls_verify(extra.get("verify", True), self.conn_id),
                 timeout=float(extra.get("timeout", self.default_timeout)),
                 attempts=int(extra.get("attempts", 6)),
                 backoff=float(extra.get("backoff", 0.5)),
@@ -68,9 +73,17 @@ class HttpSystemHook(BaseHook):
             return False, f"{self.system_name} connection failed: {exc}"
 
 
-def _verify(value: Any) -> bool | str:
-    if isinstance(value, str) and value.lower() in {"false", "0", "no"}:
-        return False
-    if isinstance(value, str) and value.lower() in {"true", "1", "yes"}:
+def tls_verify(value: Any, conn_id: str) -> bool | str:
+    """The ``verify`` extra: certificate checks stay on unless it is explicitly false (boolean or "false"),
+    which is logged as a warning each time; a string other than true/false must be an existing CA bundle.
+    Anything else (empty, null, 0, a missing file) is refused, naming the connection."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if value is True or text == "true":
         return True
-    return value
+    if value is False or text == "false":
+        log.warning("connection %s: TLS certificate checks are OFF (extra verify=false)", conn_id)
+        return False
+    if text and os.path.isfile(value.strip()):
+        return value.strip()
+    raise ValueError(f"connection {conn_id}: extra verify={value!r} is not true, false or the path of a CA bundle"
+                     " file; certificate checks stay on only with a readable value")
