@@ -402,7 +402,7 @@ class Collection:
         record.update({key: copy.deepcopy(body[key]) for key in self.spec.read_only if key in body})
         if self.spec.auto_number and record["number"] in (None, ""):
             record["number"] = self._next_number()
-        self._validate(record, guid)
+        self._validate(record, guid, seeding)
         now = _iso(_now())
         record = {"guid": guid, **record, "createdDateTime": now, "lastUpdatedDateTime": now}
         record.update(stamps or {})
@@ -444,8 +444,9 @@ class Collection:
                 if (since is None or _parse_time(r["lastUpdatedDateTime"], "lastUpdatedDateTime") >= since)
                 and all(f.matches(self.view(r), values) for f, values in wanted)]
 
-    def _validate(self, record: dict, guid: str) -> None:
-        """Required fields, types of numbers, uniqueness and references (stored as ``{guid}``)."""
+    def _validate(self, record: dict, guid: str, seeding: bool = False) -> None:
+        """Required fields, types of numbers, uniqueness and references (stored as ``{guid}``); a seed (the
+        past) may hold costs on a project closed since."""
         for name in self.spec.required:
             if record.get(name) in (None, ""):
                 raise _invalid(f"{name} is required")
@@ -463,7 +464,7 @@ class Collection:
             record[name] = [{"guid": self._referenced(name, ref, item)} for item in record.get(name) or []]
         if self.spec.name == "invoicerows" and record["invoiceGuid"] not in self.state.collections["invoices"].records:
             raise _invalid(f"invoiceGuid: no invoice with guid {record['invoiceGuid']}")
-        if self.spec.open_project and self.state.collections["projects"].records[record["project"]["guid"]]["isClosed"]:
+        if self.spec.open_project and not seeding and self.state.collections["projects"].records[record["project"]["guid"]]["isClosed"]:
             raise SeveraError(400, "InvalidOperation", "The project is closed; costs cannot be added to it")
         if self.spec.period and record.get(self.spec.period[1]):
             start, end = (_parse_time(record[name], name) for name in self.spec.period)
