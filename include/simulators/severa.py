@@ -718,22 +718,25 @@ def _add_resource_routes(app: FastAPI, sim: Simulator, state: SeveraState, spec:
 
 
 def _add_child_list(app: FastAPI, sim: Simulator, state: SeveraState, parent: str, child: str, link: str,
-                    scope: str, *, key: str | None = None, order=_order_key, row_filter: str | None = None) -> None:
+                    scope: str, *, order=_order_key, row_filter: str | None = None, via_rows: bool = False) -> None:
     """``GET /v1/{parent}/{guid}/{child}``: the ``child`` records whose ``link`` (a guid, or a reference's)
-    is the parent's guid, token-paged; ``row_filter`` names an optional query filter on a field."""
+    is the parent's guid (``via_rows``: the guid of one of the parent invoice's rows), token-paged;
+    ``row_filter`` names an optional query filter on a field."""
     route_path = f"{V1}/{parent}/{{guid}}/{child}"
 
     @app.get(route_path, name=f"{parent}_{child}")
     async def children(guid: str, request: Request) -> JSONResponse:
         with sim.lock:
             state.authorize(request.headers, scope)
-            state.collections[key or parent].get(guid)
+            state.collections[parent].get(guid)
             wanted = request.query_params.get(row_filter) if row_filter else None
+            parents = {guid} if not via_rows else {
+                r["guid"] for r in state.collections["invoicerows"].records.values() if r["invoiceGuid"] == guid}
 
             def within(record: dict) -> bool:
                 value = record.get(link)
                 linked = value.get("guid") if isinstance(value, dict) else value
-                return linked == guid and (wanted is None or record.get(row_filter) == wanted)
+                return linked in parents and (wanted is None or record.get(row_filter) == wanted)
 
             rows, headers = state.collections[child].page(request.query_params, within, order)
         return JSONResponse(rows, headers=headers)
@@ -743,8 +746,9 @@ def _add_document_routes(app: FastAPI, sim: Simulator, state: SeveraState) -> No
     """An invoice's rows (and what each row bills), a trip's expense lines, a project's fees, the PDFs."""
     _add_child_list(app, sim, state, "invoices", "invoicerows", "invoiceGuid", "invoices:read",
                     order=lambda r: (r["sortOrder"], *_order_key(r)), row_filter="rowType")
-    _add_child_list(app, sim, state, "invoicerows", "projectfees", "invoiceRowGuid", "invoices:read")
-    _add_child_list(app, sim, state, "invoicerows", "workhours", "invoiceRowGuid", "invoices:read")
+    for billed in ("projectfees", "workhours"):  # what an invoice (each row: invoiceRowGuid) bills
+        _add_child_list(app, sim, state, "invoicerows", billed, "invoiceRowGuid", "invoices:read")
+        _add_child_list(app, sim, state, "invoices", billed, "invoiceRowGuid", "invoices:read", via_rows=True)
     _add_child_list(app, sim, state, "travelreimbursements", "projecttravelexpenses", "travelReimbursement",
                     "travels:read")
     _add_child_list(app, sim, state, "projects", "projectfees", "project", "fees:read")

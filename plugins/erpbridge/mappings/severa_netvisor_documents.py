@@ -100,10 +100,10 @@ def _sales_line(row: dict, where: str, currency: str, credit: bool, config: Seve
         raise RecordRejected(f"{where}: quantity, unit price and VAT rate are required")
     if credit and quantity * price > 0:
         quantity = -quantity  # a credit note: Netvisor books negative rows
-    fee_names = [fee.get("name") for fee in row.get("_fees") or [] if fee.get("name")]
+    fee_names = [fee.get("name") or (fee.get("product") or {}).get("name") for fee in row.get("_fees") or []]
     return {
         "product": product_code,
-        "name": checks.text(where, "description", row.get("description") or next(iter(fee_names), None),
+        "name": checks.text(where, "description", row.get("description") or next(filter(None, fee_names), None),
                             required=True, max_length=200),
         "unit_price": price, "vat_percent": vat, "vat_code": config.sales_invoices.vat_code, "quantity": quantity,
         "dimensions": _dimensions(config, business_unit=row.get("_business_unit"),

@@ -129,18 +129,23 @@ class SeveraInvoices(_SeveraNumberedDocuments):
         return (self.load(invoice) for guid in source_ids if (invoice := self.hook.get("invoices", guid)))
 
     def load(self, invoice: dict) -> dict:
-        """The invoice with all its rows (paged), each with the fees and hours it bills and the project
-        (the invoice's one project, else the one its fees or hours name) with its business unit."""
-        look, hook = self.lookups, self.hook
-        rows = [row for page in hook.iter_pages(f"v1/invoices/{invoice['guid']}/invoicerows") for row in page]
+        """The invoice with all its rows (paged), each with the fees and hours it bills (read for the whole
+        invoice, matched by ``invoiceRowGuid``) and the project (the invoice's one project, else the one its
+        fees or hours name) with its business unit."""
+        look, guid = self.lookups, invoice["guid"]
+        rows = [row for page in self.hook.iter_pages(f"v1/invoices/{guid}/invoicerows") for row in page]
+        billed: dict[str, dict[str, list[dict]]] = defaultdict(lambda: {"_fees": [], "_hours": []})
+        for kind, resource in (("_fees", "projectfees"), ("_hours", "workhours")):
+            for page in self.hook.iter_pages(f"v1/invoices/{guid}/{resource}"):
+                for item in page:
+                    billed[item.get("invoiceRowGuid")][kind].append(item)
         projects = invoice.get("projects") or []
         for row in rows:
-            fees = [f for page in hook.iter_pages(f"v1/invoicerows/{row['guid']}/projectfees") for f in page]
-            hours = [h for page in hook.iter_pages(f"v1/invoicerows/{row['guid']}/workhours") for h in page]
-            named = {(item.get("project") or {}).get("guid") for item in fees + hours} - {None}
+            row.update(billed[row["guid"]])
+            named = {(item.get("project") or {}).get("guid") for item in row["_fees"] + row["_hours"]} - {None}
             project_ref = projects[0] if len(projects) == 1 else ({"guid": named.pop()} if len(named) == 1 else None)
             project = look.record("projects", project_ref)
-            row.update(_fees=fees, _hours=hours, _project=project, _business_unit=(project or {}).get("businessUnit"))
+            row.update(_project=project, _business_unit=(project or {}).get("businessUnit"))
         return {**invoice, "rows": rows}
 
     def source_id(self, invoice: dict) -> str:
