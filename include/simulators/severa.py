@@ -293,7 +293,8 @@ RESOURCES = (
     Resource(  # project fees: project costs (purchase invoices) and what an invoice row bills
         "projectfees", "fees", required=("project",), open_project=True, post_answers_list=True,
         fields={"project": None, "product": None, "name": None, "quantity": 0, "unitCost": None,
-                "unitPrice": None, "description": None, "eventDate": None, "invoiceRowGuid": None},
+                "unitPrice": None, "description": None, "eventDate": None, "invoiceRowGuid": None,
+                "recurrenceRuleGuid": None},
         references={"project": Ref("projects"), "product": Ref("products", ("code", "name"))},
     ),
 )
@@ -464,7 +465,8 @@ class Collection:
             record[name] = [{"guid": self._referenced(name, ref, item)} for item in record.get(name) or []]
         if self.spec.name == "invoicerows" and record["invoiceGuid"] not in self.state.collections["invoices"].records:
             raise _invalid(f"invoiceGuid: no invoice with guid {record['invoiceGuid']}")
-        if self.spec.open_project and not seeding and self.state.collections["projects"].records[record["project"]["guid"]]["isClosed"]:
+        project = self.state.collections["projects"].records[record["project"]["guid"]] if self.spec.open_project else {}
+        if project.get("isClosed") and not seeding:
             raise SeveraError(400, "InvalidOperation", "The project is closed; costs cannot be added to it")
         if self.spec.period and record.get(self.spec.period[1]):
             start, end = (_parse_time(record[name], name) for name in self.spec.period)
@@ -984,7 +986,8 @@ def demo_documents(today: date) -> dict:
     hours.append({"user": _PEOPLE["101"], "project": _ERP_ROLLOUT, "eventDate": worked[-1], "quantity": 1.5,
                   "overtime": {"guid": "a4000000-0000-4000-8000-000000000001"}, "description": "Go-live"})
     return {
-        "invoices": [invoice for invoice, _, _ in invoices], "invoicerows": [r for _, rows, _ in invoices for r in rows],
+        "invoices": [invoice for invoice, _, _ in invoices],
+        "invoicerows": [r for _, rows, _ in invoices for r in rows],
         "projectfees": [fee for _, _, fees in invoices for fee in fees],
         "travelreimbursements": [travel for travel, _ in travels],
         "projecttravelexpenses": [line for _, lines in travels for line in lines],

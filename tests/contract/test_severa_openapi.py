@@ -48,7 +48,8 @@ def test_a_wrong_type_a_bad_enum_and_a_404_body_fail(exchanges):
     listed["response_body"][0]["number"] = "1001"
     assert contract.response_problems(listed) == ["GET /v1/customers -> 200: 0/number: '1001' is not of type 'integer'"]
     missing.update(response_size=12, content_type="application/json", response_body={"error": {}})
-    assert contract.response_problems(missing) == ["GET /v1/customers/{guid} -> 404: the contract gives this answer no body"]
+    assert contract.response_problems(missing) == [
+        "GET /v1/customers/{guid} -> 404: the contract gives this answer no body"]
 
 
 def test_requests_off_the_contract_fail(exchanges):

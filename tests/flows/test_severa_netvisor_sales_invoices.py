@@ -68,7 +68,8 @@ def invoice(n: int, customer: str = "1001", rows: list[dict] | None = None, stat
             "customer": {"guid": CUSTOMER[customer]}, "projects": [{"guid": PROJECT}], "date": "2026-03-02",
             "dueDate": "2026-03-16", "paymentTerm": 14, "currency": {"guid": f"a9000000-0000-4000-8000-{n:012d}",
                                                                    "code": currency},
-            "totalExcludingTax": money(round(net, 2), currency), "totalIncludingTax": money(round(net * 1.255, 2), currency),
+            "totalExcludingTax": money(round(net, 2), currency),
+            "totalIncludingTax": money(round(net * 1.255, 2), currency),
             "rows": rows} | extra
 
 

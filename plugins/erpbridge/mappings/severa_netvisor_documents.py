@@ -88,7 +88,8 @@ def _row_user(row: dict) -> dict | None:
 
 
 def _sales_line(row: dict, where: str, currency: str, credit: bool, config: SeveraNetvisorSettings) -> dict:
-    if config.sales_invoices.periodise_recurring_rows and any(f.get("recurrenceRuleGuid") for f in row.get("_fees") or []):
+    recurring = any(fee.get("recurrenceRuleGuid") for fee in row.get("_fees") or [])
+    if config.sales_invoices.periodise_recurring_rows and recurring:
         raise RecordRejected(f"{where}: bills a recurring fee, but Severa's contract gives an invoice row no period "
                              "to periodise over; periodise it in Netvisor or turn "
                              "sales_invoices.periodise_recurring_rows off")

@@ -338,8 +338,8 @@ class SeveraTravelInvoices(_SeveraNumberedDocuments):
     def load(self, travel: dict) -> dict:
         """With the person, its own expense lines (the per-trip list, paged) and the PDF; RecordSkipped
         when none of its lines is to be reimbursed."""
-        expenses = [e for page in self.hook.iter_pages(f"v1/travelreimbursements/{travel['guid']}/projecttravelexpenses")
-                    for e in page]
+        own_lines = f"v1/travelreimbursements/{travel['guid']}/projecttravelexpenses"
+        expenses = [e for page in self.hook.iter_pages(own_lines) for e in page]
         user = self.lookups.record("users", travel.get("user"))
         loaded = {**travel, "_user": user, "_expenses": expenses,
                   "_business_unit": (user or {}).get("businessUnit")}
