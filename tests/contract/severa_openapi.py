@@ -14,6 +14,7 @@ finds the operation of an exchange and reads the document the way the vendor's g
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,7 +24,27 @@ from urllib.parse import parse_qsl
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 
 SPEC_PATH = Path(__file__).parent / "severa" / "openapi-v1.json"
+README = Path(__file__).parents[2] / "README.md"
 BASE_PATH = "/rest-api"
+
+
+def readme_scopes() -> dict[str, list[str]]:
+    """The Severa scopes the README lists per DAG (its table between the severa-scopes markers)."""
+    section = README.read_text().split("<!-- severa-scopes -->")[1].split("<!-- /severa-scopes -->")[0]
+    found = {}
+    for line in section.splitlines()[3:]:
+        dag, scopes = (cell.strip() for cell in line.strip("|").split("|"))
+        found[re.findall(r"`([^`]+)`", dag)[0]] = [s for s in re.findall(r"`([^`]+)`", scopes) if ":" in s]
+    return found
+
+
+def scope_connection(monkeypatch, dag_id: str) -> list[str]:
+    """Point severa_default's ``scope`` at exactly the scopes the README lists for ``dag_id``."""
+    scopes = readme_scopes()[dag_id]
+    conn = json.loads(os.environ["AIRFLOW_CONN_SEVERA_DEFAULT"])
+    conn["extra"] = {**conn.get("extra", {}), "scope": ",".join(scopes)}
+    monkeypatch.setenv("AIRFLOW_CONN_SEVERA_DEFAULT", json.dumps(conn))
+    return scopes
 
 
 def _strict(node):

@@ -91,11 +91,9 @@ def test_the_simulators_scopes_are_the_contracts():
 
 
 def test_the_scopes_the_readme_names_per_dag_are_the_contracts():
-    """Each scope the README lists for a DAG's Severa connection exists in the contract."""
-    from pathlib import Path
-
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("<!-- severa-scopes -->")[1].split("<!-- /severa-scopes -->")[0]
-    named = {word.strip("`,") for line in section.splitlines() if line.startswith("|")
-             for word in line.split() if ":" in word and word.strip("`,").split(":")[-1] in ("read", "write")}
-    assert named and named <= set(severa_sim.ALL_SCOPES)
+    """Each DAG's flow tests run with exactly these scopes (``scope_connection``); here: they exist."""
+    listed = contract.readme_scopes()
+    assert sorted(listed) == ["horizon_payroll_time_import", "netvisor_severa_purchase_invoices",
+                              "severa_netvisor_hours", "severa_netvisor_registers", "severa_netvisor_sales_invoices",
+                              "severa_netvisor_travel_invoices"]
+    assert all(scopes and set(scopes) <= set(severa_sim.ALL_SCOPES) for scopes in listed.values())

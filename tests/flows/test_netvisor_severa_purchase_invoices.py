@@ -10,6 +10,7 @@ import pytest
 
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -37,6 +38,7 @@ PURCHASES = [
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
     severa.seed(**copy.deepcopy(SEVERA_DEMO))
     netvisor.seed(purchase_invoices=copy.deepcopy(PURCHASES))
     return ledger, severa, netvisor

@@ -14,6 +14,7 @@ from erpbridge.mappings.severa_netvisor_documents import absence_days
 from erpbridge.settings import SettingsError, SeveraNetvisorSettings, parse
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import SECRETS, unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 
 DAG = "severa_netvisor_hours"
@@ -45,6 +46,7 @@ HOURS = [
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
     monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", json.dumps(
         {"hours": {"use_approval": True, "record_types": {"TRAVEL": "5"}, "absence_record_types": ABSENCE_TYPES}}))
     seed = copy.deepcopy(SEVERA_DEMO)

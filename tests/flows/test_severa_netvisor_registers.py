@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import SECRETS
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 
 DAG_ID = "severa_netvisor_registers"
@@ -56,7 +57,8 @@ def quarantine(ledger) -> dict[str, str]:
 
 
 @pytest.fixture
-def flow(airflow_db, ledger, netvisor, severa):
+def flow(airflow_db, ledger, netvisor, severa, monkeypatch):
+    scope_connection(monkeypatch, DAG_ID)
     return ledger, netvisor, severa
 
 

@@ -14,6 +14,7 @@ import pytest
 from erpbridge.errors import ExternalSystemError
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import SECRETS, unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -39,8 +40,13 @@ def severa_seed(invoices: list[dict]) -> dict:
     seed["invoicestatuses"] = [{"guid": READY, "name": "Ready to be sent to Netvisor", "sortOrder": 1},
                                {"guid": SENT, "name": "Invoice sent to Netvisor", "isSent": True, "sortOrder": 2},
                                {"guid": DRAFT, "name": "Draft", "isDefault": True, "sortOrder": 0}]
-    seed["invoices"] = [{k: v for k, v in i.items() if k != "rows"} for i in invoices]
-    seed["invoicerows"], seed["projectfees"], seed["workhours"] = [], [], []
+    return seed | documents_seed(invoices)
+
+
+def documents_seed(invoices: list[dict]) -> dict:
+    """The invoices, their rows and what each row bills."""
+    seed = {"invoices": [{k: v for k, v in i.items() if k != "rows"} for i in invoices],
+            "invoicerows": [], "projectfees": [], "workhours": []}
     for i in invoices:
         for n, row in enumerate(i["rows"]):
             guid = f"f3000000-0000-4000-8000-{i['number']:08d}{n:04d}"
@@ -95,11 +101,12 @@ NETVISOR_SEED = {
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
     netvisor.seed(**NETVISOR_SEED)
     return ledger, severa, netvisor
 
 
-def sent(severa) -> dict[str, str]:
+def sent(severa) -> dict[int, str]:
     return {i["number"]: i["status"]["name"] for i in severa.state()["invoices"]}
 
 

@@ -12,6 +12,7 @@ import pytest
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from include.simulators.severa import minimal_pdf
 from tests.conftest import unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -66,6 +67,7 @@ def severa_seed(travels) -> dict:
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
     severa.seed(**severa_seed(TRAVELS))
     netvisor.seed(employees=[{"number": "101", "name": "Person 101"}], wage_types=["1502", "1300"])
     return ledger, severa, netvisor
@@ -148,6 +150,7 @@ def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_lookup(
 def test_a_trip_whose_lines_sit_among_200_of_other_peoples_moves_only_its_own(airflow_db, ledger, severa, netvisor,
                                                                            monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
     others = [travel(100 + n, 100 + n, status="Draft", user="102",
                      expenses=[expense("1300", 1 + n, 0.59, description=f"Other {n}") for _ in range(5)])
               for n in range(40)]
