@@ -38,10 +38,10 @@ def severa_customers(n: int, start: int = 100_001) -> list[dict]:
     newest = datetime.now(timezone.utc) - timedelta(days=1)
     spacing = timedelta(days=365) / max(n, 1)
     return [{
-        "name": f"Asiakas {i} Oy", "number": str(i), "email": f"laskut{i}@example.fi",
+        "name": f"Asiakas {i} Oy", "number": i, "email": f"laskut{i}@example.fi",
         "vatNumber": f"FI{i % 10_000_000:07d}{i % 10}",
         "headquarterAddress": {"addressline": f"Katu {i % 200}", "postalCode": f"{i % 99_999:05d}",
-                               "city": "Helsinki", "countryCode": "FI"},
+                               "city": "Helsinki", "country": "FI"},
         "lastUpdatedDateTime": (newest - (start + n - 1 - i) * spacing).isoformat(),
     } for i in range(start, start + n)]
 
@@ -62,8 +62,9 @@ def severa_api_session(sim: SimulatorAdmin) -> tuple[requests.Session, dict]:
 
     http = requests.Session()
     token = http.post(f"{sim.base}/rest-api/v1/token", json={"client_id": SV["client_id"],
-                      "client_secret": SV["client_secret"], "scope": ""}, timeout=30).json()["access_token"]
-    return http, {"Authorization": f"Bearer {token}", "client_id": SV["client_id"]}
+                      "client_secret": SV["client_secret"], "scope": ""}, headers={"Client_Id": SV["client_id"]},
+                      timeout=30).json()["access_token"]
+    return http, {"Authorization": f"Bearer {token}", "Client_Id": SV["client_id"]}
 
 
 def change_in_severa(sim: SimulatorAdmin, guids: list[str], count: int) -> list[str]:
@@ -73,7 +74,7 @@ def change_in_severa(sim: SimulatorAdmin, guids: list[str], count: int) -> list[
     chosen = guids[::step][:count]
     for guid in chosen:
         http.patch(f"{sim.base}{CUSTOMERS}/{guid}", headers=headers, timeout=30,
-                   json=[{"op": "replace", "path": "/name", "value": f"Renamed {guid[:8]} Oy"}]).raise_for_status()
+                   json=[{"op": "Replace", "path": "/name", "value": f"Renamed {guid[:8]} Oy"}]).raise_for_status()
     return chosen
 
 
@@ -170,12 +171,12 @@ def bare_wire(world: World) -> tuple[float, int]:
         for c in page.json():
             address = c.get("headquarterAddress") or {}
             vat = c.get("vatNumber") or ""
-            fields = [("internalidentifier", c["number"]),
+            fields = [("internalidentifier", str(c["number"])),
                       ("externalidentifier", f"{vat[2:9]}-{vat[9]}" if vat.startswith("FI") else vat),
                       ("name", c["name"]), ("streetaddress", address.get("addressline")),
                       ("city", address.get("city")), ("postnumber", address.get("postalCode"))]
             body = "".join(f"<{t}>{escape(v or '')}</{t}>" for t, v in fields)
-            body += f'<country type="ISO-3166">{escape(address.get("countryCode") or "")}</country>'
+            body += f'<country type="ISO-3166">{escape(address.get("country") or "")}</country>'
             body += f"<email>{escape(c.get('email') or '')}</email><isactive>{int(c.get('isActive', True))}</isactive>"
             xml_body = ("<?xml version='1.0' encoding='utf-8'?>\n<root><customer><customerbaseinformation>"
                         f"{body}</customerbaseinformation></customer></root>").encode()

@@ -97,10 +97,16 @@ def netvisor(simulators, monkeypatch) -> Sim:
 
 @pytest.fixture
 def severa(simulators, monkeypatch) -> Sim:
-    """The Severa simulator, reset, and the severa_default connection pointing at it."""
+    """The Severa simulator, reset, and the severa_default connection pointing at it. At the end every
+    exchange the test had with it is held to Severa's OpenAPI (tests/contract/severa_openapi.py)."""
+    from tests.contract import severa_openapi
+
     creds = SECRETS["severa"]
-    return connect(simulators, monkeypatch, "severa", "severa", path="/rest-api", login=creds["client_id"],
-                   password=creds["client_secret"])
+    sim = connect(simulators, monkeypatch, "severa", "severa", path="/rest-api", login=creds["client_id"],
+                  password=creds["client_secret"])
+    yield sim
+    violations = severa_openapi.problems(sim.admin("GET", "exchanges"))
+    assert not violations, "Severa traffic off the contract:\n" + "\n".join(dict.fromkeys(violations))
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_a_valid_customer_maps_every_field():
     mapped = m.severa_customer_to_netvisor({
         "number": 1001, "name": "  Oy <Ab> & 'Co'  ", "vatNumber": "FI 1234 5678", "email": "x@y.fi",
         "isActive": False, "headquarterAddress": {"addressline": "Katu 1", "postalCode": "00100", "city": "Espoo",
-                                                  "countryCode": "FI"}})
+                                                  "country": "FI"}})
     assert mapped == {"code": "1001", "name": "Oy <Ab> & 'Co'", "business_id": "1234567-8",
                       "street_address": "Katu 1", "city": "Espoo", "post_number": "00100", "country": "FI",
                       "email": "x@y.fi", "is_active": False}
@@ -39,7 +39,7 @@ def test_a_valid_customer_maps_every_field():
     ({"number": "1001", "name": ""}, "customer 1001: name is missing"),
     ({"number": "1001", "name": "x" * 251}, "customer 1001: name is 251 characters long, at most 250"),
     ({"number": "1001", "name": "Bell\x07 Oy"}, "customer 1001: name contains control characters"),
-    ({"number": "1001", "name": "Ok", "headquarterAddress": {"countryCode": "FIN"}}, "country code is 3 characters"),
+    ({"number": "1001", "name": "Ok", "headquarterAddress": {"country": "FIN"}}, "country code is 3 characters"),
 ])
 def test_bad_customer_fields_are_refused_naming_the_record(customer, reason):
     with pytest.raises(RecordRejected, match=reason):

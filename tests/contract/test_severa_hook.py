@@ -19,7 +19,7 @@ BUSINESS_UNITS = "/rest-api/v1/businessunits"
 
 
 def customers(n: int, start: int = 1001, **extra) -> list[dict]:
-    return [{"name": f"Asiakas {i} Oy", "number": str(i), **extra} for i in range(start, start + n)]
+    return [{"name": f"Asiakas {i} Oy", "number": i, **extra} for i in range(start, start + n)]
 
 
 def first_page(hook) -> list[dict]:
@@ -104,7 +104,7 @@ def test_page_token_paging_reads_every_page(severa):
     severa.seed(customers=customers(250))
     pages = list(SeveraHook().iter_changed("customers", None))
     assert [len(p) for p in pages] == [100, 100, 50]
-    assert sorted(int(c["number"]) for page in pages for c in page) == list(range(1001, 1251))
+    assert sorted(c["number"] for page in pages for c in page) == list(range(1001, 1251))
     log = calls(severa, CUSTOMERS)
     assert len(log) == 3
     assert "pageToken" not in log[0]["query"] and all("pageToken=" in r["query"] for r in log[1:])
@@ -123,9 +123,9 @@ def test_first_row_paging_reads_every_page(severa):
 def test_changed_since_returns_only_newer_records(severa):
     cutoff = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
     severa.seed(customers=[
-        {"name": "Old Oy", "number": "1", "lastUpdatedDateTime": "2024-04-30T23:59:59Z"},
-        {"name": "Exact Oy", "number": "2", "lastUpdatedDateTime": "2024-05-01T12:00:00Z"},
-        {"name": "New Oy", "number": "3", "lastUpdatedDateTime": "2024-06-01T08:00:00Z"},
+        {"name": "Old Oy", "number": 1, "lastUpdatedDateTime": "2024-04-30T23:59:59Z"},
+        {"name": "Exact Oy", "number": 2, "lastUpdatedDateTime": "2024-05-01T12:00:00Z"},
+        {"name": "New Oy", "number": 3, "lastUpdatedDateTime": "2024-06-01T08:00:00Z"},
     ])
     hook = SeveraHook()
     # an aware time in another zone: the filter is sent in UTC
@@ -143,27 +143,43 @@ def test_find_by_number(severa):
 
 
 def test_absences_overlapping_the_days_are_read_page_by_page(severa):
-    user, vacation = "u1000000-0000-4000-8000-000000000001", "at100000-0000-4000-8000-000000000001"
+    user = "a1000000-0000-4000-8000-000000000001"
+    vacation, meeting = "a2000000-0000-4000-8000-000000000001", "a2000000-0000-4000-8000-000000000002"
 
-    def absence(start: str, end: str, category: str = "Absence") -> dict:
-        return {"owner": {"guid": user}, "activityType": {"guid": vacation}, "activityCategory": category,
+    def activity(start: str, end: str, kind: str = vacation) -> dict:
+        return {"name": "Away", "ownerUser": {"guid": user}, "activityType": {"guid": kind},
                 "startDateTime": start, "endDateTime": end}
 
-    inside = [absence(f"2026-03-0{2 + n % 5}T{8 + n % 8:02d}:00:00", f"2026-03-0{2 + n % 5}T16:30:00")
+    inside = [activity(f"2026-03-0{2 + n % 5}T{8 + n % 8:02d}:00:00", f"2026-03-0{2 + n % 5}T16:30:00")
               for n in range(110)]
-    severa.seed(users=[{"guid": user, "lastName": "Virtanen", "code": "101"}],
-                activitytypes=[{"guid": vacation, "name": "Vacation", "code": "VAC"}],
-                activities=[absence("2026-02-23T00:00:00", "2026-02-27T23:59:59"),  # before
-                            absence("2026-02-27T00:00:00", "2026-03-02T23:59:59"),  # reaches into the days
-                            absence("2026-03-09T00:00:00", "2026-03-09T23:59:59"),  # after
-                            absence("2026-03-03T09:00:00", "2026-03-03T10:00:00", "CalendarEntry"), *inside])
+    severa.seed(users=[{"guid": user, "firstName": "Maija", "lastName": "Virtanen", "code": "101"}],
+                activitytypes=[{"guid": vacation, "name": "Vacation", "code": "VAC", "category": "Absences"},
+                               {"guid": meeting, "name": "Meeting", "category": "CalendarEntry"}],
+                activities=[activity("2026-02-23T00:00:00", "2026-02-27T23:59:59"),  # before
+                            activity("2026-02-27T00:00:00", "2026-03-02T23:59:59"),  # reaches into the days
+                            activity("2026-03-09T00:00:00", "2026-03-09T23:59:59"),  # after
+                            activity("2026-03-03T09:00:00", "2026-03-03T10:00:00", meeting), *inside])
     pages = list(SeveraHook().iter_absences("2026-03-02", "2026-03-06"))
     assert [len(p) for p in pages] == [100, 11]
     found = [a for page in pages for a in page]
-    assert {a["activityCategory"] for a in found} == {"Absence"}
+    assert {a["activityType"]["category"] for a in found} == {"Absences"}
+    assert {a["ownerUser"]["code"] for a in found} == {"101"}
     assert sorted(a["startDateTime"][:10] for a in found)[0] == "2026-02-27"
-    assert all("activityCategories=Absence&startDateTime=2026-03-02T00%3A00%3A00&endDateTime=2026-03-06T23%3A59%3A59"
+    assert all("activityCategories=Absences&startDateTime=2026-03-02T00%3A00%3A00&endDateTime=2026-03-06T23%3A59%3A59"
                in r["query"] for r in calls(severa, "/rest-api/v1/activities"))
+
+
+def test_deleted_hour_entries_are_read_since_a_time(severa):
+    user = "a1000000-0000-4000-8000-000000000001"
+    severa.seed(users=[{"guid": user, "firstName": "Maija", "lastName": "Virtanen", "code": "101"}],
+                workhours=[{"user": {"guid": user}, "eventDate": "2026-03-02", "quantity": 7.5}])
+    hook = SeveraHook()
+    [entry] = [e for page in hook.iter_changed("workhours", None) for e in page]
+    before = datetime.now(timezone.utc) - timedelta(seconds=5)
+    hook.request("DELETE", f"v1/workhours/{entry['guid']}", write=True)
+    [deleted] = [e for page in hook.iter_deleted_hours(before) for e in page]
+    assert (deleted["guid"], deleted["eventDate"], deleted["user"]) == (entry["guid"], "2026-03-02", {"guid": user})
+    assert [e for page in hook.iter_deleted_hours(datetime.now(timezone.utc) + timedelta(hours=1)) for e in page] == []
 
 
 # --- retries and rate limit -------------------------------------------------------------------
@@ -241,13 +257,13 @@ def test_a_write_is_retried_on_429_but_not_on_5xx(severa):
     hook = SeveraHook()
     hook.token()
     severa.faults(next_n={"count": 1, "status": 429, "category": "TooManyRequests", "message": "Slow down"})
-    created = hook.create("customers", {"name": "Retry Oy", "number": "5001"})
+    created = hook.create("customers", {"name": "Retry Oy", "number": 5001})
     assert [c["guid"] for c in severa.state()["customers"]] == [created["guid"]]
     assert [r["status"] for r in calls(severa, CUSTOMERS, method="POST")] == [429, 201]
 
     severa.faults(next_n={"count": 1, "status": 503, "category": "ServiceUnavailable", "message": "Down"})
     with pytest.raises(ExternalSystemError) as caught:
-        hook.create("customers", {"name": "Once Oy", "number": "5002"})
+        hook.create("customers", {"name": "Once Oy", "number": 5002})
     assert "ServiceUnavailable: Down" in str(caught.value)
     assert len(calls(severa, CUSTOMERS, method="POST")) == 3  # the 503 was not repeated
 
@@ -256,16 +272,14 @@ def test_a_write_is_retried_on_429_but_not_on_5xx(severa):
 
 def test_create_and_update_round_trip(severa):
     hook = SeveraHook()
-    created = hook.create("customers", {"name": "Äijälä & Пётр \"Oy\"", "number": "6001", "email": "a@b.fi",
+    created = hook.create("customers", {"name": "Äijälä & Пётр \"Oy\"", "number": 6001, "email": "a@b.fi",
                                         "paymentTerm": 14})
-    assert created["guid"] and created["number"] == "6001"
-    updated = hook.update("customers", created["guid"], {"name": "Äijälä & Пётр Ab", "paymentTerm": 30,
-                                                         "headquarterAddress": {"city": "Tampere"}})
+    assert created["guid"] and created["number"] == 6001
+    updated = hook.update("customers", created["guid"], {"name": "Äijälä & Пётр Ab", "paymentTerm": 30})
     assert updated["name"] == "Äijälä & Пётр Ab"
     [stored] = severa.state()["customers"]
-    assert {k: stored[k] for k in ("guid", "name", "number", "email", "paymentTerm", "headquarterAddress")} == {
-        "guid": created["guid"], "name": "Äijälä & Пётр Ab", "number": "6001", "email": "a@b.fi",
-        "paymentTerm": 30, "headquarterAddress": {"city": "Tampere"}}
+    assert {k: stored[k] for k in ("guid", "name", "number", "email", "paymentTerm")} == {
+        "guid": created["guid"], "name": "Äijälä & Пётр Ab", "number": 6001, "email": "a@b.fi", "paymentTerm": 30}
     assert hook.get("customers", created["guid"]) == stored
     assert [(r["method"], r["status"]) for r in severa.writes()] == [("POST", 201), ("PATCH", 200)]
 
@@ -276,9 +290,9 @@ def test_get_of_a_missing_record_is_none(severa):
 
 def test_a_duplicate_number_is_rejected_with_the_vendors_text(severa):
     hook = SeveraHook()
-    hook.create("customers", {"name": "First Oy", "number": "7001"})
+    hook.create("customers", {"name": "First Oy", "number": 7001})
     with pytest.raises(RecordRejected) as caught:
-        hook.create("customers", {"name": "Second Oy", "number": "7001"})
+        hook.create("customers", {"name": "Second Oy", "number": 7001})
     assert caught.value.reason == "InvalidOperation: A customers record with number 7001 already exists"
     assert caught.value.category == "InvalidOperation"
     assert [c["name"] for c in severa.state()["customers"]] == ["First Oy"]
@@ -287,7 +301,7 @@ def test_a_duplicate_number_is_rejected_with_the_vendors_text(severa):
 
 def test_an_invalid_patch_is_rejected(severa):
     hook = SeveraHook()
-    created = hook.create("customers", {"name": "Patch Oy", "number": "7002"})
+    created = hook.create("customers", {"name": "Patch Oy", "number": 7002})
     with pytest.raises(RecordRejected) as caught:
         hook.update("customers", created["guid"], {"guid": "not-writable"})
     assert caught.value.reason == "InvalidParameter: path '/guid' is not a writable field"

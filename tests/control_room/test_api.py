@@ -223,7 +223,7 @@ def test_a_staged_payroll_row_is_edited_before_the_decision_and_the_edit_is_kept
 def test_retry_triggers_the_flows_dag_for_just_that_record_with_the_users_rights(room, netvisor, severa):
     from tests.flows.dagrun import run_dag
 
-    guid = severa.seed(customers=[{"number": "0001", "name": "Leading Zero Oy"}])["customers"][0]
+    guid = severa.seed(customers=[{"number": -1, "name": "Negative Number Oy"}])["customers"][0]
     assert run_dag("severa_netvisor_registers", {"registers": ["customers"]}).state == "success"
     form = {"flow": "severa_netvisor", "entity": "customer", "source_id": guid}
     json_accept = {"Accept": "application/json"}

@@ -10,6 +10,7 @@ import pytest
 
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
@@ -37,6 +38,7 @@ PURCHASES = [
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
     severa.seed(**copy.deepcopy(SEVERA_DEMO))
     netvisor.seed(purchase_invoices=copy.deepcopy(PURCHASES))
     return ledger, severa, netvisor
@@ -107,7 +109,7 @@ def test_three_lines_on_two_projects_become_three_costs_on_the_right_projects(ai
                                                                              monkeypatch):
     unthrottled(severa, monkeypatch)
     seed = copy.deepcopy(SEVERA_DEMO)
-    seed["projects"].append({"guid": "e1000000-0000-4000-8000-000000000003", "number": "2003", "name": "Intranet",
+    seed["projects"].append({"guid": "e1000000-0000-4000-8000-000000000003", "number": 2003, "name": "Intranet",
                              "customer": {"guid": "c1000000-0000-4000-8000-000000000001"}})
     severa.seed(**seed)
     [key] = netvisor.seed(purchase_invoices=[{"number": "P-9", "date": "2026-03-06", "vendor": "Vendor Oy", "lines": [

@@ -11,7 +11,7 @@ from tests.flows.dagrun import run_dag
 
 
 def test_no_secret_in_logs_xcom_or_ledger(airflow_db, ledger, netvisor, severa, capfd):
-    severa.seed(customers=[{"number": "1001", "name": "Visible Oy"}, {"number": "0002", "name": "Refused Oy"}],
+    severa.seed(customers=[{"number": 1001, "name": "Visible Oy"}, {"number": -2, "name": "Refused Oy"}],
                 businessunits=[{"name": "Helsinki", "code": "HEL"}])
     netvisor.faults(next_n={"count": 2, "status": 503, "category": "SYSTEM_MAINTANANCE", "message": "maintenance"})
     assert run_dag("severa_netvisor_registers").state == "success"

@@ -14,6 +14,7 @@ from erpbridge.mappings.severa_netvisor_documents import absence_days
 from erpbridge.settings import SettingsError, SeveraNetvisorSettings, parse
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import SECRETS, unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 
 DAG = "severa_netvisor_hours"
@@ -45,6 +46,7 @@ HOURS = [
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
     monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", json.dumps(
         {"hours": {"use_approval": True, "record_types": {"TRAVEL": "5"}, "absence_record_types": ABSENCE_TYPES}}))
     seed = copy.deepcopy(SEVERA_DEMO)
@@ -78,16 +80,20 @@ def patch_hours(severa, guid: str, **changes) -> None:
     patch_severa(severa, "workhours", guid, **changes)
 
 
-def patch_severa(severa, resource: str, guid: str, **changes) -> None:
-    """Change a record in Severa as a user would (its own API, not our hook)."""
+def severa_api(severa, method: str, path: str, **kwargs) -> requests.Response:
+    """Call Severa as a user would (its own API, not our hook)."""
     creds = SECRETS["severa"]
-    token = requests.post(f"{severa.base}/rest-api/v1/token", json={
-        "client_id": creds["client_id"], "client_secret": creds["client_secret"]}, timeout=10).json()["access_token"]
-    response = requests.patch(f"{severa.base}/rest-api/v1/{resource}/{guid}",
-                              json=[{"op": "replace", "path": f"/{k}", "value": v} for k, v in changes.items()],
-                              headers={"Authorization": f"Bearer {token}", "client_id": creds["client_id"]},
-                              timeout=10)
+    token = requests.post(f"{severa.base}/rest-api/v1/token", json=creds, headers={"Client_Id": creds["client_id"]},
+                          timeout=10).json()["access_token"]
+    response = requests.request(method, f"{severa.base}/rest-api/v1/{path}", timeout=10, **kwargs,
+                                headers={"Authorization": f"Bearer {token}", "Client_Id": creds["client_id"]})
     response.raise_for_status()
+    return response
+
+
+def patch_severa(severa, resource: str, guid: str, **changes) -> None:
+    severa_api(severa, "PATCH", f"{resource}/{guid}",
+               json=[{"op": "Replace", "path": f"/{k}", "value": v} for k, v in changes.items()])
 
 
 def quarantine(ledger) -> dict[str, str]:
@@ -124,6 +130,24 @@ def test_hours_become_workday_records_and_a_changed_day_replaces_never_doubles(f
     assert len(netvisor.writes(since)) == 1 and workdays(netvisor) == changed  # re-sent day: same hours
 
 
+def test_a_day_whose_entries_were_all_deleted_in_severa_is_sent_again_and_follows(flow):
+    ledger, severa, netvisor = flow
+    assert run_dag(DAG, RANGE).state == "success"
+    assert workdays(netvisor)[("102", "2026-03-02", "1")] == [("8", "confirmed", "", [])]
+
+    severa_api(severa, "DELETE", f"workhours/{HOURS[5]['guid']}")  # 102's only entry that day
+    severa_api(severa, "DELETE", f"workhours/{HOURS[3]['guid']}")  # one of 101's three on 2026-03-03
+    since = netvisor.last_seq()
+    assert run_dag(DAG, RANGE).state == "success"
+    assert workdays(netvisor) == EXPECTED | {("102", "2026-03-02", "1"): [("0", "confirmed", "deleted in Severa", [])],
+                                             ("101", "2026-03-03", "1"): [("0.2", "confirmed", "", [])]}
+    assert len(netvisor.writes(since)) == 3  # the two changed days, and the day Netvisor refused before
+
+    since = netvisor.last_seq()
+    assert run_dag(DAG, RANGE).state == "success"
+    assert len(netvisor.writes(since)) == 1  # a deletion moves once
+
+
 def test_an_unapproved_entry_moves_as_confirmed_then_accepted_once_approved(flow):
     ledger, severa, netvisor = flow
     patch_hours(severa, HOURS[0]["guid"], isApproved=False)
@@ -148,13 +172,12 @@ def test_dry_run_reads_only(flow):
 # --- absences ----------------------------------------------------------------------------------------------
 
 ABSENCE_TYPES = {"VAC": "20", "SICK": "21"}  # absence type code -> Netvisor record type
-VACATION, SICK, TRAINING = (f"at100000-0000-4000-8000-00000000000{n}" for n in "123")
+VACATION, SICK, TRAINING, MEETING = (f"a5100000-0000-4000-8000-00000000000{n}" for n in "1234")
 
 
 def absence(n: int, user: str, start: str, end: str, kind: str, **extra) -> dict:
-    return {"guid": f"ac100000-0000-4000-8000-{n:012d}", "owner": {"guid": USERS[user]},
-            "activityType": {"guid": kind}, "activityCategory": "Absence", "startDateTime": start,
-            "endDateTime": end} | extra
+    return {"guid": f"a5200000-0000-4000-8000-{n:012d}", "name": "Away", "ownerUser": {"guid": USERS[user]},
+            "activityType": {"guid": kind}, "startDateTime": start, "endDateTime": end} | extra
 
 
 ABSENCES = [
@@ -162,7 +185,7 @@ ABSENCES = [
     absence(2, "102", "2026-03-03T12:00:00", "2026-03-03T16:00:00", SICK),  # half a day, besides 3.5 h of work
     absence(3, "101", "2026-03-04T00:00:00", "2026-03-04T23:59:59", TRAINING, isAllDay=True),  # type not mapped
     absence(4, "102", "2026-03-30T00:00:00", "2026-04-03T00:00:00", VACATION, isAllDay=True),  # past the range
-    absence(5, "102", "2026-03-05T09:00:00", "2026-03-05T10:00:00", VACATION, activityCategory="CalendarEntry"),
+    absence(5, "102", "2026-03-05T09:00:00", "2026-03-05T10:00:00", MEETING),  # a calendar entry, no absence
 ]
 WITH_ABSENCES = EXPECTED | {
     ("102", "2026-03-03", "1"): [("3.5", "confirmed", "", [])],
@@ -175,9 +198,10 @@ TRAINING_REFUSED = ("absence of 101 (Person 101) on 2026-03-04: absence type 'Tr
 
 
 def seed_absences(severa) -> None:
-    severa.seed(activitytypes=[{"guid": VACATION, "name": "Vacation", "code": "VAC"},
-                               {"guid": SICK, "name": "Sick leave", "code": "SICK"},
-                               {"guid": TRAINING, "name": "Training", "code": "TRN"}],
+    severa.seed(activitytypes=[{"guid": VACATION, "name": "Vacation", "code": "VAC", "category": "Absences"},
+                               {"guid": SICK, "name": "Sick leave", "code": "SICK", "category": "Absences"},
+                               {"guid": TRAINING, "name": "Training", "code": "TRN", "category": "Absences"},
+                               {"guid": MEETING, "name": "Meeting", "code": "MTG", "category": "CalendarEntry"}],
                 activities=copy.deepcopy(ABSENCES), workhours=[entry(10, "102", "2026-03-03", 3.5)])
 
 

@@ -9,20 +9,21 @@ import pytest
 import requests
 
 from tests.conftest import SECRETS
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 
 DAG_ID = "severa_netvisor_registers"
 
 GOOD_CUSTOMERS = [
-    {"number": "1001", "name": 'Smith & Sons <Ltd> "Quoted"', "vatNumber": "FI12345678", "email": "ap@smith.example",
+    {"number": 1001, "name": 'Smith & Sons <Ltd> "Quoted"', "vatNumber": "FI12345678", "email": "ap@smith.example",
      "headquarterAddress": {"addressline": "Mannerheimintie 1", "postalCode": "00100", "city": "Helsinki",
-                            "countryCode": "FI"}},
-    {"number": "1002", "name": "ООО Ромашка", "isActive": True},
-    {"number": "1003", "name": "Kylmäkönen Äijälä Öljy Oy", "isActive": False},
+                            "country": "FI"}},
+    {"number": 1002, "name": "ООО Ромашка", "isActive": True},
+    {"number": 1003, "name": "Kylmäkönen Äijälä Öljy Oy", "isActive": False},
 ]
-BAD_CUSTOMERS = [
-    {"number": "0001", "name": "Leading Zero Oy"},
-    {"number": "12A", "name": "Letters Ab"},
+BAD_CUSTOMERS = [  # Severa's numbers are integers: a leading 0 or a letter cannot occur there any more
+    {"number": 12345678901234567, "name": "Long Number Oy"},
+    {"number": -5, "name": "Negative Ab"},
 ]
 PRODUCTS = [
     {"code": "CONSULT", "name": "Consulting hour", "unitPrice": {"amount": 120.5, "currencyCode": "EUR"},
@@ -35,8 +36,9 @@ PRODUCTS = [
 def severa_api(severa, method: str, path: str, **kwargs):
     """Call the Severa simulator's public API as another Severa user would (not through our hook)."""
     creds = SECRETS["severa"]
-    token = requests.post(f"{severa.base}/rest-api/v1/token", json={**creds, "scope": ""}, timeout=10).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}", "client_id": creds["client_id"]}
+    token = requests.post(f"{severa.base}/rest-api/v1/token", json={**creds, "scope": ""},
+                          headers={"Client_Id": creds["client_id"]}, timeout=10).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}", "Client_Id": creds["client_id"]}
     response = requests.request(method, f"{severa.base}/rest-api/v1/{path}", headers=headers, timeout=10, **kwargs)
     response.raise_for_status()
     return response.json()
@@ -55,7 +57,8 @@ def quarantine(ledger) -> dict[str, str]:
 
 
 @pytest.fixture
-def flow(airflow_db, ledger, netvisor, severa):
+def flow(airflow_db, ledger, netvisor, severa, monkeypatch):
+    scope_connection(monkeypatch, DAG_ID)
     return ledger, netvisor, severa
 
 
@@ -80,13 +83,13 @@ def test_valid_records_arrive_exactly_and_bad_codes_wait_in_quarantine(flow):
     assert products["LIC-1"]["name"] == "Licence <annual> & support"
 
     assert quarantine(ledger) == {
-        "0001": "customer code '0001' starts with 0; Netvisor does not accept that",
-        "12A": "customer code '12A' is not numeric; Netvisor accepts only digits",
+        "12345678901234567": "customer code '12345678901234567' is longer than 16 digits",
+        "-5": "customer code '-5' is not numeric; Netvisor accepts only digits",
     }
     actions = {(entity, key): action for entity, key, action, _ in transfer_log(ledger)}
     assert actions == {("customer", "1001"): "created", ("customer", "1002"): "created",
-                       ("customer", "1003"): "created", ("customer", "0001"): "rejected",
-                       ("customer", "12A"): "rejected", ("product", "CONSULT"): "created",
+                       ("customer", "1003"): "created", ("customer", "12345678901234567"): "rejected",
+                       ("customer", "-5"): "rejected", ("product", "CONSULT"): "created",
                        ("product", "LIC-1"): "created"}
 
 
@@ -109,7 +112,7 @@ def test_changed_customer_is_updated_and_deleted_one_stays(flow):
     guids = severa.seed(customers=GOOD_CUSTOMERS)["customers"]
     assert run_dag(DAG_ID).state == "success"
 
-    severa_api(severa, "PATCH", f"customers/{guids[1]}", json=[{"op": "replace", "path": "/name", "value": "Ромашка Ltd"}])
+    severa_api(severa, "PATCH", f"customers/{guids[1]}", json=[{"op": "Replace", "path": "/name", "value": "Ромашка Ltd"}])
     before = netvisor.last_seq()
     assert run_dag(DAG_ID).state == "success"
 
@@ -128,20 +131,20 @@ def test_a_fixed_record_leaves_quarantine_on_the_next_run(flow):
     ledger, netvisor, severa = flow
     guids = severa.seed(customers=BAD_CUSTOMERS)["customers"]
     assert run_dag(DAG_ID).state == "success"
-    assert set(quarantine(ledger)) == {"0001", "12A"}
+    assert set(quarantine(ledger)) == {"12345678901234567", "-5"}
 
-    severa_api(severa, "PATCH", f"customers/{guids[0]}", json=[{"op": "replace", "path": "/number", "value": "1777"}])
+    severa_api(severa, "PATCH", f"customers/{guids[0]}", json=[{"op": "Replace", "path": "/number", "value": 1777}])
     assert run_dag(DAG_ID).state == "success"
 
-    assert set(quarantine(ledger)) == {"12A"}
+    assert set(quarantine(ledger)) == {"-5"}
     assert [c["code"] for c in netvisor.state()["customers"]] == ["1777"]
     assert ("customer", "1777", "created", None) in transfer_log(ledger)
 
 
 def test_a_refusal_by_netvisor_reaches_the_log_in_netvisors_words(flow):
     ledger, netvisor, severa = flow
-    severa.seed(customers=[GOOD_CUSTOMERS[0], {"number": "1004", "name": "Lowercase Country Oy",
-                                                "headquarterAddress": {"countryCode": "fi"}}])
+    severa.seed(customers=[GOOD_CUSTOMERS[0], {"number": 1004, "name": "Lowercase Country Oy",
+                                                "headquarterAddress": {"country": "fi"}}])
     assert run_dag(DAG_ID).state == "success"
 
     refused = [row for row in transfer_log(ledger) if row[2] == "rejected"]
@@ -165,8 +168,9 @@ def test_direction_netvisor_to_severa(flow, monkeypatch):
     assert run_dag(DAG_ID).state == "success"
 
     state = severa.state()
-    assert [(c["number"], c["name"], c["headquarterAddress"]["city"]) for c in state["customers"]] == \
-        [("2001", "Nordic & Co", "Turku")]
+    # the address is read-only in Severa's CustomerModel: it does not move this way
+    assert [(c["number"], c["name"], c.get("headquarterAddress")) for c in state["customers"]] == \
+        [(2001, "Nordic & Co", None)]
     assert [(p["code"], p["name"], p["unitPrice"]["amount"]) for p in state["products"]] == [("NV-1", "Widget", 19.9)]
     skipped = [row for row in transfer_log(ledger) if row[2] == "skipped"]
     assert len(skipped) == 1 and "no product code" in skipped[0][3]
@@ -181,22 +185,22 @@ def test_dimensions_appear_under_the_configured_headings(flow, monkeypatch):
     ledger, netvisor, severa = flow
     set_settings(monkeypatch, {"dimensions": {"business_unit_heading": "Yksikkö", "project_heading": "Projektit"}})
     units = severa.seed(businessunits=[{"name": "Helsinki", "code": "HEL"}, {"name": "Tampere", "code": "TRE"}])
-    customer = severa.seed(customers=[{"number": "1001", "name": "Asiakas Oy"}])["customers"][0]
-    severa.seed(projects=[{"number": "P-1", "name": "Website", "customer": {"guid": customer},
+    customer = severa.seed(customers=[{"number": 1001, "name": "Asiakas Oy"}])["customers"][0]
+    severa.seed(projects=[{"number": 2001, "name": "Website", "customer": {"guid": customer},
                            "businessUnit": {"guid": units["businessunits"][0]}}])
 
     assert run_dag(DAG_ID).state == "success"
 
     headings = {d["name"]: sorted(i["name"] for i in d["items"]) for d in netvisor.state()["dimensions"]}
-    assert headings == {"Yksikkö": ["Helsinki", "Tampere"], "Projektit": ["P-1 Website"]}
+    assert headings == {"Yksikkö": ["Helsinki", "Tampere"], "Projektit": ["2001 Website"]}
 
 
 def test_an_empty_heading_creates_nothing(flow, monkeypatch):
     ledger, netvisor, severa = flow
     set_settings(monkeypatch, {"dimensions": {"business_unit_heading": "Yksikkö", "project_heading": ""}})
     units = severa.seed(businessunits=[{"name": "Helsinki", "code": "HEL"}])
-    customer = severa.seed(customers=[{"number": "1001", "name": "Asiakas Oy"}])["customers"][0]
-    severa.seed(projects=[{"number": "P-1", "name": "Website", "customer": {"guid": customer},
+    customer = severa.seed(customers=[{"number": 1001, "name": "Asiakas Oy"}])["customers"][0]
+    severa.seed(projects=[{"number": 2001, "name": "Website", "customer": {"guid": customer},
                            "businessUnit": {"guid": units["businessunits"][0]}}])
 
     assert run_dag(DAG_ID).state == "success"

@@ -12,58 +12,69 @@ import pytest
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from include.simulators.severa import minimal_pdf
 from tests.conftest import unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 
 DAG = "severa_netvisor_travel_invoices"
-STATUSES = {name: f"t1000000-0000-4000-8000-00000000000{n}" for n, name in
+STATUSES = {name: f"a2100000-0000-4000-8000-00000000000{n}" for n, name in
             enumerate(["Draft", "Approved", "Rejected", "Transferred to Netvisor"], 1)}
-USERS = {"101": "u3000000-0000-4000-8000-000000000001", "0105": "u3000000-0000-4000-8000-000000000002"}
+USERS = {"101": "a3100000-0000-4000-8000-000000000001", "0105": "a3100000-0000-4000-8000-000000000002",
+         "102": "a3100000-0000-4000-8000-000000000003"}
 HELSINKI = {"guid": "b1000000-0000-4000-8000-000000000001"}
 PROJECT = {"guid": "e1000000-0000-4000-8000-000000000001"}
+EXPENSE_TYPES = {code: f"a8100000-0000-4000-8000-00000000{code}" for code in ("1300", "1502", "1999", "9999")}
 
 
-def travel(n: int, number: str | None, status: str = "Approved", user: str = "101", expenses=()) -> tuple:
-    guid = f"r1000000-0000-4000-8000-{n:012d}"
-    record = {"guid": guid, "number": number, "user": {"guid": USERS[user]}, "date": "2026-03-05",
+def travel(n: int, number: int | None, status: str = "Approved", user: str = "101", expenses=()) -> tuple:
+    guid = f"a7100000-0000-4000-8000-{n:012d}"
+    record = {"guid": guid, "number": number, "user": {"guid": USERS[user]}, "date": "2026-03-05T00:00:00",
               "travelReimbursementStatus": {"guid": STATUSES[status]}}
-    return record, [{**e, "travelReimbursement": {"guid": guid}} for e in expenses]
+    return record, [{**e, "travelReimbursement": {"guid": guid}, "user": {"guid": USERS[user]}} for e in expenses]
 
 
-def expense(code: str, quantity, unit, reimbursable: bool = True, **extra) -> dict:
-    return {"expenseType": {"code": code, "name": f"type {code}"}, "quantity": quantity, "unitPrice": unit,
-            "amount": round(quantity * unit, 2), "isReimbursable": reimbursable, "eventDate": "2026-03-04"} | extra
+def expense(code: str, quantity, unit, reimbursed: bool = True, **extra) -> dict:
+    return {"travelExpense": {"guid": EXPENSE_TYPES[code]}, "quantity": quantity,
+            "unitCost": {"amount": unit, "currencyCode": "EUR"}, "travelReimbursementRequired": reimbursed,
+            "eventDate": "2026-03-04"} | extra
 
 
 TRAVELS = [
-    travel(1, "T-1", expenses=[expense("1502", 1, 58.0, description="Per diem Sweden"),
-                               expense("1502", 1, 58.0, description="Per diem Norway"),
-                               expense("1300", 120, 0.59, project=PROJECT, description="Mileage"),
-                               expense("1999", 1, 30.0, reimbursable=False)]),
-    travel(2, "T-2", expenses=[expense("1999", 1, 30.0, reimbursable=False)]),
-    travel(3, "T-3", user="0105", expenses=[expense("1300", 10, 0.59)]),
-    travel(4, "T-4", status="Draft", expenses=[expense("1300", 10, 0.59)]),
+    travel(1, 1, expenses=[expense("1502", 1, 58.0, description="Per diem Sweden"),
+                           expense("1502", 1, 58.0, description="Per diem Norway"),
+                           expense("1300", 120, 0.59, project=PROJECT, description="Mileage"),
+                           expense("1999", 1, 30.0, reimbursed=False)]),
+    travel(2, 2, expenses=[expense("1999", 1, 30.0, reimbursed=False)]),
+    travel(3, 3, user="0105", expenses=[expense("1300", 10, 0.59)]),
+    travel(4, 4, status="Draft", expenses=[expense("1300", 10, 0.59)]),
     travel(5, None, expenses=[expense("1300", 10, 0.59)]),
-    travel(6, "T-6", expenses=[expense("9999", 1, 10.0)]),
+    travel(6, 6, expenses=[expense("9999", 1, 10.0)]),
 ]
+
+
+def severa_seed(travels) -> dict:
+    seed = copy.deepcopy(SEVERA_DEMO)
+    seed["users"] = [{"guid": guid, "firstName": "Person", "lastName": code, "code": code, "businessUnit": HELSINKI}
+                     for code, guid in USERS.items()]
+    seed["travelreimbursementstatuses"] = [{"guid": guid, "name": name} for name, guid in STATUSES.items()]
+    seed["travelexpensetypes"] = [{"guid": guid, "name": f"type {code}", "code": code}
+                                  for code, guid in EXPENSE_TYPES.items()]
+    seed["travelreimbursements"] = [t for t, _ in travels]
+    seed["projecttravelexpenses"] = [e for _, lines in travels for e in lines]
+    return seed
 
 
 @pytest.fixture
 def flow(airflow_db, ledger, severa, netvisor, monkeypatch):
     unthrottled(severa, monkeypatch)
-    seed = copy.deepcopy(SEVERA_DEMO)
-    seed["users"] = [{"guid": guid, "firstName": "Person", "lastName": code, "code": code, "businessUnit": HELSINKI}
-                     for code, guid in USERS.items()]
-    seed["travelreimbursementstatuses"] = [{"guid": guid, "name": name} for name, guid in STATUSES.items()]
-    seed["travelreimbursements"] = [t for t, _ in TRAVELS]
-    seed["projecttravelexpenses"] = [e for _, lines in TRAVELS for e in lines]
-    severa.seed(**seed)
+    scope_connection(monkeypatch, DAG)
+    severa.seed(**severa_seed(TRAVELS))
     netvisor.seed(employees=[{"number": "101", "name": "Person 101"}], wage_types=["1502", "1300"])
     return ledger, severa, netvisor
 
 
 def statuses(severa) -> dict:
-    return {t["number"]: t["travelReimbursementStatus"]["name"] for t in severa.state()["travelreimbursements"]}
+    return {t.get("number"): t["travelReimbursementStatus"]["name"] for t in severa.state()["travelreimbursements"]}
 
 
 def test_travel_invoices_become_netvisor_travel_expenses_with_lines_dimensions_and_pdf(flow):
@@ -71,9 +82,9 @@ def test_travel_invoices_become_netvisor_travel_expenses_with_lines_dimensions_a
     run = run_dag(DAG)
     assert run.state == "success", task_states(run)
     held = {t["header"]: t for t in netvisor.state()["trip_expenses"]}
-    assert sorted(held) == ["Severa travel invoice T-1"]
-    t1 = held["Severa travel invoice T-1"]
-    assert t1["description"] == "severa-travel-r1000000-0000-4000-8000-000000000001"
+    assert sorted(held) == ["Severa travel invoice 1"]
+    t1 = held["Severa travel invoice 1"]
+    assert t1["description"] == "severa-travel-a7100000-0000-4000-8000-000000000001"
     assert sorted((line["employee"], line["ratio"], line["amount"], line["unit_price"], line["description"],
                    line["begin"], line["end"], line["dimensions"]) for line in t1["lines"]) == [
         ("101", "1300", "120", "0.59", "Mileage", "2026-03-04", "2026-03-04",
@@ -83,15 +94,16 @@ def test_travel_invoices_become_netvisor_travel_expenses_with_lines_dimensions_a
         ("101", "1502", "1", "58.0", "Per diem Sweden", "2026-03-04", "2026-03-04",
          [{"name": "Liiketoimintayksikkö", "item": "Helsinki"}])]
     assert [a["sha256"] for line in t1["lines"] for a in line["attachments"]] == [
-        hashlib.sha256(minimal_pdf("Travel invoice T-1")).hexdigest()]
-    assert statuses(severa) == {"T-1": "Transferred to Netvisor", "T-2": "Approved", "T-3": "Approved",
-                                "T-4": "Draft", None: "Approved", "T-6": "Approved"}
+        hashlib.sha256(minimal_pdf("Travel invoice 1")).hexdigest()]
+    assert statuses(severa) == {1: "Transferred to Netvisor", 2: "Approved", 3: "Approved",
+                                4: "Draft", None: "Approved", 6: "Approved"}
     reasons = dict(ledger.execute("SELECT source_key, reason FROM quarantine WHERE flow = %s", (DAG,)).fetchall())
-    assert set(reasons) == {"T-3", "T-6"}
-    assert "employee code 0105 starts with 0" in reasons["T-3"]
-    assert reasons["T-6"] == "INVALID_DATA :: Data form incorrect:. Ratio not found with name: 9999"
+    assert set(reasons) == {"3", "6"}
+    assert "employee code 0105 starts with 0" in reasons["3"]
+    assert reasons["6"] == "INVALID_DATA :: Data form incorrect:. Ratio not found with name: 9999"
     skipped = ledger.execute("SELECT source_key, error_text FROM transfer_log WHERE action = 'skipped'").fetchall()
-    assert skipped == [("T-2", "travel invoice T-2 has only non-reimbursable costs; nothing to reimburse in Netvisor")]
+    assert skipped == [("2", "travel reimbursement 2 has no line to reimburse (none of its 1 lines is "
+                             "travelReimbursementRequired); nothing to reimburse in Netvisor")]
 
     since, severa_since = netvisor.last_seq(), severa.last_seq()
     assert run_dag(DAG).state == "success"
@@ -99,7 +111,7 @@ def test_travel_invoices_become_netvisor_travel_expenses_with_lines_dimensions_a
     assert len(netvisor.state()["trip_expenses"]) == 1  # only T-6 was tried again (and refused again)
 
     since = netvisor.last_seq()
-    assert run_dag(DAG, {"resend": "T-1"}).state == "success"
+    assert run_dag(DAG, {"resend": "1"}).state == "success"
     [resent] = netvisor.writes(since)  # Netvisor knows the post by its TransactionId: adopted, not stored again
     assert resent["path"] == "/tripexpense.nv" and len(netvisor.state()["trip_expenses"]) == 1
 
@@ -121,7 +133,7 @@ def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_tra
     ledger, severa, netvisor = flow
     store = Ledger.connect(DAG)
     store.migrate()
-    crashing = travel_flow(SeveraNetvisorSettings(), numbers=["T-1"])
+    crashing = travel_flow(SeveraNetvisorSettings(), numbers=["1"])
     real_post = crashing.target.post
 
     def post_then_crash(payload):
@@ -132,10 +144,28 @@ def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_tra
     with pytest.raises(ExternalSystemError):
         transfer_in_batches(crashing, store, batch_size=30)
     store.close()
-    assert statuses(severa)["T-1"] == "Approved"
-    assert run_dag(DAG, {"document_numbers": ["T-1"]}).state == "success"
-    assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice T-1"]  # exactly one
-    assert statuses(severa)["T-1"] == "Transferred to Netvisor"
+    assert statuses(severa)[1] == "Approved"
+    assert run_dag(DAG, {"document_numbers": ["1"]}).state == "success"
+    assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice 1"]  # exactly one
+    assert statuses(severa)[1] == "Transferred to Netvisor"
+
+
+def test_a_trip_whose_lines_sit_among_200_of_other_peoples_moves_only_its_own(airflow_db, ledger, severa, netvisor,
+                                                                           monkeypatch):
+    unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG)
+    others = [travel(100 + n, 100 + n, status="Draft", user="102",
+                     expenses=[expense("1300", 1 + n, 0.59, description=f"Other {n}") for _ in range(5)])
+              for n in range(40)]
+    mine = travel(7, 7, expenses=[expense("1502", 1, 58.0, description="Per diem"),
+                                  expense("1300", 42, 0.59, description="Mileage")])
+    severa.seed(**severa_seed(others[:20] + [mine] + others[20:]))
+    netvisor.seed(employees=[{"number": "101", "name": "Person 101"}], wage_types=["1502", "1300"])
+
+    assert run_dag(DAG).state == "success"
+    [moved] = netvisor.state()["trip_expenses"]
+    assert (moved["header"], sorted(line["description"] for line in moved["lines"])) == ("Severa travel invoice 7", ["Mileage", "Per diem"])
+    assert len(severa.state()["projecttravelexpenses"]) == 202
 
 
 @pytest.mark.parametrize("choice", ["Approve", "Reject"])
@@ -151,11 +181,11 @@ def test_approval_shows_the_batch_and_blocks_the_transfer_until_approved(flow, m
     assert run.state == "success", task_states(run)
     assert len(asked) == 1
     body = asked[0]["body"]
-    assert "travel invoice T-1 of employee 101: 3 lines, total 186.80" in body
-    assert "T-3: REJECTED - " in body and "starts with 0" in body  # what will be refused is shown too
+    assert "travel invoice 1 of employee 101: 3 lines, total 186.80" in body
+    assert "3: REJECTED - " in body and "starts with 0" in body  # what will be refused is shown too
     if choice == "Approve":
-        assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice T-1"]
-        assert statuses(severa)["T-1"] == "Transferred to Netvisor"
+        assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice 1"]
+        assert statuses(severa)[1] == "Transferred to Netvisor"
     else:
         assert task_states(run)["transfer_documents"] == "skipped"
-        assert netvisor.writes() == [] and statuses(severa)["T-1"] == "Approved"
+        assert netvisor.writes() == [] and statuses(severa)[1] == "Approved"

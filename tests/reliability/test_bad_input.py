@@ -6,12 +6,12 @@ then asserts for its record: refused with a reason naming the record (or, for in
 carried over unchanged), the good records of the same batch arrived, and nothing is lost: the refused
 record is in the quarantine *and* in the transfer log (action ``rejected``).
 
-Kinds run here (real flow, simulators over HTTP, real ledger), 27 kinds in 31 tests:
-  flow A registers (Severa customers -> Netvisor): 1 code with a leading zero; 2 code with letters; 3 code
-  in non-Latin digits; 4 over-long code; 5 missing (blank) name; 6 over-long name; 7 control characters
+Kinds run here (real flow, simulators over HTTP, real ledger), 24 kinds in 28 tests:
+  flow A registers (Severa customers -> Netvisor): 1 a negative number (Severa's customer numbers are unique
+  integers, so leading zeros, letters, non-Latin digits and '3005' / '3005 ' twins cannot come from it);
+  4 over-long code; 5 missing (blank) name; 6 over-long name; 7 control characters
   (BEL, NUL) in a name; 8 a three-letter country code; 9 XML special characters in a name (carried
-  intact); 10 non-Latin scripts and emoji (carried intact); 11 an empty register (products); 11b duplicate
-  codes in the source ('3005' and '3005 ': one moves, the other is refused naming both records).
+  intact); 10 non-Latin scripts and emoji (carried intact); 11 an empty register (products).
   Severa -> Netvisor sales invoices: 12 rows that do not add up to the total; 13 a foreign currency
   without a rate; 14 a negative total that is not a credit note; 15 a missing date; 16 a date out of
   range (2026-02-30, refused by Netvisor, quarantined under the invoice number); 17 float-trap amounts
@@ -46,7 +46,7 @@ Kinds already covered elsewhere (counted here, not repeated), 32 more (59 in all
       test_a_persistently_malformed_body_raises_a_system_error, and every fault soak (malformed_rate);
   non-PDF attachment, missing PDF, unknown supplier / account / object, totals that do not add up ->
       tests/flows/test_standardbooks_envoice.py::test_refusals_wait_in_quarantine_with_a_clear_reason_and_move_once_when_fixed;
-  customer unknown in Netvisor, product unknown, home currency other than EUR ->
+  customer unknown in Netvisor, row product unknown to Netvisor, an amount in another currency ->
       tests/flows/test_severa_netvisor_sales_invoices.py::test_ready_invoices_become_netvisor_sales_invoices_with_exact_amounts_and_dimensions;
   LDAP filter injection ('*', ')(employeeID=*', "O'Brien (QA)*") and DN injection ('Jean+Luc, \\Dev=Ops',
       'Smith;<x>#"') in person names, against a real Samba AD ->
@@ -83,18 +83,16 @@ REGISTERS, SALES, DOCUMENTS = ("severa_netvisor_registers", "severa_netvisor_sal
 
 # --- the source batches: one bad record per kind, next to good ones -------------------------------------
 CUSTOMERS = {  # kind -> Severa customer
-    "code_leading_zero": {"number": "0042", "name": "Leading Zero Oy"},
-    "code_with_letters": {"number": "12A", "name": "Letters Oy"},
-    "code_non_latin_digits": {"number": "١٢٣", "name": "Arabic Digits Oy"},
-    "code_over_long": {"number": "1" * 17, "name": "Long Code Oy"},
-    "name_missing": {"number": "3001", "name": "   "},  # Severa requires a name; blanks pass its check
-    "name_over_long": {"number": "3002", "name": "N" * 251},
-    "name_control_characters": {"number": "3003", "name": "Bell\x07 Oy\x00"},
-    "country_code_three_letters": {"number": "3004", "name": "Maa Oy", "headquarterAddress": {"countryCode": "FIN"}},
+    "code_negative": {"number": -42, "name": "Negative Oy"},
+    "code_over_long": {"number": int("1" * 17), "name": "Long Code Oy"},
+    "name_missing": {"number": 3001, "name": "   "},  # Severa requires a name; blanks pass its check
+    "name_over_long": {"number": 3002, "name": "N" * 251},
+    "name_control_characters": {"number": 3003, "name": "Bell\x07 Oy\x00"},
+    "country_code_three_letters": {"number": 3004, "name": "Maa Oy", "headquarterAddress": {"country": "FIN"}},
 }
 VALID_ODD_CUSTOMERS = {
-    "xml_special_characters": {"number": "3101", "name": "<Oy> & \"Ab\" 'Co' ]]> <!-- x --> &amp;"},
-    "non_latin_and_emoji": {"number": "3102", "name": "Ромашка 株式会社 ΑΒΓ مرحبا 🚀👩‍💻"},
+    "xml_special_characters": {"number": 3101, "name": "<Oy> & \"Ab\" 'Co' ]]> <!-- x --> &amp;"},
+    "non_latin_and_emoji": {"number": 3102, "name": "Ромашка 株式会社 ΑΒΓ مرحبا 🚀👩‍💻"},
 }
 INVOICE_NUMBERS = {  # kind -> Severa invoice number; the invoices themselves are built in run_sales_invoices
     "rows_do_not_add_up_to_the_total": 8101, "foreign_currency_without_rate": 8102,
@@ -105,9 +103,7 @@ DOCUMENT_NUMBERS = {  # kind -> Envoice document number
     "document_date_missing": "NODATE-1", "no_coded_lines": "NOLINES-1",
     "line_without_account": "NOACCOUNT-1",
 }
-TWINS = {"duplicate_code_first": {"number": "3005", "name": "Twin One Oy"},  # Severa keeps numbers unique, but
-          "duplicate_code_second": {"number": "3005 ", "name": "Twin Two Oy"}}  # both map to Netvisor code 3005
-GOOD_CUSTOMERS = [{"number": str(4000 + i), "name": f"Good customer {i}"} for i in range(5)]
+GOOD_CUSTOMERS = [{"number": 4000 + i, "name": f"Good customer {i}"} for i in range(5)]
 
 
 @dataclass
@@ -168,7 +164,7 @@ def run_registers(simulators, postgres) -> Outcome:
             "login": sv["client_id"], "password": sv["client_secret"],
             "extra": {"backoff": 0.05, "timeout": 10, "rate_per_second": 0}})
         severa.configure(rate_limit_per_second=1000)
-        customers = [{**c, "guid": guid(k)} for k, c in (CUSTOMERS | VALID_ODD_CUSTOMERS | TWINS).items()]
+        customers = [{**c, "guid": guid(k)} for k, c in (CUSTOMERS | VALID_ODD_CUSTOMERS).items()]
         severa.seed(customers=customers + [{**c, "guid": guid(c["number"])} for c in GOOD_CUSTOMERS],
                     businessunits=[{"name": "Helsinki", "code": "HEL"}])  # products: an empty register
         run = run_dag(REGISTERS)
@@ -202,8 +198,8 @@ def run_sales_invoices(simulators, postgres) -> Outcome:
         netvisor.seed(**NETVISOR_SEED)
         n = INVOICE_NUMBERS
         invoices = [
-            invoice(n["rows_do_not_add_up_to_the_total"], totalExcludingTax=999.0),
-            invoice(n["foreign_currency_without_rate"], currency={"code": "USD"}),
+            invoice(n["rows_do_not_add_up_to_the_total"], totalExcludingTax={"amount": 999.0, "currencyCode": "EUR"}),
+            invoice(n["foreign_currency_without_rate"], currency="USD", currencyRate=0),
             invoice(n["negative_total_not_a_credit_note"], rows=[row("CONS-H", -2, 120.0)]),
             invoice(n["invoice_date_missing"], date=None),
             invoice(n["invoice_date_out_of_range"], date="2026-02-30"),
@@ -214,7 +210,7 @@ def run_sales_invoices(simulators, postgres) -> Outcome:
         run = run_dag(SALES)
         outcome = _outcome(ledger, SALES, run, {
             "invoices": {i["number"]: i for i in netvisor.state()["sales_invoices"]},
-            "severa": {i["number"]: i["status"]["name"] for i in severa.state()["invoices"]}})
+            "severa": {str(i["number"]): i["status"]["name"] for i in severa.state()["invoices"]}})
         ledger.close()
     return outcome
 
@@ -280,9 +276,7 @@ def documents(simulators, postgres, airflow_db) -> Outcome:
 # --- flow A registers: Severa customers -> Netvisor ------------------------------------------------
 
 CUSTOMER_REASONS = {
-    "code_leading_zero": "customer code '0042' starts with 0",
-    "code_with_letters": "customer code '12A' is not numeric",
-    "code_non_latin_digits": "customer code '١٢٣' is not numeric",
+    "code_negative": "customer code '-42' is not numeric",
     "code_over_long": f"customer code '{'1' * 17}' is longer than 16 digits",
     "name_missing": "customer 3001: name is missing",
     "name_over_long": "customer 3002: name is 251 characters long, at most 250",
@@ -293,8 +287,8 @@ CUSTOMER_REASONS = {
 
 def assert_good_customers_arrived(registers: Outcome) -> None:
     held = {c["code"]: c["name"] for c in registers.target["customers"]}
-    assert {c["number"]: held.get(c["number"]) for c in GOOD_CUSTOMERS} == {c["number"]: c["name"]
-                                                                         for c in GOOD_CUSTOMERS}
+    assert {str(c["number"]): held.get(str(c["number"])) for c in GOOD_CUSTOMERS} == {
+        str(c["number"]): c["name"] for c in GOOD_CUSTOMERS}
 
 
 @pytest.mark.parametrize("kind", sorted(CUSTOMER_REASONS))
@@ -304,8 +298,8 @@ def test_bad_customer_is_refused_naming_it_and_the_batch_moves_on(registers, kin
     reason = registers.quarantine.get(guid(kind))
     assert reason is not None, f"{kind}: not in the quarantine"
     assert CUSTOMER_REASONS[kind] in reason
-    assert (guid(kind), customer["number"], "rejected") in registers.log, f"{kind}: not in the transfer log"
-    assert customer["number"] not in {c["code"] for c in registers.target["customers"]}
+    assert (guid(kind), str(customer["number"]), "rejected") in registers.log, f"{kind}: not in the transfer log"
+    assert str(customer["number"]) not in {c["code"] for c in registers.target["customers"]}
     assert_good_customers_arrived(registers)
 
 
@@ -313,29 +307,17 @@ def test_bad_customer_is_refused_naming_it_and_the_batch_moves_on(registers, kin
 def test_odd_but_valid_customer_name_arrives_unchanged(registers, kind):
     customer = VALID_ODD_CUSTOMERS[kind]
     held = {c["code"]: c["name"] for c in registers.target["customers"]}
-    assert held.get(customer["number"]) == customer["name"]
+    assert held.get(str(customer["number"])) == customer["name"]
     assert guid(kind) not in registers.quarantine
-    assert (guid(kind), customer["number"], "created") in registers.log
+    assert (guid(kind), str(customer["number"]), "created") in registers.log
     assert_good_customers_arrived(registers)
-
-
-def test_duplicate_codes_in_the_source_one_moves_the_other_is_refused_naming_both(registers):
-    refused = [k for k in TWINS if guid(k) in registers.quarantine]
-    assert len(refused) == 1, f"refused: {refused}"
-    kept = next(k for k in TWINS if k not in refused)
-    assert f"duplicate code '3005' in the source: also used by record {guid(kept)}" in \
-        registers.quarantine[guid(refused[0])]
-    assert (guid(refused[0]), TWINS[refused[0]]["number"].strip(), "rejected") in [
-        (sid, key.strip(), action) for sid, key, action in registers.log]
-    held = [c["name"] for c in registers.target["customers"] if c["code"] == "3005"]
-    assert held == [TWINS[kept]["name"]]
 
 
 def test_an_empty_register_writes_nothing_and_refuses_nothing(registers):
     assert registers.state == "success"
     assert registers.target["products"] == []
     assert not [w for w in registers.target["writes"] if "product" in w[1]]
-    assert len(registers.target["customers"]) == len(GOOD_CUSTOMERS) + len(VALID_ODD_CUSTOMERS) + 1
+    assert len(registers.target["customers"]) == len(GOOD_CUSTOMERS) + len(VALID_ODD_CUSTOMERS)
 
 
 # --- Severa -> Netvisor sales invoices ------------------------------------------------------------
@@ -467,7 +449,7 @@ def test_an_unsafe_xml_answer_fails_the_run_naming_it_reads_nothing_and_the_next
         kind, airflow_db, ledger, netvisor, severa, secret_file, monkeypatch, capfd):
     path, marker = secret_file
     severa.configure(rate_limit_per_second=1000)
-    good = [{"number": str(4000 + i), "name": f"Safe customer {i}"} for i in range(3)]
+    good = [{"number": 4000 + i, "name": f"Safe customer {i}"} for i in range(3)]
     severa.seed(customers=good)
     body = xxe_body(path) if kind == "xxe" else billion_laughs_body()
     netvisor.faults(respond={"body": body, "count": 10_000})  # every Netvisor answer, every retry
@@ -491,7 +473,7 @@ def test_an_unsafe_xml_answer_fails_the_run_naming_it_reads_nothing_and_the_next
 
     assert recovered.state == "success", task_states(recovered)
     assert sorted((c["code"], c["name"]) for c in netvisor.state()["customers"]) == [
-        (c["number"], c["name"]) for c in good]
+        (str(c["number"]), c["name"]) for c in good]
     written = console + capfd.readouterr().out + _everything_written(ledger, netvisor, severa)
     assert marker not in written, "the local file's content was read into the run"
     print(f"unsafe XML ({kind}): refused, peak growth {peak_growth_mb:.1f} MB, recovered on the next run")

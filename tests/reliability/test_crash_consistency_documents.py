@@ -5,7 +5,6 @@ says 'done' with the very Netvisor record that holds the document. `CRASH_TRIALS
 
 from __future__ import annotations
 
-import copy
 import os
 import random
 import signal
@@ -21,7 +20,6 @@ import pytest
 
 from erpbridge.hooks.netvisor import transaction_id_for
 from erpbridge.ledger.store import Ledger
-from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import unthrottled
 from tests.flows.dagrun import run_dag, task_states
 from tests.reliability.test_crash_consistency import TRIALS, _rows, wait_for_transfer
@@ -73,30 +71,24 @@ def sales_setup(severa, netvisor) -> None:
 
 
 def sales_documents(severa, first: int, count: int) -> None:
-    from tests.flows.test_severa_netvisor_sales_invoices import invoice, row
+    from tests.flows.test_severa_netvisor_sales_invoices import documents_seed, invoice, row
 
     invoices = [invoice(first + n, customer="1001" if n % 2 else "1002",
                         rows=[row("CONS-H", 1 + n % 3, 120.0), row("LIC-Y", 1, 1200.0)]) for n in range(count)]
-    severa.seed(invoices=[{k: v for k, v in i.items() if k != "rows"} for i in invoices],
-                invoicerows=[{**r, "invoice": {"guid": i["guid"]}, "sortOrder": n}
-                             for i in invoices for n, r in enumerate(i["rows"])])
+    severa.seed(**documents_seed(invoices))
 
 
 def travel_setup(severa, netvisor) -> None:
-    from tests.flows.test_severa_netvisor_travel_invoices import HELSINKI, STATUSES, USERS
+    from tests.flows.test_severa_netvisor_travel_invoices import severa_seed
 
-    seed = copy.deepcopy(SEVERA_DEMO)
-    seed["users"] = [{"guid": USERS["101"], "firstName": "Person", "lastName": "101", "code": "101",
-                      "businessUnit": HELSINKI}]
-    seed["travelreimbursementstatuses"] = [{"guid": g, "name": name} for name, g in STATUSES.items()]
-    severa.seed(**seed)
+    severa.seed(**severa_seed([]))
     netvisor.seed(employees=[{"number": "101", "name": "Person 101"}], wage_types=["1502", "1300"])
 
 
 def travel_documents(severa, first: int, count: int) -> None:
     from tests.flows.test_severa_netvisor_travel_invoices import PROJECT, expense, travel
 
-    made = [travel(first + n, f"K-{first + n}", expenses=[
+    made = [travel(first + n, first + n, expenses=[
         expense("1502", 1, 58.0, description="Per diem", guid=f"x5000000-0000-4000-8000-{2 * (first + n):012d}"),
         expense("1300", 10 + n, 0.59, project=PROJECT, description="Mileage",
                 guid=f"x5000000-0000-4000-8000-{2 * (first + n) + 1:012d}")]) for n in range(count)]
@@ -108,12 +100,12 @@ FLOWS = {
     "sales_invoices": Flow(
         "severa_netvisor_sales_invoices", sales_setup, sales_documents,
         lambda netvisor: [(i["number"], str(i["key"])) for i in netvisor.state()["sales_invoices"]],
-        lambda severa: {i["number"]: i["status"]["name"] for i in severa.state()["invoices"]},
+        lambda severa: {str(i["number"]): i["status"]["name"] for i in severa.state()["invoices"]},
         "Invoice sent to Netvisor"),
     "travel_invoices": Flow(
         "severa_netvisor_travel_invoices", travel_setup, travel_documents,
         lambda netvisor: [(t["header"].rsplit(" ", 1)[-1], str(t["key"])) for t in netvisor.state()["trip_expenses"]],
-        lambda severa: {t["number"]: t["travelReimbursementStatus"]["name"]
+        lambda severa: {str(t["number"]): t["travelReimbursementStatus"]["name"]
                         for t in severa.state()["travelreimbursements"]},
         "Transferred to Netvisor"),
 }
@@ -165,7 +157,7 @@ def test_kill_9_during_a_severa_netvisor_transfer_leaves_one_document_each_and_e
 
     assert rerun.state == "success", task_states(rerun)
     assert kills >= 1 and caught, "no kill caught a document mid-transfer: the test proved nothing"
-    numbers = {str(30000 + n) if kind == "sales_invoices" else f"K-{30000 + n}" for n in range(TRIALS * PER_TRIAL)}
+    numbers = {str(30000 + n) for n in range(TRIALS * PER_TRIAL)}
     held = flow.held(netvisor)
     assert Counter(number for number, _ in held) == Counter(numbers), "a duplicate or a missing document"
     assert flow.statuses(severa) == {n: flow.moved_status for n in numbers}, "a status write-back was lost"

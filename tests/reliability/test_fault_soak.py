@@ -18,7 +18,7 @@ FAULTS = {"error_rate": 0.05, "error_category": "TECHNICAL_ERROR", "rate_429": 0
 
 
 def customers(count: int) -> list[dict]:
-    return [{"number": str(1000 + i), "name": f"Soak customer {i} & Co", "email": f"c{i}@soak.example"}
+    return [{"number": 1000 + i, "name": f"Soak customer {i} & Co", "email": f"c{i}@soak.example"}
             for i in range(count)]
 
 
@@ -35,7 +35,7 @@ def test_faulty_runs_converge_to_the_fault_free_result(airflow_db, ledger, netvi
         "extra": {"partner_id": creds["partner_id"], "partner_key": creds["partner_key"],
                   "organisation_id": creds["organisation_id"], "backoff": 0.02, "attempts": 4, "timeout": 1}}))
     severa.configure(rate_limit_per_second=1000)
-    severa.seed(customers=customers(RECORDS) + [{"number": "0999", "name": "Refused for its code"}],
+    severa.seed(customers=customers(RECORDS) + [{"number": -999, "name": "Refused for its code"}],
                 products=products(RECORDS // 3), businessunits=[{"name": f"Unit {i}"} for i in range(20)])
     netvisor.faults(**FAULTS)
     severa.faults(**{**FAULTS, "error_category": "InternalError", "seed": 11})
@@ -58,7 +58,7 @@ def test_faulty_runs_converge_to_the_fault_free_result(airflow_db, ledger, netvi
     units = [i["name"] for d in netvisor.state()["dimensions"] for i in d["items"]]
     assert sorted(units) == sorted(f"Unit {i}" for i in range(20))
     quarantined = ledger.execute("SELECT source_key FROM quarantine").fetchall()
-    assert quarantined == [("0999",)]
+    assert quarantined == [("-999",)]
     failed_rows = ledger.execute("SELECT count(*) FROM transfer_log WHERE action = 'failed'").fetchone()[0]
     assert failed_rows >= 1, "failed write attempts left no trace in the transfer log"
     print(f"soak: {RECORDS} records, runs {states}, failed attempts logged {failed_rows}")

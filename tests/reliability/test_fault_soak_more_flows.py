@@ -184,24 +184,27 @@ def test_hours_under_faults_equal_the_fault_free_workdays(severa_netvisor):
 # --- Severa -> Netvisor travel invoices ------------------------------------------------------------
 
 TRAVEL_DAG = "severa_netvisor_travel_invoices"
-TRAVEL_STATUSES = {name: f"t4000000-0000-4000-8000-00000000000{n}" for n, name in
+TRAVEL_STATUSES = {name: f"a2400000-0000-4000-8000-00000000000{n}" for n, name in
                    enumerate(["Draft", "Approved", "Rejected", "Transferred to Netvisor"], 1)}
-TRAVELLER = "u4100000-0000-4000-8000-000000000001"
+TRAVELLER = "a3400000-0000-4000-8000-000000000001"
+EXPENSE_TYPES = {code: f"a8400000-0000-4000-8000-00000000{code}" for code in ("1300", "1310", "1502", "1999", "9999")}
+REFUSED_TRAVEL = 9999
 
 
 def travel_seed() -> dict:
-    """TRAVELS approved travel invoices of employee 101 with five lines each (two per-diems, mileage on a
-    project, a meal, one cost not reimbursable), and T-REFUSED whose wage type Netvisor does not know."""
-    def expense(travel: str, code: str, quantity, unit: float, reimbursable: bool = True, **extra) -> dict:
-        return {"travelReimbursement": {"guid": travel}, "expenseType": {"code": code, "name": f"type {code}"},
-                "quantity": quantity, "unitPrice": unit, "amount": round(quantity * unit, 2),
-                "isReimbursable": reimbursable, "eventDate": "2026-03-04"} | extra
+    """TRAVELS approved travel reimbursements of employee 101 with five lines each (two per-diems, mileage on a
+    project, a meal, one cost not reimbursed), and number 9999 whose wage type Netvisor does not know."""
+    def expense(travel: str, code: str, quantity, unit: float, reimbursed: bool = True, **extra) -> dict:
+        return {"travelReimbursement": {"guid": travel}, "user": {"guid": TRAVELLER},
+                "travelExpense": {"guid": EXPENSE_TYPES[code]}, "quantity": quantity,
+                "unitCost": {"amount": unit, "currencyCode": "EUR"}, "travelReimbursementRequired": reimbursed,
+                "eventDate": "2026-03-04"} | extra
 
     travels, expenses = [], []  # every record with a fixed guid: the same order in both phases
     for n in range(TRAVELS + 1):
-        guid = f"r4000000-0000-4000-8000-{n:012d}"
-        number = f"T-{n + 1}" if n < TRAVELS else "T-REFUSED"
-        travels.append({"guid": guid, "number": number, "user": {"guid": TRAVELLER}, "date": "2026-03-05",
+        guid = f"a7400000-0000-4000-8000-{n:012d}"
+        number = n + 1 if n < TRAVELS else REFUSED_TRAVEL
+        travels.append({"guid": guid, "number": number, "user": {"guid": TRAVELLER}, "date": "2026-03-05T00:00:00",
                         "travelReimbursementStatus": {"guid": TRAVEL_STATUSES["Approved"]}})
         if n == TRAVELS:
             expenses.append(expense(guid, "9999", 1, 10.0))
@@ -210,13 +213,14 @@ def travel_seed() -> dict:
                      expense(guid, "1502", 1, 58.0, description=f"Per diem {n} Norway"),
                      expense(guid, "1300", 100 + n, 0.59, project=PROJECT, description=f"Mileage {n} <&>"),
                      expense(guid, "1310", 1, 12.4 + n, description=f"Meal {n}"),
-                     expense(guid, "1999", 1, 30.0, reimbursable=False)]
+                     expense(guid, "1999", 1, 30.0, reimbursed=False)]
     for n, item in enumerate(expenses):
-        item["guid"] = f"x4000000-0000-4000-8000-{n:012d}"
+        item["guid"] = f"a7500000-0000-4000-8000-{n:012d}"
     seed = copy.deepcopy(SEVERA_DEMO)
     seed["users"] = [{"guid": TRAVELLER, "firstName": "Soak", "lastName": "Traveller", "code": "101",
                       "businessUnit": {"guid": "b1000000-0000-4000-8000-000000000001"}}]
     seed["travelreimbursementstatuses"] = [{"guid": g, "name": name} for name, g in TRAVEL_STATUSES.items()]
+    seed["travelexpensetypes"] = [{"guid": g, "name": f"type {code}", "code": code} for code, g in EXPENSE_TYPES.items()]
     seed["travelreimbursements"] = travels
     seed["projecttravelexpenses"] = expenses
     return seed
@@ -250,12 +254,12 @@ def test_travel_invoices_under_faults_equal_the_fault_free_travel_expenses(sever
     assert not differ, f"{len(differ)} travel expense(s) differ from the fault-free run, the first: {differ[0]}"
     assert (expenses, statuses) == reference, "the travel expenses or Severa statuses differ from the fault-free run"
     numbers = no_duplicates(expenses, lambda t: t["number"])
-    assert set(numbers) == {f"T-{n + 1}" for n in range(TRAVELS)}, "missing or extra travel expenses"
+    assert set(numbers) == {str(n + 1) for n in range(TRAVELS)}, "missing or extra travel expenses"
     assert all(len(t["lines"]) == 4 and len(t["attachments"]) == 1 for t in expenses)
     assert [a["sha256"] for t in expenses for a in t["attachments"]] == [
         hashlib.sha256(minimal_pdf(f"Travel invoice {t['number']}")).hexdigest() for t in expenses]
-    assert statuses == {**{n: "Transferred to Netvisor" for n in numbers}, "T-REFUSED": "Approved"}
-    assert set(refused) == {"T-REFUSED"}
+    assert statuses == {**{int(n): "Transferred to Netvisor" for n in numbers}, REFUSED_TRAVEL: "Approved"}
+    assert set(refused) == {str(REFUSED_TRAVEL)}
     failed, failed_ids = failed_attempts(ledger, TRAVEL_DAG)
     documents_done(ledger, TRAVEL_DAG, failed_ids, refused)
     report("travel invoices", f"{TRAVELS} travel invoices, {4 * TRAVELS} reimbursable lines", states, failed)
@@ -268,12 +272,12 @@ def test_a_travel_invoice_pdf_served_cut_in_half_is_read_again_and_never_sent(se
     severa.configure(rate_limit_per_second=1000)
     severa.seed(**travel_seed())
     netvisor.seed(employees=[{"number": "101", "name": "Soak Traveller"}], wage_types=["1502", "1300", "1310"])
-    whole = minimal_pdf("Travel invoice T-1")
-    path = "/rest-api/v1/travelreimbursements/r4000000-0000-4000-8000-000000000000/pdf"
+    whole = minimal_pdf("Travel invoice 1")
+    path = "/rest-api/v1/travelreimbursements/a7400000-0000-4000-8000-000000000000/pdf"
     severa.faults(respond={"path": path, "count": 1, "body": whole[:len(whole) // 2].decode(),
                            "content_type": "application/pdf"})
 
-    run = run_dag(TRAVEL_DAG, {"document_numbers": ["T-1"]})
+    run = run_dag(TRAVEL_DAG, {"document_numbers": ["1"]})
 
     assert run.state == "success", task_states(run)
     [sent] = netvisor.state()["trip_expenses"]

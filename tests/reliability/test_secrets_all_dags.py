@@ -53,7 +53,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
         severa.seed(**seed)
 
     # flow A: registers, with a refused record and a maintenance window (retried)
-    severa_with({"customers": [{"number": "1001", "name": "Visible Oy"}, {"number": "0002", "name": "Refused Oy"}],
+    severa_with({"customers": [{"number": 1001, "name": "Visible Oy"}, {"number": -2, "name": "Refused Oy"}],
                  "businessunits": [{"name": "Helsinki", "code": "HEL"}]})
     netvisor.faults(next_n={"count": 2, "status": 503, "category": "SYSTEM_MAINTANANCE", "message": "maintenance"})
     ran("severa_netvisor_registers", run_dag("severa_netvisor_registers"))
@@ -77,13 +77,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     ran("severa_netvisor_hours", run_dag("severa_netvisor_hours", hours.RANGE))
     monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR")
 
-    seed = copy.deepcopy(SEVERA_DEMO)
-    seed["users"] = [{"guid": g, "firstName": "Person", "lastName": c, "code": c, "businessUnit": travel.HELSINKI}
-                     for c, g in travel.USERS.items()]
-    seed["travelreimbursementstatuses"] = [{"guid": g, "name": n} for n, g in travel.STATUSES.items()]
-    seed["travelreimbursements"] = [t for t, _ in travel.TRAVELS]
-    seed["projecttravelexpenses"] = [e for _, lines in travel.TRAVELS for e in lines]
-    severa_with(seed)
+    severa_with(travel.severa_seed(travel.TRAVELS))
     netvisor.seed(employees=[{"number": "101", "name": "Person 101"}], wage_types=["1502", "1300"])
     ran("severa_netvisor_travel_invoices", run_dag("severa_netvisor_travel_invoices"))
 

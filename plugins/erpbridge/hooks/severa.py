@@ -1,7 +1,14 @@
-"""Visma Severa REST API v1: OAuth client-credentials token, JSON, two paging styles, ~10 req/s.
+"""Visma Severa REST API v1 (its published OpenAPI v1.0): OAuth client-credentials token with area
+scopes, JSON, two paging styles, ~10 req/s.
 
-Records cross this hook as the API's own JSON dicts. The absence resource is an ASSUMPTION, kept in
-``iter_absences``.
+Records cross this hook as the API's own JSON dicts. What the contract leaves open is assumed here,
+in one place each, and listed in the README ("assumed, verify first"):
+
+- ``ROW_PAGED``: the lists the contract pages with ``firstRow`` (the others take ``pageToken``);
+- ``PAGE_SIZE``: 100 rows a page, the maximum the contract states for its lists;
+- ``PATCH_OP``: JSON Patch ``Replace`` as the contract's PatchOperationType spells it, with any JSON value
+  (the contract types ``value`` as a string);
+- ``ABSENCE_CATEGORY``: absences are the activities whose type has category ``Absences``.
 """
 
 from __future__ import annotations
@@ -16,12 +23,17 @@ from erpbridge.hooks.base import HttpSystemHook
 from erpbridge.hooks.http import Retryable
 
 PAGE_SIZE = 100
+ROW_PAGED = frozenset({"businessunits", "costcenters", "overtimes", "worktypes", "invoicestatuses",
+                       "travelreimbursementstatuses", "travelexpensetypes"})
+PATCH_OP = "Replace"
+ABSENCE_CATEGORY = "Absences"
 TOKEN_MARGIN_SECONDS = 60
 RECORD_ERROR_TYPES = {"InvalidParameter", "InvalidOperation", "NotFound"}
 
 
 class SeveraHook(HttpSystemHook):
-    """Severa client. Connection: host = base URL up to /rest-api, login = client id, password = secret."""
+    """Severa client. Connection: host = base URL up to /rest-api, login = client id, password = secret,
+    extra ``scope`` = the comma-separated scopes to ask for (README: the scopes each DAG needs)."""
 
     conn_name_attr = "severa_conn_id"
     default_conn_name = "severa_default"
@@ -42,10 +54,9 @@ class SeveraHook(HttpSystemHook):
         self.scope = conn.extra_dejson.get("scope", "")
 
     def authorize(self, request) -> None:
-        if request.path_url.endswith("/v1/token"):
-            return
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        request.headers["client_id"] = self.client_id
+        request.headers["Client_Id"] = self.client_id  # every operation, the token's included
+        if not request.path_url.endswith("/v1/token"):
+            request.headers["Authorization"] = f"Bearer {self.token()}"
 
     def token(self) -> str:
         """A valid access token, fetched again shortly before the old one expires."""
@@ -76,8 +87,8 @@ class SeveraHook(HttpSystemHook):
             raise ExternalSystemError("Severa", f"access refused: {exc}", "AuthenticationRequired") from exc
 
     def probe(self) -> str:
-        page = self.request("GET", "v1/customers", params={"rowCount": 1})
-        return f"token granted, customers readable ({len(page.body)} on the first page)"
+        self.request("GET", "heartbeat/authorized")
+        return f"token granted for the scopes {self.scope or '(all the client has)'}"
 
     # --- paging ---------------------------------------------------------------------------------
 
@@ -93,7 +104,7 @@ class SeveraHook(HttpSystemHook):
             params = {**params, "pageToken": token}
 
     def iter_rows_pages(self, path: str, params: dict | None = None) -> Iterator[list[dict]]:
-        """Pages of an older list that uses ``firstRow`` + ``rowCount``."""
+        """Pages of a list that uses ``firstRow`` + ``rowCount``."""
         first = 0
         while True:
             page = self.request("GET", path, params={**(params or {}), "firstRow": first, "rowCount": PAGE_SIZE}).body
@@ -103,25 +114,29 @@ class SeveraHook(HttpSystemHook):
                 return
             first += len(page)
 
+    def iter_all(self, resource: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """Pages of the list ``v1/{resource}``, in the paging style the contract gives it."""
+        pager = self.iter_rows_pages if resource in ROW_PAGED else self.iter_pages
+        return pager(f"v1/{resource}", params)
+
     # --- resources ------------------------------------------------------------------------------
 
     def iter_changed(self, resource: str, changed_since: datetime | None) -> Iterator[list[dict]]:
         """Pages of ``resource`` changed since the given time (all when None)."""
-        params = {"changedSince": _severa_time(changed_since)} if changed_since else {}
-        pager = self.iter_rows_pages if resource in {"businessunits", "costcenters"} else self.iter_pages
-        return pager(f"v1/{resource}", params)
+        return self.iter_all(resource, {"changedSince": _severa_time(changed_since)} if changed_since else {})
 
     def iter_absences(self, first_day: str, last_day: str) -> Iterator[list[dict]]:
-        """Pages of the absences overlapping the days ``first_day`` .. ``last_day`` (YYYY-MM-DD).
-
-        ASSUMPTION (our contract reference names no absence resource): absences are the calendar
-        activities of category Absence, ``GET /v1/activities`` with ``activityCategories=Absence`` and
-        ``startDateTime`` / ``endDateTime`` (activities overlapping them), paged like workhours; each
-        has ``owner`` (the person), ``activityType`` (the absence type, ``/v1/activitytypes`` with a
-        code), ``startDateTime``, ``endDateTime`` and ``isAllDay``."""
-        return self.iter_pages("v1/activities", {"activityCategories": "Absence",
+        """Pages of the absences overlapping the days ``first_day`` .. ``last_day`` (YYYY-MM-DD): activities
+        of category Absences that end after the first day starts and start before the last day ends; each
+        has ``ownerUser`` {guid, name, code}, ``activityType`` {guid, name, category}, ``startDateTime``,
+        ``endDateTime`` and ``isAllDay``."""
+        return self.iter_pages("v1/activities", {"activityCategories": ABSENCE_CATEGORY,
                                                  "startDateTime": f"{first_day}T00:00:00",
                                                  "endDateTime": f"{last_day}T23:59:59"})
+
+    def iter_deleted_hours(self, deleted_since: datetime) -> Iterator[list[dict]]:
+        """Pages of the hour entries deleted since the given time (guid, user, eventDate, ...)."""
+        return self.iter_pages("v1/deletedworkhours", {"deletedSince": _severa_time(deleted_since)})
 
     def get(self, resource: str, guid: str) -> dict | None:
         try:
@@ -132,7 +147,7 @@ class SeveraHook(HttpSystemHook):
             raise
 
     def find(self, resource: str, field: str, values: list[str]) -> dict[str, dict]:
-        """{value: record} for records whose ``field`` (e.g. numbers, code) is one of ``values``."""
+        """{value: record} for records whose ``field`` (numbers or code) is one of ``values``."""
         found: dict[str, dict] = {}
         key = {"numbers": "number"}.get(field, field)
         for value in values:
@@ -161,12 +176,16 @@ class SeveraHook(HttpSystemHook):
         return self.client.call("GET", path, parse=parse)
 
     def create(self, resource: str, record: dict) -> dict:
-        return self.request("POST", f"v1/{resource}", json=record, write=True).body
+        """POST; the created record (the contract answers some creations, e.g. projectfees, with a list)."""
+        body = self.request("POST", f"v1/{resource}", json=record, write=True).body
+        return body[0] if isinstance(body, list) else body
 
     def update(self, resource: str, guid: str, changes: dict) -> dict:
-        """PATCH with JSON Patch ``replace`` operations, one per changed top-level field."""
-        patch = [{"op": "replace", "path": f"/{name}", "value": value} for name, value in changes.items()]
-        return self.request("PATCH", f"v1/{resource}/{guid}", json=patch, write=True).body
+        """PATCH with JSON Patch operations (``PATCH_OP``), one per changed top-level field; the updated
+        record (the contract answers a list of it)."""
+        patch = [{"op": PATCH_OP, "path": f"/{name}", "value": value} for name, value in changes.items()]
+        body = self.request("PATCH", f"v1/{resource}/{guid}", json=patch, write=True).body
+        return body[0] if isinstance(body, list) else body
 
 
 class _TokenRejected(Exception):
@@ -184,7 +203,7 @@ def _parse_json(response):
 
 
 def _parse_json_response(response) -> _Page:
-    """A 2xx JSON answer, or the vendor's error envelope turned into our error kinds."""
+    """A 2xx JSON answer, or the vendor's error (ExceptionModel; a 404 has no body) as our error kinds."""
     try:
         body = response.json() if response.content else None
     except ValueError as exc:
@@ -192,10 +211,11 @@ def _parse_json_response(response) -> _Page:
     if response.ok:
         return _Page(body, response.headers)
     error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
-    kind = error.get("type", f"HTTP{response.status_code}")
+    kind = error.get("type") or ("NotFound" if response.status_code == 404 else f"HTTP{response.status_code}")
     messages = [d.get("message", "") for d in error.get("details") or [] if isinstance(d, dict)]
-    # the vendor's own text, each distinct message once (the envelope may repeat it in details)
-    text = "; ".join(dict.fromkeys(m for m in [error.get("message"), *messages] if m)) or response.text[:300]
+    # the vendor's own text, each distinct message once
+    text = "; ".join(dict.fromkeys(m for m in [error.get("message"), *messages] if m)) or response.text[:300] or (
+        "no such record" if response.status_code == 404 else f"HTTP {response.status_code}")
     if response.status_code == 401:
         raise _TokenRejected(text)
     if kind in RECORD_ERROR_TYPES or response.status_code in (400, 404, 409, 422):

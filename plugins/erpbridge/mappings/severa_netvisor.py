@@ -42,27 +42,25 @@ def severa_customer_to_netvisor(customer: dict) -> dict:
         "street_address": checks.text(who, "street address", address.get("addressline"), max_length=100),
         "city": checks.text(who, "city", address.get("city"), max_length=50),
         "post_number": checks.text(who, "postal code", address.get("postalCode"), max_length=20),
-        "country": checks.text(who, "country code", address.get("countryCode"), max_length=2),
+        "country": checks.text(who, "country code", address.get("country"), max_length=2),
         "email": checks.text(who, "email", customer.get("email"), max_length=250),
         "is_active": bool(customer.get("isActive", True)),
     }
 
 
 def netvisor_customer_to_severa(customer: dict) -> dict:
+    """A Netvisor customer as a Severa customer. Severa's customer number is an integer; its address
+    (``headquarterAddress``) is read-only in the contract's CustomerModel and is not written."""
     code = checks.text("Netvisor customer", "code", customer.get("code"), required=True, max_length=50)
     who = f"customer {code}"
+    if not code.isdigit() or not code.isascii():
+        raise RecordRejected(f"{who}: Severa's customer number is an integer; the code {code!r} is not one")
     return {
-        "number": code,
+        "number": int(code),
         "name": checks.text(who, "name", customer.get("name"), required=True, max_length=NAME_MAX),
         "vatNumber": customer.get("business_id") or None,
         "email": customer.get("email") or None,
         "isActive": bool(customer.get("is_active", True)),
-        "headquarterAddress": {
-            "addressline": customer.get("street_address") or None,
-            "postalCode": customer.get("post_number") or None,
-            "city": customer.get("city") or None,
-            "countryCode": customer.get("country") or None,
-        },
     }
 
 

@@ -1,10 +1,11 @@
 """Severa -> Netvisor document mappings (R-A.6, R-A.8, R-A.10). Pure: no I/O.
 
-The source enriches each Severa document before mapping: an invoice carries ``_customer`` and its
-``rows``, each row ``_product``, ``_project``, ``_business_unit``, ``_user``, ``_cost_centre``
-(full records or None); a person-day carries ``user``, ``entries``, each entry ``_project``,
-``_overtime``, ``_work_type``, and ``absences``, each with its ``_type`` and its ``_hours`` that day.
-Amounts are Decimal throughout; the hook writes them with a comma.
+The source enriches each Severa document before mapping: an invoice carries its ``rows``, each row
+``_fees`` (the project fees it bills), ``_hours`` (the hour entries it bills), ``_project`` and
+``_business_unit`` (full records or None); a person-day carries ``user``, ``entries``, each entry
+``_project``, ``_overtime``, ``_work_type``, and ``absences``, each with its ``_type`` and its ``_hours``
+that day. Money is Severa's ``{amount, currencyCode}``, read as exact Decimals; the hook writes them
+with a comma.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ def _code(reference: dict | None) -> str | None:
     return (reference or {}).get("code") or None
 
 
+def money(who: str, field: str, value: dict | None, currency: str) -> Decimal | None:
+    """A Severa money object ``{amount, currencyCode}`` as an exact Decimal in ``currency``; one in another
+    currency is refused (Severa gives no rate for a single amount)."""
+    if not value or value.get("amount") is None:
+        return None
+    code = value.get("currencyCode") or currency
+    if code != currency:
+        raise RecordRejected(f"{who}: {field} is in {code} but the document is in {currency}, and Severa gives "
+                             "no exchange rate for it", "CURRENCY")
+    return checks.amount(who, field, value["amount"])
+
+
 def _dimensions(config: SeveraNetvisorSettings, *, business_unit=None, cost_centre=None, project=None,
                 user=None) -> list[list[str]]:
     headings = config.dimensions
@@ -48,85 +61,103 @@ def _dimensions(config: SeveraNetvisorSettings, *, business_unit=None, cost_cent
     return found
 
 
+def row_product(row: dict, where: str, config: SeveraNetvisorSettings) -> str:
+    """The Netvisor product code of an invoice row (README, "Invoice row -> Netvisor product"): the product
+    of the project fees it bills; for an hours row the work type of the hours it bills; else the row's
+    single ``code``; else the TEMP product."""
+    if config.products.use_temp:
+        return TEMP_CODE
+    linked = [("product", (fee.get("product") or {}).get("code")) for fee in row.get("_fees") or []]
+    linked += [("work type", (entry.get("workType") or {}).get("code")) for entry in row.get("_hours") or []]
+    for kind in ("product", "work type"):
+        codes = sorted({code for k, code in linked if k == kind and code})
+        if len(codes) > 1:
+            raise RecordRejected(f"{where}: bills {kind}s {', '.join(codes)}; Netvisor takes one product per row")
+        if codes:
+            return codes[0]
+    own = [code for code in row.get("code") or [] if code]
+    if len(own) > 1:
+        raise RecordRejected(f"{where}: has codes {', '.join(own)}; Netvisor takes one product per row")
+    return own[0] if own else TEMP_CODE
+
+
+def _row_user(row: dict) -> dict | None:
+    """The person behind an hours row: the user of the hours it bills, when they are one person's."""
+    users = {(entry.get("user") or {}).get("guid"): entry.get("user") for entry in row.get("_hours") or []}
+    return next(iter(users.values())) if len(users) == 1 else None
+
+
+def _sales_line(row: dict, where: str, currency: str, credit: bool, config: SeveraNetvisorSettings) -> dict:
+    recurring = any(fee.get("recurrenceRuleGuid") for fee in row.get("_fees") or [])
+    if config.sales_invoices.periodise_recurring_rows and recurring:
+        raise RecordRejected(f"{where}: bills a recurring fee, but Severa's contract gives an invoice row no period "
+                             "to periodise over; periodise it in Netvisor or turn "
+                             "sales_invoices.periodise_recurring_rows off")
+    product_code = row_product(row, where, config)
+    quantity = checks.amount(where, "quantity", row.get("quantity"))
+    price = money(where, "unit price", row.get("unitPrice"), currency)
+    vat = checks.amount(where, "VAT rate", row.get("vatRate"))
+    if quantity is None or price is None or vat is None:
+        raise RecordRejected(f"{where}: quantity, unit price and VAT rate are required")
+    if credit and quantity * price > 0:
+        quantity = -quantity  # a credit note: Netvisor books negative rows
+    fee_names = [fee.get("name") or (fee.get("product") or {}).get("name") for fee in row.get("_fees") or []]
+    return {
+        "product": product_code,
+        "name": checks.text(where, "description", row.get("description") or next(filter(None, fee_names), None),
+                            required=True, max_length=200),
+        "unit_price": price, "vat_percent": vat, "vat_code": config.sales_invoices.vat_code, "quantity": quantity,
+        "dimensions": _dimensions(config, business_unit=row.get("_business_unit"),
+                                  cost_centre=row.get("costCenter"), project=row.get("_project"),
+                                  user=_row_user(row)),
+        "accrual": None,
+    }
+
+
 def sales_invoice(invoice: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
     """A Severa invoice (with its rows) as a Netvisor sales invoice payload."""
     number = checks.text("invoice", "number", invoice.get("number"), required=True, max_length=20)
     who = f"invoice {number}"
-    home = _code(invoice.get("homeCurrency")) or config.currency
-    if home != config.currency:
-        raise RecordRejected(f"{who}: Severa's home currency {home} differs from Netvisor's {config.currency} "
-                             "(setting currency); multi-currency invoices need the same home currency in both "
-                             "systems (R-A.10)", "CURRENCY")
+    home = config.currency  # R-A.10: Severa's home currency must be Netvisor's (the setting currency)
     currency = _code(invoice.get("currency")) or home
     rate = None
     if currency != home:
-        rate = checks.amount(who, "exchange rate", invoice.get("exchangeRate"))
+        rate = checks.amount(who, "currency rate", invoice.get("currencyRate"))
         if not rate or rate <= 0:
-            raise RecordRejected(f"{who}: is in {currency} but has no exchange rate to {home}", "CURRENCY")
+            raise RecordRejected(f"{who}: is in {currency} but has no exchange rate (currencyRate) to {home}",
+                                 "CURRENCY")
     if config.customers.use_temp:
         customer = TEMP_CODE
     else:
-        customer_record = invoice.get("_customer") or {}
         try:
-            customer = netvisor_customer_code(customer_record.get("number"))
+            customer = netvisor_customer_code((invoice.get("customer") or {}).get("number"))
         except RecordRejected as exc:
             raise RecordRejected(f"{who}: {exc.reason}", exc.category) from None
     credit = bool(invoice.get("isCreditNote"))
-    lines, net_total = [], Decimal(0)
     rows = invoice.get("rows") or []
     if not rows:
         raise RecordRejected(f"{who}: has no rows")
-    for index, row in enumerate(rows, 1):
-        where = f"{who} row {index}"
-        product = row.get("_product")
-        if config.products.use_temp:
-            product_code = TEMP_CODE
-        elif not product or not product.get("code"):
-            raise RecordRejected(f"{where}: has no product with a code; Netvisor needs the product code")
-        else:
-            product_code = product["code"]
-        quantity = checks.amount(where, "quantity", row.get("quantity"))
-        price = checks.amount(where, "unit price", (row.get("unitPrice") or {}).get("amount"))
-        vat = checks.amount(where, "VAT rate", row.get("vatRate"))
-        if quantity is None or price is None or vat is None:
-            raise RecordRejected(f"{where}: quantity, unit price and VAT rate are required")
-        if credit and quantity * price > 0:
-            quantity = -quantity  # a credit note: Netvisor books negative rows
-        net_total += (quantity * price).quantize(CENT)
-        line = {
-            "product": product_code,
-            "name": checks.text(where, "description", row.get("description") or (product or {}).get("name"),
-                                required=True, max_length=200),
-            "unit_price": price, "vat_percent": vat, "vat_code": config.sales_invoices.vat_code,
-            "quantity": quantity,
-            "dimensions": _dimensions(config, business_unit=row.get("_business_unit"),
-                                      cost_centre=row.get("_cost_centre"), project=row.get("_project"),
-                                      user=row.get("_user")),
-            "accrual": None,
-        }
-        if config.sales_invoices.periodise_recurring_rows and row.get("isRecurring"):
-            if not row.get("startDate") or not row.get("endDate"):
-                raise RecordRejected(f"{where}: a recurring row to periodise needs its start and end date")
-            line["accrual"] = {"start": str(row["startDate"])[:10], "end": str(row["endDate"])[:10]}
-        lines.append(line)
+    lines = [_sales_line(row, f"{who} row {index}", currency, credit, config) for index, row in enumerate(rows, 1)]
+    net_total = sum((line["quantity"] * line["unit_price"]).quantize(CENT) for line in lines)
     if not credit and net_total < 0:
         raise RecordRejected(f"{who}: has a negative total but is not a credit note")
-    expected = checks.amount(who, "total excluding tax", invoice.get("totalExcludingTax"))
+    expected = money(who, "total excluding tax", invoice.get("totalExcludingTax"), currency)
     if expected is not None and abs(expected) != abs(net_total):
         raise RecordRejected(f"{who}: rows add up to {abs(net_total)} but the invoice total excluding tax is "
                              f"{abs(expected)}; fix the invoice in Severa", "TOTALS")
-    gross = checks.amount(who, "total including tax", invoice.get("totalIncludingTax"))
+    gross = money(who, "total including tax", invoice.get("totalIncludingTax"), currency)
     if gross is None:
         gross = sum(((line["quantity"] * line["unit_price"]).quantize(CENT) * (100 + line["vat_percent"]) / 100)
                     .quantize(CENT) for line in lines)
     gross = abs(gross) * (-1 if credit else 1)
+    term = invoice.get("paymentTerm")
     return {
         "number": number, "date": checks.text(who, "date", invoice.get("date"), required=True)[:10],
         "amount": gross.quantize(CENT), "currency": currency if currency != home else None, "currency_rate": rate,
         "customer": customer, "status": config.sales_invoices.netvisor_status, "reference": reference,
         "credit_note": credit, "lines": lines,
         "due_date": str(invoice["dueDate"])[:10] if invoice.get("dueDate") else None,
-        "payment_term_days": invoice.get("paymentTerm"),
+        "payment_term_days": int(term) if term is not None else None,
     }
 
 
@@ -170,7 +201,8 @@ def absence_days(absence: dict, config: SeveraNetvisorSettings) -> dict[str, Dec
     """The days an absence covers, among ``hours.absence_weekdays``, with its hours on each: an all-day
     absence (or one over several days) ``hours.absence_day_hours`` a day, a part-day one its duration.
     An end at midnight ends the day before."""
-    start, end = _wall_clock(absence["startDateTime"]), _wall_clock(absence["endDateTime"])
+    start = _wall_clock(absence["startDateTime"])
+    end = _wall_clock(absence.get("endDateTime") or absence["startDateTime"])
     last = (end - timedelta(microseconds=1)).date() if end.time() == time() and end > start else end.date()
     if absence.get("isAllDay") or last > start.date():
         each = config.hours.absence_day_hours
@@ -189,7 +221,9 @@ def day_digest(day: dict) -> str:
                       e.get("description")) for e in day["entries"])
     absences = sorted((a["guid"], (a.get("activityType") or {}).get("guid"), str(a["_hours"]))
                       for a in day.get("absences") or [])
-    content = [day["user"].get("code"), entries] + ([absences] if absences else [])  # a day without: id as before
+    deleted = sorted(e["guid"] for e in day.get("deleted") or [])
+    content = [day["user"].get("code"), entries] + ([absences] if absences or deleted else []) + (
+        [deleted] if deleted else [])  # a day without absences or deletions: id as before
     return hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()[:16]
 
 
@@ -219,12 +253,18 @@ def _absence_line(absence: dict, where: str, config: SeveraNetvisorSettings) -> 
 
 
 def workday(day: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
-    """One person's hour entries and absences of one date as a Netvisor workday (method replace)."""
+    """One person's hour entries and absences of one date as a Netvisor workday (method replace). The record
+    type of an entry deleted in Severa (``deleted``) that nothing left replaces gets a zero line, so that
+    Netvisor's day follows Severa's."""
     code = employee_code(day["user"])
     where = f"hours of {code} on {day['date']}"
     hours = [_entry_line(entry, where, config) for entry in day["entries"]]
     absent = f"absence of {code} ({_name(day['user'])}) on {day['date']}"
     hours += [_absence_line(absence, absent, config) for absence in day.get("absences") or []]
+    sent = {line["record_type"] for line in hours}
+    hours += [{"hours": Decimal(0), "record_type": kind, "acceptance": "confirmed", "description": "deleted in Severa",
+               "dimensions": []}
+              for kind in sorted({record_type(entry, config) for entry in day.get("deleted") or []} - sent)]
     return {"employee": code, "date": day["date"], "method": "replace", "hours": hours}
 
 
@@ -235,42 +275,41 @@ def travel_reference(travel: dict) -> str:
 
 
 def check_reimbursable(travel: dict) -> None:
-    """R-A.7: a travel invoice with only non-reimbursable costs does not move."""
-    if not any(e.get("isReimbursable", True) for e in travel.get("_expenses") or []):
-        raise RecordSkipped(f"travel invoice {travel.get('number')} has only non-reimbursable costs; "
-                            "nothing to reimburse in Netvisor")
+    """R-A.7: a travel reimbursement with no line to reimburse (``travelReimbursementRequired``) does not move."""
+    if not any(e.get("travelReimbursementRequired") for e in travel.get("_expenses") or []):
+        raise RecordSkipped(f"travel reimbursement {travel.get('number')} has no line to reimburse (none of its "
+                            f"{len(travel.get('_expenses') or [])} lines is travelReimbursementRequired); nothing "
+                            "to reimburse in Netvisor")
 
 
 def travel_expense(travel: dict, reference: str, *, config: SeveraNetvisorSettings) -> dict:
-    """A Severa travel invoice (with ``_user``, ``_expenses``, ``_pdf``) as a Netvisor travel expense.
+    """A Severa travel reimbursement (with ``_user``, ``_expenses``, ``_pdf``) as a Netvisor travel expense.
 
-    Each reimbursable expense line is its own Netvisor line (so several per-diems stay separate)."""
-    number = checks.text("travel invoice", "number", travel.get("number"), required=True, max_length=50)
-    who = f"travel invoice {number}"
+    Each line to reimburse is its own Netvisor line (so several per-diems stay separate), at its unit cost."""
+    number = checks.text("travel reimbursement", "number", travel.get("number"), required=True, max_length=50)
+    who = f"travel reimbursement {number}"
     try:
         employee = employee_code(travel.get("_user"))
     except RecordRejected as exc:
         raise RecordRejected(f"{who}: {exc.reason}", exc.category) from None
     lines = []
-    for index, expense in enumerate(e for e in travel.get("_expenses") or [] if e.get("isReimbursable", True)):
+    for index, expense in enumerate(e for e in travel.get("_expenses") or [] if e.get("travelReimbursementRequired")):
         where = f"{who} line {index + 1}"
-        code = str((expense.get("expenseType") or {}).get("code") or "").strip()
+        kind = expense.get("travelExpense") or {}
+        code = str(kind.get("code") or "").strip()
         if not code:
-            raise RecordRejected(f"{where}: the expense type has no code; Severa's expense code must be the "
-                                 "name of the Netvisor wage type (the travel expense line's ratio)")
+            raise RecordRejected(f"{where}: the travel expense type {kind.get('name') or ''!r} has no code; Severa's "
+                                 "expense code must be the name of the Netvisor wage type (the line's ratio)")
         quantity = checks.amount(where, "quantity", expense.get("quantity"))
-        unit = checks.amount(where, "unit price", expense.get("unitPrice"))
+        unit = money(where, "unit cost", expense.get("unitCost"), config.currency)
         if quantity is None or unit is None:
-            raise RecordRejected(f"{where}: quantity and unit price are required")
-        amount = checks.amount(where, "amount", expense.get("amount"))
-        if amount is not None and (quantity * unit).quantize(CENT) != amount.quantize(CENT):
-            raise RecordRejected(f"{where}: {quantity} x {unit} is not the amount {amount}; fix it in Severa", "TOTALS")
+            raise RecordRejected(f"{where}: quantity and unit cost are required")
         lines.append({"wage_type": code, "date": str(expense.get("eventDate") or travel.get("date") or "")[:10],
                       "quantity": quantity, "unit_amount": unit,
-                      "description": checks.text(where, "description", expense.get("description"),
+                      "description": checks.text(where, "description", expense.get("description") or kind.get("name"),
                                                  max_length=255) or "",
                       "dimensions": _dimensions(config, business_unit=travel.get("_business_unit"),
-                                                project=expense.get("_project"))})
+                                                project=expense.get("project"))})
     pdf = travel.get("_pdf")
     return {"number": number, "reference": reference, "employee": employee,
             "date": checks.text(who, "date", travel.get("date"), required=True)[:10], "lines": lines,

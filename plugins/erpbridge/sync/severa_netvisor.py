@@ -37,7 +37,7 @@ def _customer_streams(config, netvisor, severa) -> list[Register]:
                          m.severa_customer_to_netvisor, _by("code"))]
     return [Register("customer", ep.NetvisorCustomers(netvisor),
                      ep.SeveraTarget(severa, "customers", "number", "numbers"),
-                     m.netvisor_customer_to_severa, _by("number"))]
+                     m.netvisor_customer_to_severa, lambda payload: str(payload["number"]))]
 
 
 def _product_streams(config, netvisor, severa) -> list[Register]:

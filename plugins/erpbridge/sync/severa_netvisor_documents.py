@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import Iterator
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SALES_INVOICE = "sales_invoice"
 TRAVEL_INVOICE = "travel_invoice"
 WORKDAY = "workday"
+DELETED_LOOKBACK_DAYS = 31  # hour entries deleted up to this long before a range's first day are noticed
 
 
 class SeveraLookups:
@@ -49,15 +50,14 @@ class SeveraLookups:
             self._records[resource, guid] = self.hook.get(resource, guid)
         return self._records[resource, guid]
 
-    def listed(self, resource: str, reference: dict | None, *, rows: bool = False) -> dict | None:
-        """A record of a short code list (overtimes, work types, invoice statuses), read whole once."""
+    def listed(self, resource: str, reference: dict | None) -> dict | None:
+        """A record of a short code list (overtimes, work types, statuses, activity types), read whole once."""
         if resource not in self._lists:
-            pages = self.hook.iter_rows_pages(f"v1/{resource}") if rows else self.hook.iter_pages(f"v1/{resource}")
-            self._lists[resource] = {r["guid"]: r for page in pages for r in page}
+            self._lists[resource] = {r["guid"]: r for page in self.hook.iter_all(resource) for r in page}
         return self._lists[resource].get((reference or {}).get("guid"))
 
     def by_name(self, resource: str, name: str) -> dict:
-        self.listed(resource, None, rows=True)
+        self.listed(resource, None)
         found = [r for r in self._lists[resource].values() if r.get("name") == name]
         if not found:
             raise ExternalSystemError("Severa", f"no {resource} record named {name!r}: create it in Severa or fix "
@@ -129,16 +129,24 @@ class SeveraInvoices(_SeveraNumberedDocuments):
         return (self.load(invoice) for guid in source_ids if (invoice := self.hook.get("invoices", guid)))
 
     def load(self, invoice: dict) -> dict:
-        """The invoice with its customer and its rows, each row with what its dimensions need."""
-        look = self.lookups
-        rows = self.hook.request("GET", f"v1/invoices/{invoice['guid']}/invoicerows").body or []
+        """The invoice with all its rows (paged), each with the fees and hours it bills (read for the whole
+        invoice, matched by ``invoiceRowGuid``) and the project (the invoice's one project, else the one its
+        fees or hours name) with its business unit."""
+        look, guid = self.lookups, invoice["guid"]
+        rows = [row for page in self.hook.iter_pages(f"v1/invoices/{guid}/invoicerows") for row in page]
+        billed: dict[str, dict[str, list[dict]]] = defaultdict(lambda: {"_fees": [], "_hours": []})
+        for kind, resource in (("_fees", "projectfees"), ("_hours", "workhours")):
+            for page in self.hook.iter_pages(f"v1/invoices/{guid}/{resource}"):
+                for item in page:
+                    billed[item.get("invoiceRowGuid")][kind].append(item)
         projects = invoice.get("projects") or []
         for row in rows:
-            project = look.record("projects", row.get("project") or (projects[0] if len(projects) == 1 else None))
-            row.update(_product=look.record("products", row.get("product")), _project=project,
-                       _business_unit=(project or {}).get("businessUnit"), _user=row.get("user"),
-                       _cost_centre=row.get("costCenter"))
-        return {**invoice, "_customer": look.record("customers", invoice.get("customer")), "rows": rows}
+            row.update(billed[row["guid"]])
+            named = {(item.get("project") or {}).get("guid") for item in row["_fees"] + row["_hours"]} - {None}
+            project_ref = projects[0] if len(projects) == 1 else ({"guid": named.pop()} if len(named) == 1 else None)
+            project = look.record("projects", project_ref)
+            row.update(_project=project, _business_unit=(project or {}).get("businessUnit"))
+        return {**invoice, "rows": rows}
 
     def source_id(self, invoice: dict) -> str:
         return str(invoice["guid"])
@@ -200,11 +208,14 @@ class SeveraPersonDays:
         return iter(self._days)
 
     def _read(self) -> Iterator[dict]:
-        days: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(lambda: {"entries": [], "absences": []})
+        days: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(
+            lambda: {"entries": [], "absences": [], "deleted": []})
         for entry in self._entries():
             days[entry["user"]["guid"], str(entry["eventDate"])[:10]]["entries"].append(entry)
         for user_guid, day, absence in self._absences_by_day():
             days[user_guid, day]["absences"].append(absence)
+        for entry in self._deleted_entries():
+            days[entry["user"]["guid"], str(entry["eventDate"])[:10]]["deleted"].append(entry)
         look = self.lookups
         for (user_guid, day), found in sorted(days.items(), key=lambda item: (item[0][1], item[0][0])):
             user = look.record("users", {"guid": user_guid}) or {"guid": user_guid}
@@ -212,11 +223,13 @@ class SeveraPersonDays:
             if (self.employees and code not in self.employees) or (self.resend and self.resend != f"{code} {day}"):
                 continue
             for entry in found["entries"]:
-                entry.update(_project=look.record("projects", entry.get("project")),
+                entry.update(_project=entry.get("project"),
                              _overtime=look.listed("overtimes", entry.get("overtime")),
                              _work_type=look.listed("worktypes", entry.get("workType")))
-            document = {"user": user, "date": day, "entries": sorted(found["entries"], key=lambda e: e["guid"]),
-                        "absences": sorted(found["absences"], key=lambda a: a["guid"])}
+            for entry in found["deleted"]:  # a deleted entry shows no overtime: its work type decides
+                entry.update(_overtime=None, _work_type=look.listed("worktypes", entry.get("workType")))
+            document = {"user": user, "date": day, **{kind: sorted(found[kind], key=lambda e: e["guid"])
+                                                       for kind in ("entries", "absences", "deleted")}}
             yield {**document, "digest": m.day_digest(document)}
 
     def _entries(self) -> Iterator[dict]:
@@ -224,15 +237,24 @@ class SeveraPersonDays:
                                                           "eventDateEnd": self.date_to}):
             yield from page
 
+    def _deleted_entries(self) -> Iterator[dict]:
+        """Entries of the range deleted in Severa (``deletedworkhours``), read from DELETED_LOOKBACK_DAYS
+        before the range on: their days are sent again so that Netvisor's day follows Severa's."""
+        since = datetime.combine(date.fromisoformat(self.date_from) - timedelta(days=DELETED_LOOKBACK_DAYS),
+                                 datetime.min.time(), timezone.utc)
+        for page in self.hook.iter_deleted_hours(since):
+            yield from (e for e in page if e.get("user") and _in_range(e.get("eventDate"), self.date_from,
+                                                                       self.date_to))
+
     def _absences_by_day(self) -> Iterator[tuple[str, str, dict]]:
         """(person guid, date, absence with its ``_type`` and ``_hours`` that date) for each date in the
         range an absence covers."""
         for page in self.hook.iter_absences(self.date_from, self.date_to):
             for absence in page:
-                kind = self.lookups.listed("activitytypes", absence.get("activityType"), rows=True)
+                kind = self.lookups.listed("activitytypes", absence.get("activityType"))
                 for day, hours in m.absence_days(absence, self.config).items():
                     if self.date_from <= day <= self.date_to:
-                        yield absence["owner"]["guid"], day, {**absence, "_type": kind, "_hours": hours}
+                        yield absence["ownerUser"]["guid"], day, {**absence, "_type": kind, "_hours": hours}
 
     def load(self, day: dict) -> dict:
         return day
@@ -305,25 +327,22 @@ class SeveraTravelInvoices(_SeveraNumberedDocuments):
         names = list(self.settings.statuses) + ([self.settings.transferred_status] if self.resend else [])
         statuses = [self.status_guid(name) for name in names]
         for page in self.hook.iter_pages("v1/travelreimbursements", {"travelReimbursementStatusGuids": statuses}):
-            # R-A.7: only numbered travel invoices move
+            # R-A.7: only numbered travel reimbursements move
             yield from (travel for travel in page if travel.get("number") and self.wanted(travel))
 
     def fetch(self, source_ids: list[str]) -> Iterator[dict]:
-        """Travel invoices whose transfer is unfinished, read by guid (they may have left the status)."""
+        """Travel reimbursements whose transfer is unfinished, read by guid (they may have left the status)."""
         return (self.load(travel) for guid in source_ids
                 if (travel := self.hook.get("travelreimbursements", guid)))
 
     def load(self, travel: dict) -> dict:
-        """With the person, the expense lines (each with its project) and the PDF; RecordSkipped when
-        nothing in it is reimbursable."""
-        look = self.lookups
-        expenses = [e for page in self.hook.iter_pages("v1/projecttravelexpenses",
-                                                       {"travelReimbursementGuids": travel["guid"]}) for e in page]
-        for expense in expenses:
-            expense["_project"] = look.record("projects", expense.get("project"))
-        user = look.record("users", travel.get("user"))
+        """With the person, its own expense lines (the per-trip list, paged) and the PDF; RecordSkipped
+        when none of its lines is to be reimbursed."""
+        own_lines = f"v1/travelreimbursements/{travel['guid']}/projecttravelexpenses"
+        expenses = [e for page in self.hook.iter_pages(own_lines) for e in page]
+        user = self.lookups.record("users", travel.get("user"))
         loaded = {**travel, "_user": user, "_expenses": expenses,
-                  "_business_unit": travel.get("businessUnit") or (user or {}).get("businessUnit")}
+                  "_business_unit": (user or {}).get("businessUnit")}
         m.check_reimbursable(loaded)
         loaded["_pdf"] = m.Pdf(self.hook.download(f"v1/travelreimbursements/{travel['guid']}/pdf"))
         return loaded
@@ -410,8 +429,9 @@ class NetvisorPurchaseInvoices:
         return full
 
     def _project(self, number: str) -> dict | None:
-        if number not in self._projects:
-            self._projects[number] = self.severa.find("projects", "numbers", [number]).get(number)
+        if number not in self._projects:  # Severa's project numbers are integers: any other is unknown there
+            self._projects[number] = self.severa.find("projects", "numbers", [number]).get(number) \
+                if number.isdigit() else None
         return self._projects[number]
 
     def _product(self, code: str) -> dict | None:
@@ -433,22 +453,27 @@ class NetvisorPurchaseInvoices:
 
 
 class SeveraProjectCosts(_PostCarriesAll):
-    """Severa project costs (``projectfees``, an assumed resource name) as a DocumentTarget. Each cost
-    carries its reference tag at the end of its description; posting is itself idempotent per cost."""
+    """Severa project fees (``projectfees``) as a DocumentTarget, amounts in ``currency`` (Severa's home
+    currency). Each fee carries its reference tag at the end of its description; posting is itself
+    idempotent per fee."""
 
     RESOURCE = "projectfees"
 
-    def __init__(self, hook: SeveraHook):
+    def __init__(self, hook: SeveraHook, currency: str):
         self.hook = hook
+        self.currency = currency
 
     def _existing(self, project: str) -> dict[str, str]:
         found = {}
-        for page in self.hook.iter_pages(f"v1/{self.RESOURCE}", {"projectGuids": project}):
+        for page in self.hook.iter_pages(f"v1/projects/{project}/{self.RESOURCE}"):
             for fee in page:
                 description = fee.get("description") or ""
                 if description.endswith("]") and " [" in description:
                     found[description.rsplit(" [", 1)[1][:-1]] = fee["guid"]
         return found
+
+    def _money(self, amount) -> dict:
+        return {"amount": float(amount), "currencyCode": self.currency}
 
     def find(self, reference: str, payload: dict) -> str | None:
         existing = {}
@@ -465,12 +490,12 @@ class SeveraProjectCosts(_PostCarriesAll):
         for fee in payload["fees"]:
             if fee["tag"] not in existing:
                 record = {"project": {"guid": fee["project"]}, "quantity": float(fee["quantity"]),
-                          "unitCost": {"amount": float(fee["unit_cost"])}, "eventDate": fee["date"],
+                          "unitCost": self._money(fee["unit_cost"]), "eventDate": fee["date"],
                           "description": f"{fee['description']} [{fee['tag']}]"}
                 if fee["product"]:
                     record["product"] = {"guid": fee["product"]}
                 if fee["unit_price"] is not None:
-                    record["unitPrice"] = {"amount": float(fee["unit_price"])}
+                    record["unitPrice"] = self._money(fee["unit_price"])
                 existing[fee["tag"]] = self.hook.create(self.RESOURCE, record)["guid"]
             guids.append(existing[fee["tag"]])
         return ",".join(guids)
@@ -481,7 +506,8 @@ def purchase_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: st
     severa = SeveraHook()
     return DocumentFlow(PURCHASE_INVOICE,
                         NetvisorPurchaseInvoices(NetvisorHook(), severa, config, numbers, resend, date_from, date_to),
-                        SeveraProjectCosts(severa), m.purchase_reference, partial(m.project_costs, config=config))
+                        SeveraProjectCosts(severa, config.currency), m.purchase_reference,
+                        partial(m.project_costs, config=config))
 
 
 # --- batches -------------------------------------------------------------------------------------
