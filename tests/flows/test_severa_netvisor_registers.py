@@ -84,7 +84,7 @@ def test_valid_records_arrive_exactly_and_bad_codes_wait_in_quarantine(flow):
 
     assert quarantine(ledger) == {
         "12345678901234567": "customer code '12345678901234567' is longer than 16 digits",
-        "-5": "customer code '-5' is not numeric; Netvisor accepts only digits",
+        "-5": "customer code '-5' is not numeric; this integration gives Netvisor digits-only customer codes",
     }
     actions = {(entity, key): action for entity, key, action, _ in transfer_log(ledger)}
     assert actions == {("customer", "1001"): "created", ("customer", "1002"): "created",

@@ -21,11 +21,11 @@ def netvisor_customer_code(number) -> str:
     """R-A.2: the code given to Netvisor is numeric and does not start with 0."""
     code = str(number).strip() if number is not None else ""
     if not code:
-        raise RecordRejected("customer has no customer number; Netvisor needs a numeric customer code")
+        raise RecordRejected("customer has no customer number; the customer code for Netvisor is that number")
     if not code.isdigit() or not code.isascii():
-        raise RecordRejected(f"customer code {code!r} is not numeric; Netvisor accepts only digits")
+        raise RecordRejected(f"customer code {code!r} is not numeric; this integration gives Netvisor digits-only customer codes")
     if code.startswith("0"):
-        raise RecordRejected(f"customer code {code!r} starts with 0; Netvisor does not accept that")
+        raise RecordRejected(f"customer code {code!r} starts with 0; this integration gives Netvisor no customer code starting with 0")
     if len(code) > CODE_MAX:
         raise RecordRejected(f"customer code {code!r} is longer than {CODE_MAX} digits", "INVALID_DATA_SIZE")
     return code

@@ -175,7 +175,7 @@ def employee_code(user: dict | None) -> str:
     if not code:
         raise RecordRejected(f"user {name} has no employee code in Severa; Netvisor matches persons by it")
     if code.startswith("0"):
-        raise RecordRejected(f"user {name}: employee code {code} starts with 0; Netvisor does not accept that")
+        raise RecordRejected(f"user {name}: employee code {code} starts with 0; this integration matches no employee by a code starting with 0")
     return code
 
 
