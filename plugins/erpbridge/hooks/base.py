@@ -11,7 +11,8 @@ from erpbridge.hooks.http import HttpClient
 
 
 class HttpSystemHook(BaseHook):
-    """Base of hooks whose system speaks HTTP. Subclasses set the four connection attributes.
+    """Base of hooks whose system speaks HTTP. Subclasses set the four connection attributes and take
+    ``<conn_type>_conn_id`` as their first argument (the keyword ``Connection.get_hook()`` passes).
 
     Optional extras on any such connection: ``verify`` (false, or a CA bundle path; default true),
     ``timeout`` seconds, ``attempts`` and ``backoff`` seconds for retries.
