@@ -149,6 +149,7 @@ class DocumentApproval(ApprovalOperator):
 @task
 def transfer_documents(kind: str, settings: dict, params: dict | None = None, ti=None) -> dict:
     """Move the documents, at most the batch size per transfer, each exactly once."""
+    from erpbridge.sync.registry import SyncResult
     from erpbridge.sync.severa_netvisor_documents import WORKDAY, release_superseded, transfer_in_batches
 
     params = params or {}
@@ -165,7 +166,8 @@ def transfer_documents(kind: str, settings: dict, params: dict | None = None, ti
             release_superseded(ledger, WORKDAY, report.seen)
     finally:
         ledger.close()
-    log.info("summary %s: %s in batches of %s", flow.entity, dict(report.counts), report.batches)
+    log.info("summary %s; batches: %s", SyncResult(flow.entity, report.counts).summary(),
+             ", ".join(f"{size} {KINDS[kind][2]}(s)" for size in report.batches) or "none")
     return {**dict(report.counts), "batches": report.batches}
 
 
