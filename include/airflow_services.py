@@ -45,7 +45,8 @@ def import_connections_and_pools(env: dict[str, str], connections: dict[str, dic
     full_env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     with tempfile.TemporaryDirectory() as tmp:
         conn_file, pool_file = Path(tmp) / "connections.json", Path(tmp) / "pools.json"
-        conn_file.write_text(json.dumps({conn_id: {**conn, "extra": json.dumps(conn.get("extra") or {})}
+        # no extra rather than "{}": Airflow masks the extra string and warns in every task that it is too short
+        conn_file.write_text(json.dumps({conn_id: {**conn, "extra": json.dumps(conn["extra"]) if conn.get("extra") else None}
                                          for conn_id, conn in connections.items()}))
         pool_file.write_text(json.dumps({name: {"slots": 1, "description": text} for name, text in pools.items()}))
         for args in (["db", "migrate"], ["pools", "import", str(pool_file)],

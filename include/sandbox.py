@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from include.airflow_services import POOLS, airflow_settings, import_connections_and_pools, wait_healthy
 from include.simulators import envoice, horizon, netvisor, severa, standard_books
@@ -35,7 +36,7 @@ STANDALONE_LOG = AIRFLOW_HOME / "standalone.log"
 UI = "http://localhost:8080"
 
 
-def connections(urls: dict[str, str], ledger_uri: str) -> dict[str, dict]:
+def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger") -> dict[str, dict]:
     """The connections to the simulators and the ledger, as ``airflow connections import`` reads them.
     Extras the hooks default to (Netvisor's language FI, Standard Books' company 1, the simulators' own)
     are left out: Airflow warns about every short extra value it cannot mask."""
@@ -43,23 +44,30 @@ def connections(urls: dict[str, str], ledger_uri: str) -> dict[str, dict]:
     socket_dir = ledger_uri.split("host=", 1)[1]
     return {
         "netvisor_default": {
-            "conn_type": "netvisor", "host": urls["netvisor"], "login": nv["customer_id"], "password": nv["customer_key"],
+            "conn_type": "netvisor", **_base_url(urls["netvisor"]), "login": nv["customer_id"],
+            "password": nv["customer_key"],
             "extra": {"sender": "erpbridge sandbox", "partner_id": nv["partner_id"], "partner_key": nv["partner_key"],
                       "organisation_id": nv["organisation_id"]}},
         "severa_default": {
-            "conn_type": "severa", "host": f"{urls['severa']}/rest-api", "login": sv["client_id"],
+            "conn_type": "severa", **_base_url(f"{urls['severa']}/rest-api"), "login": sv["client_id"],
             "password": sv["client_secret"]},
         "standard_books_default": {
-            "conn_type": "standard_books", "host": urls["standard_books"], "login": sb["username"],
+            "conn_type": "standard_books", **_base_url(urls["standard_books"]), "login": sb["username"],
             "password": sb["password"]},
         "envoice_default": {
-            "conn_type": "envoice", "host": urls["envoice"], "password": envoice.DEFAULT_CONFIG["api_key"]},
+            "conn_type": "envoice", **_base_url(urls["envoice"]), "password": envoice.DEFAULT_CONFIG["api_key"]},
         "visma_horizon_default": {
-            "conn_type": "visma_horizon", "host": urls["horizon"], "login": horizon.DEFAULT_CONFIG["username"],
+            "conn_type": "visma_horizon", **_base_url(urls["horizon"]), "login": horizon.DEFAULT_CONFIG["username"],
             "password": horizon.DEFAULT_CONFIG["password"]},
         # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
-        "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": "ledger"},
+        "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": ledger_db},
     }
+
+
+def _base_url(url: str) -> dict:
+    """Host = the base URL; port = its port as well: Airflow 3.3's Test button in the connection list sends
+    port 0 for a connection without one, which the api-server refuses as a different endpoint."""
+    return {"host": url, "port": urlsplit(url).port}
 
 
 def start_postgres() -> tuple[object, str]:

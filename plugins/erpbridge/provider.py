@@ -32,7 +32,10 @@ def _http_fields(timeout: float, rate_per_second: float = 0) -> dict:
 
 
 def _conn_type(conn_type: str, hook: str, name: str, relabeling: dict, placeholders: dict, fields: dict,
-               hidden: tuple[str, ...] = ("schema", "port")) -> dict:
+               hidden: tuple[str, ...] = ("schema",)) -> dict:
+    # HTTP hooks take the port from the base URL; Airflow 3.3's Test button in the connection list needs it
+    # stored as well (it sends port 0 for a connection without one, which the api-server refuses).
+    relabeling = {"port": "Port (the base URL's; for the Test button)", **relabeling}
     return {
         "hook-class-name": f"erpbridge.hooks.{hook}",
         "hook-name": name,
@@ -86,7 +89,7 @@ CONNECTION_TYPES = [
         {"host": "Base URL (without /api/v1)", "password": "API key"},
         {"host": "https://api.envoice.eu"},
         _http_fields(timeout=60, rate_per_second=20),
-        hidden=("schema", "port", "login"),
+        hidden=("schema", "login"),
     ),
     _conn_type(
         "visma_horizon",
