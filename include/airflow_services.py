@@ -49,8 +49,10 @@ def import_connections_and_pools(env: dict[str, str], connections: dict[str, dic
         conn_file.write_text(json.dumps({conn_id: {**conn, "extra": json.dumps(conn["extra"]) if conn.get("extra") else None}
                                          for conn_id, conn in connections.items()}))
         pool_file.write_text(json.dumps({name: {"slots": 1, "description": text} for name, text in pools.items()}))
-        for args in (["db", "migrate"], ["pools", "import", str(pool_file)],
-                     ["connections", "import", "--overwrite", str(conn_file)]):
+        steps = [["db", "migrate"], ["pools", "import", str(pool_file)]]
+        if connections:
+            steps.append(["connections", "import", "--overwrite", str(conn_file)])
+        for args in steps:
             done = subprocess.run([sys.executable, "-m", "airflow", *args], env=full_env, cwd=ROOT,
                                   capture_output=True, text=True, timeout=600)
             if done.returncode:
