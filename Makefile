@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test soak demo sandbox bench clean
+.PHONY: install test soak demo sandbox login bench clean
 
 install: $(STAMP)
 
@@ -21,11 +21,28 @@ test: $(STAMP)
 soak: $(STAMP)
 	SOAK_RECORDS=$${SOAK_RECORDS:-3000} CRASH_TRIALS=$${CRASH_TRIALS:-50} $(PY) -m pytest tests/reliability -s --timeout 1800 $(PYTEST_ARGS)
 
-sandbox: $(STAMP)
+# .sandbox.env is written at once (before the install): sourced, it waits until the sandbox has written
+# .sandbox/ready.env and loads it, or says so if this make stops first.
+READY := $(CURDIR)/.sandbox/ready.env
+define SANDBOX_ENV
+printf '%s\n' '# make sandbox / make demo (pid '$$PPID'): waits until the sandbox is ready, then loads its settings' \
+  'while [ ! -s "$(READY)" ] && kill -0 '$$PPID' 2>/dev/null; do sleep 1; done' \
+  '[ -s "$(READY)" ] && . "$(READY)" || { echo "the sandbox stopped before it was ready: see make sandbox output" >&2; false; }' \
+  > .sandbox.env
+endef
+
+sandbox:
+	@mkdir -p .sandbox && rm -f $(READY) && $(SANDBOX_ENV)
+	@$(MAKE) --no-print-directory install
 	$(PY) -m include.sandbox
 
-demo: $(STAMP)
+demo:
+	@mkdir -p .sandbox && rm -f $(READY) && $(SANDBOX_ENV)
+	@$(MAKE) --no-print-directory install
 	$(PY) -m include.sandbox --airflow
+
+login: $(STAMP)
+	@$(PY) -m include.sandbox --login
 
 bench: $(STAMP)
 	$(PY) -m bench

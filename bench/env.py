@@ -107,7 +107,7 @@ class World:
         return SimulatorAdmin(self.urls["severa"], timeout=600)
 
     def connections(self, severa_rate: float = FAST_HOOK_RATE) -> dict[str, str]:
-        """AIRFLOW_CONN_* for netvisor_default / severa_default, as include/sandbox.py writes them."""
+        """AIRFLOW_CONN_* for netvisor_default / severa_default, pointing at the benchmark's simulators."""
         from include.simulators import netvisor, severa
 
         nv, sv = netvisor.DEFAULT_CONFIG, severa.DEFAULT_CONFIG

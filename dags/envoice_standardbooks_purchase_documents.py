@@ -1,4 +1,4 @@
-"""Envoice -> Standard Books purchase documents every 20 minutes (R-B.4 .. R-B.6): each approved and
+"""Envoice -> Standard Books purchase documents every 20 minutes: each approved and
 published invoice or receipt becomes an incoming e-invoice with all its coded data and the original
 PDF, then Envoice is told it was transferred. Setting `auto_create_purchase_invoice` (Variable
 `erpbridge_standardbooks_envoice`) also creates the purchase invoice, unapproved. Refused documents
@@ -23,9 +23,9 @@ from erpbridge.operators.standardbooks_envoice import STANDARD_BOOKS_POOL, load_
     default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
     params={
         "dry_run": Param(False, type="boolean", description="Preview: log what would move, write nothing."),
-        "document_numbers": Param([], type="array", items={"type": "string"}, uniqueItems=True,
+        "document_numbers": Param([], type=["null", "array"], items={"type": "string"}, uniqueItems=True,
                                   description="Move only these document numbers (empty: every published one)."),
-        "resend": Param("", type="string",
+        "resend": Param(None, type=["null", "string"],
                         description="One document number to transfer again (e.g. after its record was removed "
                                     "from the ERP); an existing record is adopted, never duplicated."),
     },

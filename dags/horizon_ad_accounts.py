@@ -1,4 +1,4 @@
-"""Visma Horizon -> Active Directory accounts every 5 minutes (R-C.1, R-C.2).
+"""Visma Horizon -> Active Directory accounts every 5 minutes.
 
 A hire gets an AD user (sAMAccountName from the name, unique, enabled from the employment start);
 a termination disables it in the first run after the end date is reached or the termination is
@@ -26,7 +26,7 @@ from erpbridge.operators.horizon_ad import sync_accounts
     default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
     params={
         "dry_run": Param(False, type="boolean", description="Preview: log what would change, write nothing."),
-        "employee_codes": Param([], type="array", items={"type": "string"},
+        "employee_codes": Param([], type=["null", "array"], items={"type": "string"},
                                 description="Only these Horizon employee codes (empty: everything that changed)."),
     },
 )

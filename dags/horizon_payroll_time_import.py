@@ -1,4 +1,4 @@
-"""Work time -> review in the Airflow UI -> Visma Horizon payroll time import (R-C.3).
+"""Work time -> review in the Airflow UI -> Visma Horizon payroll time import.
 
 Severa hour entries and CSV files from the inbox are staged for the pay period (default: the
 previous month) and validated; a person then approves, rejects, or approves without the flagged

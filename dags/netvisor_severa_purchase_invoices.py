@@ -1,4 +1,4 @@
-"""Netvisor purchase invoices -> costs on Severa projects, hourly (R-A.9).
+"""Netvisor purchase invoices -> costs on Severa projects, hourly.
 
 Purchase invoices in the Netvisor status of setting `purchase_invoices.status` (default approved)
 become costs on the Severa project named by each line's project dimension ("<number> <name>", as the

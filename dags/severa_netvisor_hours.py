@@ -1,4 +1,4 @@
-"""Severa hour entries -> Netvisor workday records, hourly (R-A.8).
+"""Severa hour entries -> Netvisor workday records, hourly.
 
 Each person's entries of a day become that day's workday record in Netvisor for the employee with
 the same code: accepted when Severa uses hour approval (setting `hours.use_approval`) and the entry

@@ -1,4 +1,4 @@
-"""Severa <-> Netvisor registers: customers, products and dimensions about every 40 minutes (R-A.1 .. R-A.5)."""
+"""Severa <-> Netvisor registers: customers, products and dimensions every 40 minutes."""
 
 from datetime import datetime, timedelta
 
@@ -22,8 +22,8 @@ from erpbridge.operators.severa_netvisor import NETVISOR_POOL, REGISTERS, load_s
         "full_resync": Param(False, type="boolean",
                              description="Ignore watermarks and content hashes: compare and send every record "
                                          "(one-off migration)."),
-        "registers": Param(list(REGISTERS), type="array", items={"type": "string", "enum": list(REGISTERS)},
-                           uniqueItems=True, description="Registers to sync in this run."),
+        "registers": Param(list(REGISTERS), type=["null", "array"], items={"type": "string", "enum": list(REGISTERS)},
+                           uniqueItems=True, description="Registers to sync in this run (empty: all)."),
         "retry_records": retry_records_param(),
     },
 )

@@ -1,4 +1,4 @@
-"""Severa invoices -> Netvisor sales invoices, hourly (R-A.6, R-A.10).
+"""Severa invoices -> Netvisor sales invoices, hourly.
 
 Invoices in the Severa status "Ready to be sent to Netvisor" become Netvisor sales invoices (customer
 and product by code, or TEMP in TEMP mode; rows with the business unit, cost centre, project and user

@@ -1,4 +1,4 @@
-"""Severa travel invoices -> Netvisor travel expenses, hourly (R-A.7).
+"""Severa travel invoices -> Netvisor travel expenses, hourly.
 
 Numbered travel invoices in a moving status (setting `travel_invoices.statuses`, default Approved;
 never Draft, Rejected or "Transferred to Netvisor") become Netvisor travel expenses of the employee

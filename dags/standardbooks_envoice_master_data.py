@@ -1,4 +1,4 @@
-"""Standard Books -> Envoice master data every 20 minutes (R-B.2): suppliers -> contacts, accounts ->
+"""Standard Books -> Envoice master data every 20 minutes: suppliers -> contacts, accounts ->
 accounts, object types -> dimension groups, objects -> dimensions. Blocked accounts and closed
 objects go as inactive. Manual `mode`: `changed` (since the last sequence), `send_all` (first time:
 add or update everything), `delete_and_resend` (empty Envoice's master data, then send all)."""

@@ -1,8 +1,10 @@
 """Airflow as production runs it, on one machine: api-server, scheduler and dag-processor on the
 LocalExecutor with a PostgreSQL metadata DB, each task in its own supervised process writing its own
-log file. Used by the benchmark P5 and by the test that reads real task log files.
+log file. Used by the benchmark P5, the test that reads real task log files and the browser tests of
+Airflow's own pages (tests/ui/).
 
-``make demo`` uses ``airflow standalone`` instead (one command, a login for a person).
+``make demo`` uses ``airflow standalone`` instead (one command, a login for a person); both take the
+settings below and write connections and pools into the metadata DB the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +27,54 @@ POOLS = {"netvisor_default": "Netvisor accepts one request at a time per company
 FINISHED = ("success", "failed")
 
 
+def airflow_settings() -> dict[str, str]:
+    """The Airflow settings every erpbridge Airflow on this machine shares (the sandbox, the demo, the tests)."""
+    from erpbridge.provider import SECRET_EXTRAS
+
+    return {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the Test button in Admin > Connections
+        "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": ",".join(SECRET_EXTRAS),  # masked in the API, UI and logs
+    }
+
+
+def import_connections_and_pools(env: dict[str, str], connections: dict[str, dict], pools: dict[str, str]) -> None:
+    """Migrate the metadata DB, then write the pools and connections into it (replacing older ones), so
+    Admin > Connections lists them and they can be edited there."""
+    full_env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        conn_file, pool_file = Path(tmp) / "connections.json", Path(tmp) / "pools.json"
+        # no extra rather than "{}": Airflow masks the extra string and warns in every task that it is too short
+        conn_file.write_text(json.dumps({conn_id: {**conn, "extra": json.dumps(conn["extra"]) if conn.get("extra") else None}
+                                         for conn_id, conn in connections.items()}))
+        pool_file.write_text(json.dumps({name: {"slots": 1, "description": text} for name, text in pools.items()}))
+        steps = [["db", "migrate"], ["pools", "import", str(pool_file)]]
+        if connections:
+            steps.append(["connections", "import", "--overwrite", str(conn_file)])
+        for args in steps:
+            done = subprocess.run([sys.executable, "-m", "airflow", *args], env=full_env, cwd=ROOT,
+                                  capture_output=True, text=True, timeout=600)
+            if done.returncode:
+                raise RuntimeError(f"airflow {' '.join(args[:2])} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
+    """Until ``url`` answers 200 (Airflow's health endpoint); fails when ``process`` exits first."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"Airflow exited with {process.returncode} before it was up")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Airflow not up after {timeout:.0f} s ({url})")
+        time.sleep(1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -31,21 +82,21 @@ def free_port() -> int:
 
 
 class AirflowServices:
-    """``metadata_uri``: a psycopg URI of an empty database; ``env``: connections and the like for the tasks."""
+    """``metadata_uri``: a psycopg URI of an empty database; ``env``: settings (they win over the defaults
+    below) and the like for the tasks; ``connections``: written into the metadata DB (conn id -> fields)."""
 
-    def __init__(self, home: Path, metadata_uri: str, env: dict[str, str]):
+    def __init__(self, home: Path, metadata_uri: str, env: dict[str, str], connections: dict[str, dict] | None = None):
         self.home = home
         self.metadata_uri = metadata_uri
         self.logs = home / "logs"
         self.process_logs = home / "process-logs"
         self.process_logs.mkdir(parents=True, exist_ok=True)
         port = free_port()
+        self.connections = connections or {}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}  # connections stay
-        self.env.update(env)
         self.env.update({
+            **airflow_settings(),
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the DAGs a caller unpauses run
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
@@ -61,6 +112,7 @@ class AirflowServices:
             "PYTHONPATH": str(ROOT),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         })
+        self.env.update(env)
         self.procs: dict[str, subprocess.Popen] = {}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
@@ -68,10 +120,8 @@ class AirflowServices:
                               text=True, check=True, timeout=600)
 
     def start(self) -> None:
-        """Migrate the metadata DB, create the pools, start the three services."""
-        self.cli("db", "migrate")
-        for pool, description in POOLS.items():
-            self.cli("pools", "set", pool, "1", description)
+        """Migrate the metadata DB, write the pools and connections, start the three services."""
+        import_connections_and_pools(self.env, self.connections, POOLS)
         for name, args in {"api-server": ["api-server", "--port", self.env["AIRFLOW__API__PORT"]],
                            "scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}.items():
             out = open(self.process_logs / f"{name}.log", "w")

@@ -1,7 +1,10 @@
-"""The local sandbox: embedded PostgreSQL + every simulator on loopback (+ Airflow with --airflow).
+"""The local sandbox: embedded PostgreSQL, every simulator on loopback, and Airflow's metadata DB migrated
+with the pools and the connections to the simulators in it (+ Airflow itself with --airflow: the demo).
 
-``make sandbox`` runs it in the foreground and writes ``.sandbox.env`` with the export lines a shell
-needs to point Airflow at it; ``make demo`` adds ``airflow standalone`` with the DAGs unpaused.
+``make sandbox`` first writes ``.sandbox.env``: sourced, it waits until this script has written
+``.sandbox/ready.env`` (the export lines a shell needs) and loads it, so the README's two lines work
+even while the venv is still installing. ``make demo`` adds ``airflow standalone`` (its output goes to
+``.sandbox/airflow/standalone.log``) and prints the login last; ``make login`` prints it again.
 Ctrl-C stops everything it started. ``SEED=empty`` starts the simulators with no data.
 """
 
@@ -15,44 +18,66 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from include.airflow_services import POOLS
+from include.airflow_services import POOLS, airflow_settings, import_connections_and_pools, wait_healthy
 from include.simulators import envoice, horizon, netvisor, severa, standard_books
-from include.simulators.client import launch
+from include.simulators.client import SimulatorAdmin, launch
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".sandbox"
-ENV_FILE = ROOT / ".sandbox.env"
+AIRFLOW_HOME = STATE / "airflow"
+ENV_FILE = ROOT / ".sandbox.env"  # written by the Makefile; loads READY_FILE once it exists
+READY_FILE = STATE / "ready.env"
+STANDALONE_LOG = AIRFLOW_HOME / "standalone.log"
+UI = "http://localhost:8080"
 
 
-def connections(urls: dict[str, str], ledger_uri: str) -> dict[str, str]:
-    """Airflow connections (as JSON env values) for the simulators and the ledger."""
+# Airflow warns "too short to mask" in every task for each extra value under 5 characters (the simulator's
+# default partner id is 4): the sandbox gives its Netvisor a longer one.
+NETVISOR_PARTNER_ID = "ERPB-SANDBOX"
+
+
+def configure_simulators(urls: dict[str, str]) -> None:
+    SimulatorAdmin(urls["netvisor"]).configure(partner_id=NETVISOR_PARTNER_ID)
+
+
+def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger") -> dict[str, dict]:
+    """The connections to the simulators and the ledger, as ``airflow connections import`` reads them.
+    Extras the hooks default to (Netvisor's language FI, Standard Books' company 1, the simulators' own)
+    are left out: Airflow warns about every short extra value it cannot mask."""
     nv, sv, sb = netvisor.DEFAULT_CONFIG, severa.DEFAULT_CONFIG, standard_books.DEFAULT_CONFIG
     socket_dir = ledger_uri.split("host=", 1)[1]
     return {
-        "AIRFLOW_CONN_NETVISOR_DEFAULT": json.dumps({
-            "conn_type": "netvisor", "host": urls["netvisor"], "login": nv["customer_id"],
+        "netvisor_default": {
+            "conn_type": "netvisor", **_base_url(urls["netvisor"]), "login": nv["customer_id"],
             "password": nv["customer_key"],
-            "extra": {"sender": "erpbridge sandbox", "partner_id": nv["partner_id"], "partner_key": nv["partner_key"],
-                      "organisation_id": nv["organisation_id"], "language": "FI"}}),
-        "AIRFLOW_CONN_SEVERA_DEFAULT": json.dumps({
-            "conn_type": "severa", "host": f"{urls['severa']}/rest-api", "login": sv["client_id"],
-            "password": sv["client_secret"], "extra": {"scope": ""}}),
-        "AIRFLOW_CONN_STANDARD_BOOKS_DEFAULT": json.dumps({
-            "conn_type": "standard_books", "host": urls["standard_books"], "login": sb["username"],
-            "password": sb["password"], "extra": {"company": sb["company"]}}),
-        "AIRFLOW_CONN_ENVOICE_DEFAULT": json.dumps({
-            "conn_type": "envoice", "host": urls["envoice"], "password": envoice.DEFAULT_CONFIG["api_key"]}),
-        "AIRFLOW_CONN_VISMA_HORIZON_DEFAULT": json.dumps({
-            "conn_type": "visma_horizon", "host": urls["horizon"], "login": horizon.DEFAULT_CONFIG["username"],
-            "password": horizon.DEFAULT_CONFIG["password"]}),
+            "extra": {"sender": "erpbridge sandbox", "partner_id": NETVISOR_PARTNER_ID, "partner_key": nv["partner_key"],
+                      "organisation_id": nv["organisation_id"]}},
+        "severa_default": {
+            "conn_type": "severa", **_base_url(f"{urls['severa']}/rest-api"), "login": sv["client_id"],
+            "password": sv["client_secret"]},
+        "standard_books_default": {
+            "conn_type": "standard_books", **_base_url(urls["standard_books"]), "login": sb["username"],
+            "password": sb["password"]},
+        "envoice_default": {
+            "conn_type": "envoice", **_base_url(urls["envoice"]), "password": envoice.DEFAULT_CONFIG["api_key"]},
+        "visma_horizon_default": {
+            "conn_type": "visma_horizon", **_base_url(urls["horizon"]), "login": horizon.DEFAULT_CONFIG["username"],
+            "password": horizon.DEFAULT_CONFIG["password"]},
         # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
-        "AIRFLOW_CONN_ERPBRIDGE_LEDGER": json.dumps({
-            "conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": "ledger"}),
+        "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": ledger_db},
     }
+
+
+def _base_url(url: str) -> dict:
+    """Host = the base URL; port = its port as well: Airflow 3.3's Test button in the connection list sends
+    port 0 for a connection without one, which the api-server refuses as a different endpoint."""
+    return {"host": url, "port": urlsplit(url).port}
 
 
 def start_postgres() -> tuple[object, str]:
@@ -73,73 +98,93 @@ def start_postgres() -> tuple[object, str]:
     return server, uri
 
 
-def airflow_env(env: dict[str, str]) -> dict[str, str]:
+def airflow_env(postgres_uri: str) -> dict[str, str]:
+    """What a shell (and the demo's Airflow) needs to use the sandbox."""
+    query = postgres_uri.split("?", 1)[1]
     return {
-        **env,
-        "AIRFLOW_HOME": str(STATE / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_settings(),
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://postgres@/airflow?{query}",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
     }
 
 
+def seed_payroll_inbox() -> dict[str, str]:
+    """Last month's demo work time in the sandbox's payroll inbox (once), and the payroll settings whose
+    inbox root it is, so the default review shows rows and flags."""
+    inbox, (name, work_time) = STATE / "payroll_inbox", horizon.demo_work_time(date.today())
+    if not any(inbox.rglob(name)):
+        inbox.mkdir(parents=True, exist_ok=True)
+        (inbox / name).write_text(work_time, encoding="utf-8")
+    return {"AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYROLL": json.dumps({"inbox_roots": [str(inbox)]})}
+
+
 def run_airflow(env: dict[str, str]) -> subprocess.Popen:
-    airflow = [sys.executable, "-m", "airflow"]
+    """``airflow standalone`` with its (long) output in STANDALONE_LOG, not on the console."""
     full_env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run([*airflow, "db", "migrate"], env=full_env, check=True, stdout=subprocess.DEVNULL)
-    for pool, description in POOLS.items():
-        subprocess.run([*airflow, "pools", "set", pool, "1", description], env=full_env, check=True,
-                       stdout=subprocess.DEVNULL)
-    return subprocess.Popen([*airflow, "standalone"], env=full_env, start_new_session=True)
+    with open(STANDALONE_LOG, "a") as log:
+        return subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=full_env, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def login_hint() -> str:
-    passwords = STATE / "airflow" / "simple_auth_manager_passwords.json.generated"
-    for _ in range(120):
-        if passwords.exists():
-            users = json.loads(passwords.read_text())
-            return "log in as " + ", ".join(f"{user} / {password}" for user, password in users.items())
-        time.sleep(1)
-    return f"log in with the user and password in {passwords}"
+    passwords = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
+    if not passwords.exists():
+        return f"Airflow UI: {UI} (no login yet: is `make demo` running?)"
+    users = json.loads(passwords.read_text())
+    return f"Airflow UI: {UI}  log in as " + ", ".join(f"{user} / {password}" for user, password in users.items())
+
+
+def write_ready(env: dict[str, str]) -> None:
+    """The export lines, written at once (a shell waiting in .sandbox.env never reads half a file)."""
+    with tempfile.NamedTemporaryFile("w", dir=STATE, delete=False) as tmp:
+        tmp.write("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
+    os.replace(tmp.name, READY_FILE)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--airflow", action="store_true", help="also run airflow standalone (the demo)")
+    parser.add_argument("--login", action="store_true", help="print the demo's URL and login, then exit")
     args = parser.parse_args()
-    STATE.mkdir(exist_ok=True)
+    if args.login:
+        print(login_hint())
+        return
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    READY_FILE.unlink(missing_ok=True)
     server, uri = start_postgres()
-    sims, urls = launch(os.environ.get("SEED", "demo"), free_ports=False, detach=True)  # on their default ports
-    base = uri.split("?", 1)
-    env = {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://postgres@/airflow?{base[1]}",
-        **connections(urls, uri),
-    }
-    env.update(airflow_env(env))
-    inbox, (name, work_time) = STATE / "payroll_inbox", horizon.demo_work_time(date.today())  # the review's seed
-    if not any(inbox.rglob(name)):
-        inbox.mkdir(exist_ok=True)
-        (inbox / name).write_text(work_time, encoding="utf-8")
-    env["AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYROLL"] = json.dumps({"inbox_roots": [str(inbox)]})
-    ENV_FILE.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
-    print(f"PostgreSQL: {uri}\nSimulators: {urls}\nWrote {ENV_FILE.name}: `source {ENV_FILE.name}` to use them.",
-          flush=True)
-    children = [sims]
-    if args.airflow:
-        children.append(run_airflow(env))
-        print(f"Airflow UI: http://localhost:8080 ({login_hint()})", flush=True)
-    else:
-        print("Try: source .sandbox.env && .venv/bin/airflow dags test severa_netvisor_registers", flush=True)
-    print("Ctrl-C stops everything.", flush=True)
+    children: list[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        sims, urls = launch(os.environ.get("SEED", "demo"), free_ports=False, detach=True)  # on their default ports
+        children.append(sims)
+        configure_simulators(urls)
+        env = airflow_env(uri)
+        env.update(seed_payroll_inbox())
+        print("Preparing Airflow's metadata DB (migration, pools, connections) ...", flush=True)
+        import_connections_and_pools(env, connections(urls, uri), POOLS)
+        write_ready(env)
+        print(f"PostgreSQL: {uri}\nSimulators: {urls}", flush=True)
+        if args.airflow:
+            children.append(run_airflow(env))
+            print(f"Airflow is starting (its output: {STANDALONE_LOG.relative_to(ROOT)}) ...", flush=True)
+            wait_healthy(f"{UI}/api/v2/monitor/health", children[-1], timeout=300)
+            print("Ctrl-C stops everything; `make login` prints the login again.", flush=True)
+            print(login_hint(), flush=True)
+        else:
+            print("Ready. Ctrl-C stops everything. Try:\n"
+                  "  source .sandbox.env && .venv/bin/airflow dags test severa_netvisor_registers", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
+        for stop in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C (or make passing SIGTERM on) must not cut this short
+            signal.signal(stop, signal.SIG_IGN)
+        READY_FILE.unlink(missing_ok=True)
+        ENV_FILE.unlink(missing_ok=True)
         for child in reversed(children):  # each in its own process group: standalone's children go too
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGTERM)

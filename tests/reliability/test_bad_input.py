@@ -25,7 +25,7 @@ Kinds run here (real flow, simulators over HTTP, real ledger), 24 kinds in 28 te
   naming the answer as unsafe XML, the marker appears nowhere, memory stays flat, the next run recovers) and
   by Standard Books and Horizon to their hooks.
 
-Issue 14 (security and slips of the finger), here: 27 TLS ``verify`` given as "", null, 0, "0", "no", "off",
+Issue 14 (security and slips of the finger), here: 27 TLS ``verify`` given as "", 0, "0", "no", "off",
   [], {} or a missing CA file (the connection test fails naming the value; the key never reaches a
   self-signed server; only false / "false" turns checks off, with a warning each run); 28 an AD
   ``tls_server_name`` wildcard; 29 settings out of bounds (watermark_overlap_minutes -100000 / 10^9,
@@ -575,10 +575,11 @@ def self_signed(tmp_path):
     server.close()
 
 
-@pytest.mark.parametrize("verify", ["", None, 0, "0", "no", "off", "/no/such/ca.pem", [], {}])
+@pytest.mark.parametrize("verify", ["", 0, "0", "no", "off", "/no/such/ca.pem", [], {}])
 def test_a_tls_verify_value_that_is_not_explicit_false_never_turns_checks_off(self_signed, monkeypatch, verify):
     """Issue 14 finding 6: ``verify`` "", null or 0 disabled certificate checks and the API key went to a
-    self-signed server. Now only false / "false" does; anything unreadable fails the connection test, naming it."""
+    self-signed server. Now only false / "false" does; anything unreadable fails the connection test, naming it
+    (null, the form's untouched switch, keeps the checks on: the next test)."""
     from erpbridge.hooks.envoice import EnvoiceHook
 
     monkeypatch.setenv("AIRFLOW_CONN_ENVOICE_DEFAULT", json.dumps({
@@ -589,6 +590,18 @@ def test_a_tls_verify_value_that_is_not_explicit_false_never_turns_checks_off(se
 
     assert not ok and self_signed.seen == [], "the key reached a server whose certificate nobody checked"
     assert f"extra verify={verify!r}" in message and "envoice_default" in message
+
+
+def test_a_null_verify_keeps_tls_checks_on(self_signed, monkeypatch):
+    from erpbridge.hooks.envoice import EnvoiceHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_ENVOICE_DEFAULT", json.dumps({
+        "conn_type": "envoice", "host": self_signed.url, "password": "envoice-key-9b47fa",
+        "extra": {"verify": None, "attempts": 1, "timeout": 5}}))
+
+    ok, message = EnvoiceHook().test_connection()
+
+    assert not ok and "CERTIFICATE_VERIFY_FAILED" in message and self_signed.seen == []
 
 
 def test_only_an_explicit_false_turns_tls_checks_off_and_says_so_on_every_run(self_signed, monkeypatch, caplog):

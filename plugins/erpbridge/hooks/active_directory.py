@@ -80,9 +80,9 @@ class ActiveDirectoryHook(BaseHook):
     hook_name = "Active Directory"
     system_name = "Active Directory"
 
-    def __init__(self, conn_id: str | None = None, **kwargs: Any):
+    def __init__(self, active_directory_conn_id: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.conn_id = conn_id or self.default_conn_name
+        self.conn_id = active_directory_conn_id or self.default_conn_name
         self._conn = None
 
     # --- connection settings ------------------------------------------------------------------

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 
 class HttpSystemHook(BaseHook):
-    """Base of hooks whose system speaks HTTP. Subclasses set the four connection attributes.
+    """Base of hooks whose system speaks HTTP. Subclasses set the four connection attributes and take
+    ``<conn_type>_conn_id`` as their first argument (the keyword ``Connection.get_hook()`` passes).
 
     Optional extras on any such connection: ``verify`` (default true; a CA bundle path; only an explicit
     false turns checks off, see :func:`tls_verify`),
@@ -75,10 +76,11 @@ class HttpSystemHook(BaseHook):
 
 def tls_verify(value: Any, conn_id: str) -> bool | str:
     """The ``verify`` extra: certificate checks stay on unless it is explicitly false (boolean or "false"),
-    which is logged as a warning each time; a string other than true/false must be an existing CA bundle.
-    Anything else (empty, null, 0, a missing file) is refused, naming the connection."""
+    which is logged as a warning each time; null (the connection form's untouched switch) keeps them on; a
+    string other than true/false must be an existing CA bundle. Anything else (empty, 0, a missing file) is
+    refused, naming the connection."""
     text = value.strip().lower() if isinstance(value, str) else None
-    if value is True or text == "true":
+    if value is True or value is None or text == "true":
         return True
     if value is False or text == "false":
         log.warning("connection %s: TLS certificate checks are OFF (extra verify=false)", conn_id)

@@ -37,6 +37,9 @@ class EnvoiceHook(HttpSystemHook):
     system_name = "Envoice"
     rate_per_second = 20.0  # no published limit: stay polite
 
+    def __init__(self, envoice_conn_id: str | None = None, **kwargs):
+        super().__init__(envoice_conn_id, **kwargs)
+
     def configure(self, conn) -> None:
         self.api_key = conn.password or ""
 

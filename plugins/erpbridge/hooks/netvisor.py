@@ -80,6 +80,9 @@ class NetvisorHook(HttpSystemHook):
     system_name = "Netvisor"
     default_timeout = 120.0  # Netvisor asks for at least 120 s
 
+    def __init__(self, netvisor_conn_id: str | None = None, **kwargs):
+        super().__init__(netvisor_conn_id, **kwargs)
+
     def configure(self, conn) -> None:
         extra = conn.extra_dejson
         self.customer_id = conn.login or ""

@@ -42,8 +42,8 @@ class SeveraHook(HttpSystemHook):
     system_name = "Severa"
     rate_per_second = 9.0  # the vendor allows about 10 per second per client
 
-    def __init__(self, conn_id: str | None = None, **kwargs):
-        super().__init__(conn_id, **kwargs)
+    def __init__(self, severa_conn_id: str | None = None, **kwargs):
+        super().__init__(severa_conn_id, **kwargs)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()

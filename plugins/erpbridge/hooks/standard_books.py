@@ -48,6 +48,9 @@ class StandardBooksHook(HttpSystemHook):
     hook_name = "Standard Books"
     system_name = "Standard Books"
 
+    def __init__(self, standard_books_conn_id: str | None = None, **kwargs):
+        super().__init__(standard_books_conn_id, **kwargs)
+
     def configure(self, conn) -> None:
         self.username = conn.login or ""
         self.password = conn.password or ""

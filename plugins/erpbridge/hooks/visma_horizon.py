@@ -52,6 +52,9 @@ class VismaHorizonHook(HttpSystemHook):
     hook_name = "Visma Horizon"
     system_name = "Horizon"
 
+    def __init__(self, visma_horizon_conn_id: str | None = None, **kwargs):
+        super().__init__(visma_horizon_conn_id, **kwargs)
+
     def configure(self, conn) -> None:
         token = base64.b64encode(f"{conn.login or ''}:{conn.password or ''}".encode()).decode()
         self._auth_header = f"Basic {token}"

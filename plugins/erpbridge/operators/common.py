@@ -27,7 +27,7 @@ def migrate_ledger() -> list[str]:
 
 def retry_records_param() -> Param:
     """A register DAG's ``retry_records``: run just these records (the control room's "Retry now")."""
-    return Param([], type="array",
+    return Param([], type=["null", "array"],
                  items={"type": "object", "required": ["entity", "source_id"],
                         "properties": {"entity": {"type": "string"}, "source_id": {"type": "string"}}},
                  description="Retry just these records (the control room's \"retry now\"), e.g. "

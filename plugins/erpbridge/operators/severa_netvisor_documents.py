@@ -30,7 +30,6 @@ KINDS = {
 }
 SUMMARY_ROWS = 100
 DEFAULT_ARGS = {"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True}
-_DATE = r"^(\d{4}-\d{2}-\d{2})?$"
 
 
 def schedule(dag_id: str) -> str:
@@ -39,16 +38,17 @@ def schedule(dag_id: str) -> str:
 
 
 def params(numbers_help: str, resend_help: str) -> dict:
+    """The Params of a document DAG: all optional; left empty, a run does what the scheduled run does."""
     return {
         "dry_run": Param(False, type="boolean",
                          description="Preview: log which documents would move and the mapped payload of each; "
                                      "write nothing anywhere."),
-        "document_numbers": Param([], type="array", items={"type": "string"}, uniqueItems=True,
+        "document_numbers": Param([], type=["null", "array"], items={"type": "string"}, uniqueItems=True,
                                   description=numbers_help),
-        "date_from": Param("", type="string", pattern=_DATE, description="First date (YYYY-MM-DD); empty: no limit "
-                                                                         "(hours: the settings' days_back)."),
-        "date_to": Param("", type="string", pattern=_DATE, description="Last date (YYYY-MM-DD); empty: today."),
-        "resend": Param("", type="string", description=resend_help),
+        "date_from": Param(None, type=["null", "string"], format="date",
+                           description="First date; empty: no limit (hours: the last hours.days_back days)."),
+        "date_to": Param(None, type=["null", "string"], format="date", description="Last date; empty: today."),
+        "resend": Param(None, type=["null", "string"], description=resend_help),
     }
 
 
@@ -149,6 +149,7 @@ class DocumentApproval(ApprovalOperator):
 @task
 def transfer_documents(kind: str, settings: dict, params: dict | None = None, ti=None) -> dict:
     """Move the documents, at most the batch size per transfer, each exactly once."""
+    from erpbridge.sync.registry import SyncResult
     from erpbridge.sync.severa_netvisor_documents import WORKDAY, release_superseded, transfer_in_batches
 
     params = params or {}
@@ -165,7 +166,8 @@ def transfer_documents(kind: str, settings: dict, params: dict | None = None, ti
             release_superseded(ledger, WORKDAY, report.seen)
     finally:
         ledger.close()
-    log.info("summary %s: %s in batches of %s", flow.entity, dict(report.counts), report.batches)
+    log.info("summary %s; batches: %s", SyncResult(flow.entity, report.counts).summary(),
+             ", ".join(f"{size} {KINDS[kind][2]}(s)" for size in report.batches) or "none")
     return {**dict(report.counts), "batches": report.batches}
 
 

@@ -38,7 +38,8 @@ def prepare_master_data(params: dict | None = None) -> dict:
         deleted = delete_envoice_master_data(ledger, dry_run=bool(params.get("dry_run")))
     finally:
         ledger.close()
-    log.info("deleted from Envoice: %s", deleted)
+    log.info("summary %s from Envoice: %s", "dry run, would delete" if params.get("dry_run") else "deleted",
+             " ".join(f"{entity}={count}" for entity, count in deleted.items()) or "nothing")
     return {f"{entity}.deleted": count for entity, count in deleted.items()}
 
 
