@@ -52,6 +52,7 @@ class Simulator:
         self.faults: dict = {}
         self.rng = random.Random()
         self.requests: list[dict] = []
+        self.generation = 0  # bumped by every reset: a request that arrived before it is not served after it
         self._seq = 0
         self._config_backup: dict = {}
         self._reset: Callable[[], Any] = lambda: None
@@ -82,6 +83,7 @@ class Simulator:
         """Clear vendor state, faults and request log; undo changes made via /_sim/config."""
         with self.lock:
             self._reset()
+            self.generation += 1
             self.faults.clear()
             self.requests.clear()
             for key, value in self._config_backup.items():
@@ -198,6 +200,7 @@ class _FaultMiddleware:
             return
         body = await _read_body(receive)
         status: list[int | None] = [None]
+        generation = self.sim.generation
 
         async def logging_send(message):
             if message["type"] == "http.response.start":
@@ -205,15 +208,19 @@ class _FaultMiddleware:
             await send(message)
 
         try:
-            await self._handle(scope, _replay(body, receive), logging_send, server_send=send)
+            await self._handle(scope, _replay(body, receive), logging_send, server_send=send, generation=generation)
         finally:
-            self.sim.log(scope, status[0], len(body))
+            if self.sim.generation == generation:
+                self.sim.log(scope, status[0], len(body))
 
-    async def _handle(self, scope, receive, send, server_send):
+    async def _handle(self, scope, receive, send, server_send, generation: int):
         sim = self.sim
         fault = self._draw(scope)
         if fault.get("latency"):
             await asyncio.sleep(fault["latency"])
+        if sim.generation != generation:  # delayed past a reset (a test's end): never touches the next state
+            await _abort(server_send)
+            return
         if fault.get("respond"):
             status, content_type, body = fault["respond"]
             await Response(body, status_code=status, media_type=content_type)(scope, receive, send)
