@@ -20,9 +20,6 @@ Choices where the contract is silent (each one in the README's "assumed, verify 
 * adds reply with ``InsertedDataIdentifier``; edits and dimension items reply with the status only;
 * ``getpurchaseinvoice`` without ``version=2`` puts every line's dimensions in one
   ``PurchaseInvoiceLineDimensions`` after the lines, as the recording shows;
-* ``payrollratiolist.nv`` answers its elements in Netvisor's usual PascalCase (the client reads them
-  lower-cased), ``<Source>`` carries the source asked for and, as ``NetvisorKey``, its position in
-  :data:`RATIO_SOURCES`; a missing or unknown ``source`` is ``INVALID_DATA``;
 * injected faults (``/_sim/faults``) answer with their own HTTP status, whatever
   ``UseHTTPResponseStatusCodes`` says.
 
@@ -1136,7 +1133,10 @@ def _purchase_dimension(state: NetvisorState, dimension: dict) -> ET.Element:
 
 
 # payroll ratios (payrollratiolist.nv): the ratios of one source, each with its names per language,
-# Netvisor key, source and ratio number, as the client's PayrollRatioListItem reads them.
+# Netvisor key, source and ratio number, as the client's PayrollRatioListItem reads them. Choices where
+# the contract is silent (our hook relies on none of them): elements in Netvisor's usual PascalCase (the
+# client reads them lower-cased); <Source> carries the source asked for and, as NetvisorKey, its
+# position in RATIO_SOURCES; a missing or unknown source is INVALID_DATA.
 def payroll_ratio_list(state: NetvisorState, call: Call) -> list[ET.Element]:
     source = (call.params.get("source") or "").lower()
     if source not in RATIO_SOURCES:
