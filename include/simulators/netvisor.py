@@ -5,7 +5,9 @@ of those recordings, including the empty answers (``getproduct`` / ``getsalesinv
 ``getpurchaseinvoice`` of an unknown key answer OK with an empty element; ``getcustomer`` refuses).
 
 Covers authentication (HMACSHA256 MAC, unique TransactionId), the response envelope, customers,
-products, dimensions, sales invoices, workday records, travel expenses and purchase invoices.
+products, dimensions, sales invoices, workday records, travel expenses, purchase invoices and payroll
+ratios (``payrollratiolist.nv``, from the second public client's interface and method:
+../shared/reference/vendor/netvisor/rantalainen/src/interfaces/payroll.ts).
 Choices where the contract is silent (each one in the README's "assumed, verify first" table):
 
 * a TransactionId is remembered once its request was carried out (a refused or failed request may be
@@ -30,7 +32,9 @@ Admin seed (``POST /_sim/seed``)::
      "employees": [{"number", "name"}], "wage_types": [names a travel expense line's ratio may carry],
      "purchase_invoices": [{"number", "date", "vendor", "vendor_code", "vendor_business_id", "status",
                             "lines": [{"quantity", "unit_price", "vat_percent", "description",
-                                       "product_code", "dimensions": [{"name", "item"}]}]}]}
+                                       "product_code", "dimensions": [{"name", "item"}]}]}],
+     "payroll_ratios": [{"source" (default collectorratiolines), "number" (optional, as in the interface),
+                         "names": {"fi", "en", "se"}}]}
 
 returns the Netvisor keys: ``{"customers": [k...], "products": [k...],
 "dimensions": [{"key": k, "items": [k...]}], "employees": [...], "purchase_invoices": [k...]}``. ``GET /_sim/state`` dumps the same shape with
@@ -101,6 +105,14 @@ DEMO_SEED = {
     # approved purchase invoices for the open Severa project 2001 (dated within the flow's default range)
     "employees": [{"number": "101", "name": "Maija Virtanen"}, {"number": "102", "name": "Matti Meikäläinen"}],
     "wage_types": ["1300", "1502"],
+    # the workday record types (collector ratios) a company's payroll offers: ordinary hours, the Severa
+    # demo's overtime class 2, and the absences the demo's vacation may be mapped to
+    "payroll_ratios": [
+        {"number": "1", "names": {"fi": "Tuntityö", "en": "Hourly work"}},
+        {"number": "2", "names": {"fi": "Ylityö 50 %", "en": "Overtime 50 %"}},
+        {"number": "20", "names": {"fi": "Vuosiloma", "en": "Annual holiday"}},
+        {"number": "21", "names": {"fi": "Sairausloma", "en": "Sick leave"}},
+    ],
     "purchase_invoices": [
         {"number": "PI-501", "date": _days_ago(6), "vendor": "Hotelli Helsinki Oy", "lines": [
             {"quantity": "2", "unit_price": "89.90", "description": "Hotel nights, go-live", "product_code": "",
@@ -124,6 +136,9 @@ HTTP_STATUS = {
     "AUTHENTICATION_FAILED": 403, "SERVICE_ACCESS_ERROR": 403,
     "TECHNICAL_ERROR": 500, "SYSTEM_MAINTANANCE": 503,
 }
+# payrollratiolist.nv's documented values of ``source``, in the interface's order
+RATIO_SOURCES = ("tripexpensecustomlines", "taxingrules", "collectorratiolines", "userparameters",
+                 "companyparameters", "userformula", "tabledata", "foreclosure", "lowsalarysupport")
 MAX_CODES, MAX_IDS, MAX_CUSTOMER_NAME, MAX_PRODUCT_NAME = 100, 500, 250, 200
 DECIMAL = re.compile(r"-?[0-9]+([.,][0-9]+)?")
 CHANGED_SINCE = "%Y-%m-%dT%H:%M:%S"
@@ -287,6 +302,7 @@ class NetvisorState:
         self.wage_types: set[str] = set()  # names a travel expense line's <ratio type="name"> may carry
         self.trip_expenses: dict[int, dict] = {}
         self.purchase_invoices: dict[int, dict] = {}
+        self.payroll_ratios: list[dict] = []  # {key, source, number, names: {language: name}}
 
     def now(self) -> datetime:
         return datetime.now(ZoneInfo(self.config["timezone"])).replace(tzinfo=None)
@@ -432,6 +448,12 @@ class NetvisorState:
         for employee in payload.get("employees", []):
             self.employees[str(employee["number"])] = {"number": str(employee["number"]),
                                                        "name": employee.get("name", "")}
+        for ratio in payload.get("payroll_ratios", []):
+            source = ratio.get("source", "collectorratiolines")
+            if source not in RATIO_SOURCES:
+                raise ValueError(f"payroll ratio source {source!r} is not one of {', '.join(RATIO_SOURCES)}")
+            self.payroll_ratios.append({"key": next(self.keys), "source": source, "names": dict(ratio["names"]),
+                                        "number": None if ratio.get("number") is None else str(ratio["number"])})
         return {"customers": customers, "products": products, "dimensions": dimensions,
                 "employees": sorted(self.employees), "purchase_invoices": purchase_keys}
 
@@ -448,6 +470,7 @@ class NetvisorState:
             "employees": list(self.employees.values()),
             "trip_expenses": [_plain_deep(t) for t in self.trip_expenses.values()],
             "purchase_invoices": [_plain_deep(i) for i in self.purchase_invoices.values()],
+            "payroll_ratios": self.payroll_ratios,
             "workdays": [{"employee": e, "date": d, "record_type": r, "hours": _plain_deep(h)}
                          for (e, d, r), h in sorted(self.workdays.items())],
         }
@@ -1109,6 +1132,30 @@ def _purchase_dimension(state: NetvisorState, dimension: dict) -> ET.Element:
                                  ("DimensionDetailName", dimension["item"]), ("DimensionDetailNetvisorKey", item)])
 
 
+# payroll ratios (payrollratiolist.nv): the ratios of one source, each with its names per language,
+# Netvisor key, source and ratio number, as the client's PayrollRatioListItem reads them. Choices where
+# the contract is silent (our hook relies on none of them): elements in Netvisor's usual PascalCase (the
+# client reads them lower-cased); <Source> carries the source asked for and, as NetvisorKey, its
+# position in RATIO_SOURCES; a missing or unknown source is INVALID_DATA.
+def payroll_ratio_list(state: NetvisorState, call: Call) -> list[ET.Element]:
+    source = (call.params.get("source") or "").lower()
+    if source not in RATIO_SOURCES:
+        raise invalid(f"source must be one of {', '.join(RATIO_SOURCES)}: {source}")
+    listing = ET.Element("PayrollRatios")
+    for ratio in state.payroll_ratios:
+        if ratio["source"] != source:
+            continue
+        node = ET.SubElement(listing, "PayrollRatio")
+        names = sub(node, "Names", None)
+        for language, name in ratio["names"].items():
+            sub(names, "Name", name, **{"ISO639-1Code": language})
+        sub(node, "Identifier", ratio["key"], type="Netvisor")
+        sub(node, "Source", source, NetvisorKey=str(RATIO_SOURCES.index(source) + 1))
+        if ratio["number"] is not None:
+            sub(node, "RatioNumber", ratio["number"])
+    return [listing]
+
+
 RESOURCES = {  # resource (lower case) -> (HTTP method, handler)
     "customerlist.nv": ("GET", customer_list),
     "getcustomer.nv": ("GET", get_customer),
@@ -1125,6 +1172,7 @@ RESOURCES = {  # resource (lower case) -> (HTTP method, handler)
     "tripexpense.nv": ("POST", save_trip_expense),
     "purchaseinvoicelist.nv": ("GET", purchase_invoice_list),
     "getpurchaseinvoice.nv": ("GET", get_purchase_invoice),
+    "payrollratiolist.nv": ("GET", payroll_ratio_list),
 }
 
 

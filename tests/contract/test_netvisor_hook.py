@@ -395,3 +395,22 @@ def test_xml_parse_reads_a_plain_envelope():
                      '</ResponseStatus><Name>Äijälä &amp; Пётр</Name></Root>'.encode())
     assert xml.text(root, "name") == "Äijälä & Пётр"
 
+
+
+# --- payroll ratios ---------------------------------------------------------------------------
+
+def test_workday_record_types_are_read_as_collector_ratios_with_names_in_the_connections_language(netvisor,
+                                                                                                  monkeypatch):
+    netvisor.seed(payroll_ratios=[
+        {"number": "1", "names": {"fi": "Tuntityö", "en": "Hourly work"}},
+        {"number": 20, "names": {"fi": "Vuosiloma", "en": "Annual holiday"}},
+        {"names": {"fi": "Ilman numeroa"}},  # the interface's ratioNumber is optional: no record type
+        {"number": "30", "names": {"se": "Semester"}},
+        {"source": "tripexpensecustomlines", "number": "1300", "names": {"fi": "Kilometrikorvaus"}}])
+    assert NetvisorHook().list_payroll_ratios() == [
+        {"number": "1", "name": "Tuntityö"}, {"number": "20", "name": "Vuosiloma"}, {"number": "30", "name": "Semester"}]
+    [logged] = calls(netvisor, "/payrollratiolist.nv")
+    assert logged["query"] == "source=collectorratiolines" and logged["status"] == 200
+    override_connection(monkeypatch, ENV, extra={"language": "EN"})
+    assert [r["name"] for r in NetvisorHook().list_payroll_ratios()] == ["Hourly work", "Annual holiday", "Semester"]
+    assert NetvisorHook().list_payroll_ratios("tripexpensecustomlines") == [{"number": "1300", "name": "Kilometrikorvaus"}]

@@ -179,3 +179,19 @@ def settings_variable(room):
     room.session().delete(url, timeout=30)
     yield url
     room.session().delete(url, timeout=30)
+
+
+@pytest.fixture
+def netvisor_in_airflow(room, netvisor):
+    """The hours flow's Netvisor connection (netvisor_default, at the simulator, as the ``netvisor`` fixture made
+    it) in Airflow's metadata DB, where the api-server reads it; removed before and after the test."""
+    conn = json.loads(os.environ["AIRFLOW_CONN_NETVISOR_DEFAULT"])
+    url = f"{room.base}/api/v2/connections"
+    admin = room.session()
+    admin.delete(f"{url}/netvisor_default", timeout=30)
+    created = admin.post(url, timeout=30, json={
+        "connection_id": "netvisor_default", "conn_type": "netvisor", "host": conn["host"], "login": conn["login"],
+        "password": conn["password"], "extra": json.dumps(conn["extra"])})
+    assert created.status_code == 201, created.text
+    yield netvisor
+    admin.delete(f"{url}/netvisor_default", timeout=30)

@@ -292,8 +292,14 @@ def test_every_dag_that_quarantines_records_can_retry_one_with_params_it_declare
         retry_conf("horizon_payroll_time_import", record)
 
 
-def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_settings_variable(room,
-                                                                                              settings_variable):
+RECORD_TYPES = [{"number": "1", "names": {"fi": "Tuntityö", "en": "Hourly work"}},
+                {"number": "20", "names": {"fi": "Vuosiloma", "en": "Annual holiday"}},
+                {"number": "21", "names": {"fi": "Sairausloma", "en": "Sick leave"}}]
+
+
+def waiting_vacation(room) -> None:
+    """A person-day of the hours flow waiting for the record type of absence type VAC; the settings Variable maps
+    the work type DEV to record type 7 (so the settings use record types 1 and 7)."""
     reason = ("activity a5-1 2026-11-02: absence type 'Vacation' (code VAC) has no Netvisor record type; "
               "add its code to hours.absence_record_types")
     add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": "severa_netvisor_hours", "entity": "workday",
@@ -303,13 +309,27 @@ def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_set
     room.db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category) VALUES"
                     " ('severa_netvisor_hours', 'workday', '102/2026-11-02', '102 2026-11-02', %s, 'ABSENCE_TYPE')",
                     (reason,))
+    room.session().post(f"{room.base}/api/v2/variables", json={
+        "key": "erpbridge_severa_netvisor", "value": json.dumps({"hours": {"record_types": {"DEV": "7"}}})},
+        timeout=30).raise_for_status()
+
+
+def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_settings_variable(
+        room, settings_variable, netvisor_in_airflow):
+    netvisor_in_airflow.seed(payroll_ratios=RECORD_TYPES)
+    waiting_vacation(room)
     admin = room.session()
     variables = f"{room.base}/api/v2/variables"
-    admin.post(variables, json={"key": "erpbridge_severa_netvisor",
-                                "value": json.dumps({"hours": {"record_types": {"DEV": "7"}}})}, timeout=30)
     page = admin.get(room.url("/quarantine"), timeout=30).text
     assert 'action="/erpbridge/quarantine/fix-absence-type"' in page and "absence type <strong>VAC</strong>" in page
-    assert '<option value="1">' in page and '<option value="7">' in page and "Netvisor offers no list" in page
+    # the choices are Netvisor's record types, with their names in the connection's language (FI) ...
+    assert ('<option value="1">Tuntityö</option><option value="20">Vuosiloma</option>'
+            '<option value="21">Sairausloma</option>') in page
+    assert "Choices: 1 Tuntityö, 20 Vuosiloma, 21 Sairausloma." in page
+    assert "Read from Netvisor (connection netvisor_default)" in page
+    assert '<option value="7">' not in page  # ... not the ones the settings use
+    assert [c["query"] for c in netvisor_in_airflow.requests() if c["path"] == "/payrollratiolist.nv"] == [
+        "source=collectorratiolines"]
     form = {"flow": "severa_netvisor_hours", "entity": "workday", "source_id": "102/2026-11-02"}
 
     viewer = room.session("viewer").post(room.url("/quarantine/fix-absence-type"), data={**form, "record_type": "20"},
@@ -323,3 +343,23 @@ def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_set
     assert done.status_code == 200, done.text
     stored = json.loads(admin.get(f"{variables}/erpbridge_severa_netvisor", timeout=30).json()["value"])
     assert stored == {"hours": {"record_types": {"DEV": "7"}, "absence_record_types": {"VAC": "20"}}}
+
+
+def test_the_fix_offers_the_settings_record_types_saying_why_when_netvisor_cannot_be_reached(
+        room, settings_variable, netvisor_in_airflow):
+    from include.airflow_services import free_port
+
+    waiting_vacation(room)
+    admin = room.session()
+    empty = admin.get(room.url("/quarantine"), timeout=30).text  # Netvisor answers, but lists no record type
+    assert "could not be read (Netvisor lists none)" in empty and '<option value="7">' in empty
+    nowhere = admin.patch(f"{room.base}/api/v2/connections/netvisor_default", params={"update_mask": "host"},
+                          json={"connection_id": "netvisor_default", "conn_type": "netvisor",
+                                "host": f"http://127.0.0.1:{free_port()}"}, timeout=30)
+    assert nowhere.status_code == 200, nowhere.text
+    started = datetime.now(timezone.utc)
+    page = admin.get(room.url("/quarantine"), timeout=30).text
+    assert (datetime.now(timezone.utc) - started).total_seconds() < 10  # one attempt: the page waits for no retries
+    assert '<option value="1"></option><option value="7"></option>' in page and "Choices: 1, 7." in page
+    assert '<span class="choices-from problem-inline">Netvisor&#39;s list of record types could not be read' in page
+    assert "settings already use" in page and "Read from Netvisor" not in page

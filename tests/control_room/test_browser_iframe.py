@@ -1,7 +1,8 @@
 """The Transfers pages inside Airflow's own UI (Browse > Transfers: an iframe sandboxed without modals, top
 navigation or popups), in headless Chromium against the real api-server, after the demo's hours run: fix the
-demo's refused vacation from the quarantine and see it move on Retry, dismiss a record with the in-page
-confirmation and find it in the history, and follow a task-run link to Airflow's task page."""
+demo's refused vacation from the quarantine with a record type read from Netvisor and see it move on Retry,
+dismiss a record with the in-page confirmation and find it in the history, and follow a task-run link to
+Airflow's task page."""
 
 from __future__ import annotations
 
@@ -42,10 +43,11 @@ def into_transfers(driver, room, page: str = "") -> None:
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "main"), what="the control room in the iframe")
 
 
-def test_inside_airflow_fix_a_refusal_retry_dismiss_and_follow_a_link(room, settings_variable, severa, netvisor, browser,
-                                                                     monkeypatch):
+def test_inside_airflow_fix_a_refusal_retry_dismiss_and_follow_a_link(room, settings_variable, severa,
+                                                                     netvisor_in_airflow, browser, monkeypatch):
     from selenium.webdriver.common.by import By
 
+    netvisor = netvisor_in_airflow
     unthrottled(severa, monkeypatch)
     monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_SEVERA_NETVISOR", raising=False)  # the demo sets no Variable
     for seed in (severa_sim.DEMO_SEED, severa_sim.DEMO_DOCUMENTS):
@@ -58,10 +60,14 @@ def test_inside_airflow_fix_a_refusal_retry_dismiss_and_follow_a_link(room, sett
     driver = browser
     sign_in(driver, room)
 
-    # The refusal and its fix on the same page: the record type goes into the settings Variable.
+    # The refusal and its fix on the same page, offering the record types read from Netvisor (the demo's):
+    # the one chosen goes into the settings Variable.
     into_transfers(driver, room, "/quarantine")
     fix = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, "form.fix"), what="the fix form")
-    assert "Netvisor offers no list" in fix.text
+    assert "Choices: 1 Tuntityö, 2 Ylityö 50 %, 20 Vuosiloma, 21 Sairausloma. Read from Netvisor" in fix.text
+    offered = fix.find_elements(By.CSS_SELECTOR, "datalist option")
+    assert [(o.get_attribute("value"), o.get_attribute("label")) for o in offered] == [
+        ("1", "Tuntityö"), ("2", "Ylityö 50 %"), ("20", "Vuosiloma"), ("21", "Sairausloma")]
     fix.find_element(By.NAME, "record_type").send_keys("20")
     shot(driver, "20-iframe-fix-form")
     fix.find_element(By.CSS_SELECTOR, "button[type=submit]").click()

@@ -162,11 +162,12 @@ def _offer_fixes(request: Request, groups) -> str | None:
     if not waiting:
         return None
     try:
-        offered = fixes.choices(fixes.current(AirflowApi(api_root(), token_of(request)).variable(fixes.VARIABLE)))
+        overrides = fixes.current(AirflowApi(api_root(), token_of(request)).variable(fixes.VARIABLE))
     except (AirflowApiError, settings.SettingsError) as exc:
         return f"the fix for a missing record type is not offered: {getattr(exc, 'detail', exc)}"
+    offered, problem = fixes.choices(overrides)
     for record, code in waiting:
-        record["fix"] = fixes.AbsenceTypeFix(code, offered)
+        record["fix"] = fixes.AbsenceTypeFix(code, offered, problem)
     return None
 
 

@@ -2,29 +2,52 @@
 into the flow's settings Variable through Airflow's REST API (with the user's token and rights).
 
 One kind so far: an absence type without a Netvisor record type (``hours.absence_record_types`` in the
-Variable ``erpbridge_severa_netvisor``). Our Netvisor hook reads no list of record types from Netvisor,
-so the choices offered are the record types the settings already use, and the page says so.
+Variable ``erpbridge_severa_netvisor``). The choices are the record types Netvisor lists (its collector
+ratios, read through the hours flow's connection); when Netvisor cannot be reached, the record types the
+settings already use, and the page says why.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 
-from erpbridge import settings
+from airflow.sdk.exceptions import AirflowNotFoundException
 
+from erpbridge import settings
+from erpbridge.errors import ExternalSystemError, RecordRejected
+from erpbridge.hooks.netvisor import NetvisorHook
+
+log = logging.getLogger(__name__)
 VARIABLE = "erpbridge_severa_netvisor"
 _ABSENCE = re.compile(r"\(code (?P<code>[^)\s]+)\) has no Netvisor record type")
-CHOICES_FROM = ("Netvisor offers no list of record types through the interface erpbridge uses: these are the "
-                "record types your settings already use; any record-type number Netvisor knows is accepted")
+PAGE_TIMEOUT = 10.0  # seconds a page waits for Netvisor's list (one attempt, no retries)
+FROM_NETVISOR = f"Read from Netvisor (connection {NetvisorHook.default_conn_name}): its record types (collector ratios)"
+FROM_SETTINGS = ("Netvisor's list of record types could not be read ({problem}): these are the record types your "
+                 "settings already use; any record-type number Netvisor knows is accepted")
+
+
+@dataclass
+class RecordType:
+    number: str
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.number} {self.name}".strip()
 
 
 @dataclass
 class AbsenceTypeFix:
     code: str  # the Severa absence type code
-    choices: list[str]  # record-type numbers offered
-    choices_from: str = CHOICES_FROM
+    choices: list[RecordType]  # record types offered
+    problem: str | None = None  # why the choices are the settings' and not Netvisor's list
+
+    @property
+    def choices_from(self) -> str:
+        return FROM_SETTINGS.format(problem=self.problem) if self.problem else FROM_NETVISOR
 
 
 def absence_type_code(record: dict) -> str | None:
@@ -45,10 +68,27 @@ def current(raw: str | None) -> dict:
     return overrides
 
 
-def choices(overrides: dict) -> list[str]:
+def choices(overrides: dict) -> tuple[list[RecordType], str | None]:
+    """The record types to offer: Netvisor's list, else the settings' and why Netvisor's is not offered."""
+    try:
+        listed = netvisor_record_types()
+    except (ExternalSystemError, RecordRejected, AirflowNotFoundException, ValueError) as exc:
+        log.warning("control room: Netvisor's record types not read, the settings' offered: %s", exc)
+        return settings_record_types(overrides), str(exc)
+    return (listed, None) if listed else (settings_record_types(overrides), "Netvisor lists none")
+
+
+def netvisor_record_types() -> list[RecordType]:
+    """Netvisor's collector ratios through the hours flow's connection, in one short attempt."""
+    hook = NetvisorHook()
+    hook.client.attempts, hook.client.timeout = 1, min(hook.client.timeout, PAGE_TIMEOUT)
+    return [RecordType(ratio["number"], ratio["name"]) for ratio in hook.list_payroll_ratios()]
+
+
+def settings_record_types(overrides: dict) -> list[RecordType]:
     hours = settings.parse(settings.SeveraNetvisorSettings, overrides, VARIABLE).hours
     used = {hours.default_record_type, *hours.record_types.values(), *hours.absence_record_types.values()}
-    return sorted(used, key=int)
+    return [RecordType(number) for number in sorted(used, key=int)]
 
 
 def with_absence_type(overrides: dict, code: str, record_type: str) -> dict:

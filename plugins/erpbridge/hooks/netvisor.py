@@ -4,7 +4,7 @@ Written from Netvisor's support articles and the answers netvisor-api-client rec
 element names are read case-insensitively, a left-out element reads as None. Records cross
 this hook as plain dicts (customer: code, name, business_id, name_extension, street_address, city,
 post_number, country, email, is_active; product: code, name, unit_price, unit, vat_percent,
-product_group, is_active).
+product_group, is_active; payroll ratio: number, name).
 
 Every wire detail no public source settles is in ASSUMED below (and in the README's "assumed,
 verify first" table); the rest follows the published contract.
@@ -67,6 +67,9 @@ ASSUMED = {
     "trip_expense_header": "Severa travel invoice {number}",
     # a travel expense's PDF goes with its first custom line (lines carry attachments, the header none)
     "trip_expense_attachment_line": 0,
+    # the record types workday.nv's <collectorratio type="number"> takes are the ratio numbers
+    # payrollratiolist.nv lists under this source
+    "record_type_source": "collectorratiolines",
 }
 
 
@@ -282,6 +285,16 @@ class NetvisorHook(HttpSystemHook):
         """One person's day of hours (employee, date, method, hours[]); ``replace`` makes a resend safe."""
         self.post("workday", {}, _workday_xml(day))
 
+    # --- payroll ratios -------------------------------------------------------------------------
+
+    def list_payroll_ratios(self, source: str = ASSUMED["record_type_source"]) -> list[dict]:
+        """The payroll ratios of one ``source`` of payrollratiolist.nv that have a ratio number, as
+        {number, name}: the name in the connection's language, else the first one Netvisor gives."""
+        listing = xml.child(self.get("payrollratiolist", {"source": source}), "PayrollRatios")
+        ratios = [{"number": (xml.text(r, "RatioNumber") or "").strip(), "name": _name(r, self.language)}
+                  for r in xml.children(listing, "PayrollRatio")]
+        return [ratio for ratio in ratios if ratio["number"]]
+
 
 def _parse_repeat(response):
     """As _parse_reply, but None for REQUEST_NOT_UNIQUE: this very request was carried out before."""
@@ -350,6 +363,15 @@ def purchase_invoice_record(key: str, invoice) -> dict:
     return {"netvisor_key": key, "number": xml.text(invoice, "PurchaseInvoiceNumber"),
             "date": xml.text(invoice, "PurchaseInvoiceDate"), "vendor": xml.text(invoice, "VendorName"),
             "status": xml.text(invoice, "ApprovalStatus"), "lines": lines}
+
+
+def _name(ratio, language: str) -> str:
+    """A ratio's ``<Names><Name ISO639-1Code="..">`` in ``language`` (FI, EN, SE), else the first given."""
+    names = {}
+    for name in xml.children(xml.child(ratio, "Names"), "Name"):
+        code = next((value for key, value in name.attrib.items() if key.lower() == "iso639-1code"), "")
+        names[code.lower()] = name.text or ""
+    return names.get(language.lower()) or next(iter(names.values()), "")
 
 
 def _flag(value: str | None) -> bool:
