@@ -33,6 +33,8 @@ def get_provider_info() -> dict:
             {"integration-name": "Envoice", "python-modules": ["erpbridge.hooks.envoice"]},
             {"integration-name": "Visma Horizon", "python-modules": ["erpbridge.hooks.visma_horizon"]},
             {"integration-name": "Active Directory", "python-modules": ["erpbridge.hooks.active_directory"]},
+            {"integration-name": "WooCommerce", "python-modules": ["erpbridge.hooks.woocommerce"]},
+            {"integration-name": "Fakturownia", "python-modules": ["erpbridge.hooks.fakturownia"]},
         ],
         "connection-types": [
             _conn_type(
@@ -100,6 +102,25 @@ def get_provider_info() -> dict:
                     "verify": "Check the certificate (default true; false only for a lab)",
                 },
                 hidden=("schema",),
+            ),
+            _conn_type(
+                "woocommerce",
+                "woocommerce.WooCommerceHook",
+                "WooCommerce",
+                {"host": "Shop URL (https://..., without /wp-json)", "login": "Consumer key",
+                 "password": "Consumer secret"},
+                {"host": "https://sklep.example.pl", "login": "ck_..."},
+                {"verify": "Check the TLS certificate (default true; false only for a lab)",
+                 "timeout": "Timeout seconds (default 60)"},
+            ),
+            _conn_type(
+                "fakturownia",
+                "fakturownia.FakturowniaHook",
+                "Fakturownia",
+                {"host": "Account URL (https://<account>.fakturownia.pl)", "password": "API token"},
+                {"host": "https://firma.fakturownia.pl"},
+                {"timeout": "Timeout seconds (default 60)"},
+                hidden=("schema", "port", "login"),
             ),
         ],
     }
