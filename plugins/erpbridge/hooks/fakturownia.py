@@ -111,6 +111,10 @@ class FakturowniaHook(HttpSystemHook):
         """Create a document; one whose ``oid`` is taken (``oid_unique``) is refused as ``oid_taken``."""
         return self.create("invoices", "invoice", invoice)
 
+    def set_status(self, invoice_id: int | str, status: str) -> None:
+        """``issued``, ``sent``, ``paid``, ``partial`` or ``rejected`` (repeating it is harmless)."""
+        self.request("POST", f"invoices/{int(invoice_id)}/change_status.json", params={"status": status}, write=True)
+
     def create_payment(self, payment: dict) -> dict:
         return self.create("banking/payments", "banking_payment", payment)
 

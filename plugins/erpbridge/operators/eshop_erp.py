@@ -1,0 +1,43 @@
+"""E-shop <-> ERP tasks (WooCommerce <-> Fakturownia): shop orders -> ERP customer orders (R-D.3)."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import task
+
+from erpbridge.operators.context import LEDGER_CONN_ID, run_context
+
+log = logging.getLogger(__name__)
+
+ORDERS_FLOW = "eshop_erp_orders"
+SETTINGS_VARIABLE = "erpbridge_eshop_erp"
+
+
+@task
+def load_settings() -> dict:
+    """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
+    from erpbridge import settings
+
+    loaded = settings.load(settings.EshopErpSettings, SETTINGS_VARIABLE)
+    log.info("settings: %s", loaded.model_dump_json())
+    return loaded.model_dump(mode="json")
+
+
+@task
+def import_orders(settings: dict, params: dict | None = None) -> dict:
+    """Every shop order changed since the last run (or the ones named) -> one ERP customer order, once."""
+    from erpbridge import settings as settings_module
+    from erpbridge.ledger.store import Ledger
+    from erpbridge.sync import eshop_erp
+
+    params = params or {}
+    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
+    only = [str(i) for i in params.get("order_ids") or []] or None
+    ledger = Ledger.connect(ORDERS_FLOW, run_context(), LEDGER_CONN_ID)
+    try:
+        counts = eshop_erp.import_orders(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts

@@ -1,0 +1,240 @@
+"""E-shop <-> ERP wiring (R-D.3): WooCommerce orders -> Fakturownia customer orders (ZK), exactly once.
+
+The ZK carries ``oid`` = the shop's order number with ``oid_unique``, so the ERP itself refuses a
+second one; the document engine's in-flight ledger row and lookup by ``oid`` make a crash safe.
+The customer card is matched by NIP, else by e-mail, and made only when none exists. A cancelled
+order's ZK is rejected in the ERP (its reservation lifted).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from itertools import chain
+from typing import Iterator
+
+from erpbridge.errors import RecordRejected
+from erpbridge.hooks.fakturownia import FakturowniaHook
+from erpbridge.hooks.woocommerce import WooCommerceHook
+from erpbridge.ledger.store import DocumentState, Ledger, Outcome
+from erpbridge.mappings import eshop_erp as m
+from erpbridge.settings import EshopErpSettings
+from erpbridge.sync.documents import Attachment, DocumentFlow
+
+log = logging.getLogger(__name__)
+
+ORDER_ENTITY = "customer_order"
+CANCEL_ENTITY = "order_cancellation"
+CUSTOMER_ENTITY = "customer"
+PRODUCT_INDEX = "erp_product"  # id map: ERP product code (= shop SKU) -> ERP product id
+CANCELLED_ERP_STATUS = "rejected"
+ORDERS_STREAM = "shop_orders"  # watermark: the newest order change read
+
+
+class ErpProductIndex:
+    """ERP product code -> id, kept in the ledger and refreshed with only what changed since the last read."""
+
+    def __init__(self, hook: FakturowniaHook, ledger: Ledger, overlap: timedelta):
+        self.hook = hook
+        self.ledger = ledger
+        self.overlap = overlap
+
+    def refresh(self) -> int:
+        started = datetime.now(timezone.utc)
+        stored = self.ledger.watermark(PRODUCT_INDEX)
+        since = datetime.fromisoformat(stored) - self.overlap if stored else None
+        count = 0
+        for page in self.hook.products(changed_since=since):
+            rows = [(str(p["code"]), str(p["id"]), None) for p in page if p.get("code")]
+            self.ledger.remember_many(PRODUCT_INDEX, rows)
+            count += len(rows)
+        self.ledger.set_watermark(PRODUCT_INDEX, started.isoformat())
+        self.ledger.commit()
+        return count
+
+    def ids(self, codes: list[str]) -> dict[str, int]:
+        return {code: int(target) for code, (target, _) in self.ledger.mappings(PRODUCT_INDEX, codes).items()}
+
+
+class Customers:
+    """The ERP's customer card of a buyer: the one remembered, else one found by NIP / e-mail, else a new one."""
+
+    def __init__(self, hook: FakturowniaHook, ledger: Ledger):
+        self.hook = hook
+        self.ledger = ledger
+
+    def card_id(self, buyer: m.Buyer) -> int:
+        key = buyer.key()
+        remembered = self.ledger.mappings(CUSTOMER_ENTITY, [key]).get(key)
+        if remembered:
+            return int(remembered[0])
+        found = self.hook.find_clients(tax_no=buyer.nip) if buyer.nip else self.hook.find_clients(email=buyer.email)
+        if found:
+            card = min(found, key=lambda c: c["id"])  # the oldest card, never a new one for a returning buyer
+        else:
+            card = self.hook.create_client(buyer.card())
+            log.info("customer card %s created for %s", card["id"], key)
+        self.ledger.remember(CUSTOMER_ENTITY, key, str(card["id"]), None)
+        return int(card["id"])
+
+
+class ShopOrders:
+    """WooCommerce orders changed since the stream's watermark (or just ``only``), sorted by the status map:
+    "order" ones (and any in an unmapped status, to be refused by name) are offered, "cancel" ones
+    collected in ``cancelled``, "wait" ones left for later. Quarantined ones (``retry``) come first."""
+
+    def __init__(self, hook: WooCommerceHook, config: EshopErpSettings, since: datetime | None,
+                 retry: list[str] = (), only: list[str] | None = None):
+        self.hook = hook
+        self.config = config
+        self.since = since
+        self.retry = list(retry)
+        self.only = only
+        self.newest: datetime | None = None  # the newest change seen: the next watermark
+        self.cancelled: list[dict] = []
+
+    def ready(self) -> Iterator[dict]:
+        for order in chain(self.fetch(self.retry), self._changed()):
+            action = self.config.status_map.get(order.get("status"))
+            if action == "cancel":
+                self.cancelled.append(order)
+            elif action != "wait" and self._wanted(order):
+                yield order
+
+    def _changed(self) -> Iterator[dict]:
+        if self.only is not None:
+            yield from self.fetch(self.only)
+            return
+        for page in self.hook.orders(self.since):
+            for order in page:
+                moment = _gmt(order.get("date_modified_gmt"))
+                self.newest = max(filter(None, (self.newest, moment)), default=None)
+                yield order
+
+    def _wanted(self, order: dict) -> bool:
+        start = self.config.orders_since
+        return not start or str(order.get("date_created_gmt") or "")[:10] >= start.isoformat()
+
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        return (order for order in map(self.hook.order, source_ids) if order is not None)
+
+    def source_id(self, order: dict) -> str:
+        return str(order["id"])
+
+    def describe(self, order: dict) -> str:
+        return m.describe(order)
+
+    def attachment(self, order: dict) -> Attachment | None:
+        return None
+
+    def mark_transferred(self, order: dict, target_id: str) -> None:
+        """Nothing to write back: the shop learns of the ERP's documents with the sales document (payments)."""
+
+
+class ErpCustomerOrders:
+    """Fakturownia customer orders (ZK) as a DocumentTarget, each with its customer card."""
+
+    def __init__(self, hook: FakturowniaHook, ledger: Ledger):
+        self.hook = hook
+        self.ledger = ledger
+        self.customers = Customers(hook, ledger)
+
+    def find(self, reference: str, payload: dict) -> str | None:
+        found = [i for i in self.hook.invoices_by_oid(reference) if i.get("kind") == m.ERP_ORDER_KIND]
+        return str(found[0]["id"]) if found else None
+
+    def post(self, payload: dict) -> str:
+        client_id = self.customers.card_id(m.Buyer(**payload["buyer"]))
+        invoice = payload["invoice"] | {"client_id": client_id}
+        try:
+            return str(self.hook.create_invoice(invoice)["id"])
+        except RecordRejected as exc:
+            existing = self.find(invoice["oid"], payload) if exc.category == "oid_taken" else None
+            if existing is None:
+                raise
+            log.info("%s is already in the ERP as %s: adopted", invoice["oid"], existing)
+            return existing
+
+    def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
+        return True
+
+    def attach(self, target_id: str, attachment: Attachment) -> None:
+        raise NotImplementedError("orders carry no attachment")
+
+    def complete(self, target_id: str, payload: dict) -> None:
+        """Refuse (into quarantine, never absorbed) a customer order whose ERP totals differ from the shop's."""
+        invoice = self.hook.get("invoices", target_id) or {}
+        erp_vat, erp_total = m.erp_vat(invoice), str(invoice.get("price_gross"))
+        if erp_vat != payload["vat"] or erp_total != payload["total"]:
+            raise RecordRejected(f"{payload['invoice']['oid']}: the ERP's customer order {invoice.get('number')} totals "
+                                 f"{erp_total} with VAT {_rates_text(erp_vat)}, the shop's order {payload['total']} "
+                                 f"with VAT {_rates_text(payload['vat'])}; correct the customer order in the ERP",
+                                 "TOTALS_DIFFER")
+
+
+def _rates_text(vat: dict[str, str]) -> str:
+    return ", ".join(f"{rate} %: {amount}" for rate, amount in vat.items()) or "none"
+
+
+def order_flow(config: EshopErpSettings, ledger: Ledger, erp: FakturowniaHook, orders: ShopOrders) -> DocumentFlow:
+    index = ErpProductIndex(erp, ledger, timedelta(minutes=config.watermark_overlap_minutes))
+    return DocumentFlow(ORDER_ENTITY, orders, ErpCustomerOrders(erp, ledger),
+                        partial(m.reference, prefix=config.oid_prefix), partial(_map_order, config=config, index=index))
+
+
+def _map_order(order: dict, oid: str, *, config: EshopErpSettings, index: ErpProductIndex) -> dict:
+    if order.get("status") not in config.status_map:
+        raise RecordRejected(f"{m.describe(order)}: status {order.get('status')!r} is not in the status map (setting "
+                             "status_map); say whether it means order, wait or cancel", "UNKNOWN_STATUS")
+    skus = [str(line.get("sku") or "").strip() for line in order.get("line_items") or []]
+    return m.customer_order(order, oid, currency=config.currency, warehouse_id=config.eshop_warehouse_id,
+                            products=index.ids([s for s in skus if s]), nip_meta_key=config.nip_meta_key)
+
+
+def cancel_orders(cancelled: list[dict], erp: FakturowniaHook, ledger: Ledger, *, dry_run: bool) -> dict[str, int]:
+    """Each cancelled order whose ZK exists: the ZK rejected in the ERP, once."""
+    counts = {"cancelled": 0, "unchanged": 0}
+    for order in cancelled:
+        source_id, key = str(order["id"]), m.describe(order)
+        made = ledger.document_state(ORDER_ENTITY, source_id)
+        if not made or not made.target_id or ledger.document_state(CANCEL_ENTITY, source_id):
+            counts["unchanged"] += 1
+            continue
+        if not dry_run:
+            erp.set_status(made.target_id, CANCELLED_ERP_STATUS)
+            ledger.set_document_state(CANCEL_ENTITY, source_id, key, DocumentState(f"{made.reference}/cancel", "done",
+                                                                                    made.target_id))
+            ledger.log([Outcome(CANCEL_ENTITY, source_id, "updated", key, made.target_id)])
+            ledger.commit()
+        log.info("%s cancelled in the shop: customer order %s rejected in the ERP", key, made.target_id)
+        counts["cancelled"] += 1
+    return counts
+
+
+def _gmt(value) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] | None = None,
+                  dry_run: bool = False) -> dict[str, int]:
+    """One pass: the ERP product index refreshed, every changed order in an "order" status -> its ZK (raises
+    IncompleteTransfer when some failed for a system reason), then the cancelled ones' ZKs rejected. The
+    orders watermark moves only after a whole pass."""
+    from erpbridge.sync.documents import DocumentTransfer
+
+    shop, erp = WooCommerceHook(config.shop_conn_id), FakturowniaHook(config.erp_conn_id)
+    overlap = timedelta(minutes=config.watermark_overlap_minutes)
+    ErpProductIndex(erp, ledger, overlap).refresh()
+    stored = ledger.watermark(ORDERS_STREAM)
+    orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
+                        retry=ledger.quarantined(ORDER_ENTITY), only=only)
+    result = DocumentTransfer(order_flow(config, ledger, erp, orders), ledger, dry_run=dry_run).run()
+    counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
+    if not dry_run and only is None and orders.newest:
+        ledger.set_watermark(ORDERS_STREAM, orders.newest.isoformat())
+        ledger.commit()
+    return counts
