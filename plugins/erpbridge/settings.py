@@ -170,6 +170,9 @@ class EshopErpSettings(Strict):
         "pending": "wait", "on-hold": "order", "processing": "order", "completed": "order",
         "cancelled": "cancel", "refunded": "order", "failed": "wait", "checkout-draft": "wait"}
     nip_meta_key: str = "_billing_nip"  # order meta_data key holding the buyer's NIP (plugin-specific)
+    invoice_meta_key: str = "_billing_invoice"  # order meta_data key: the buyer asked for a VAT invoice (1/yes/true)
+    paid_statuses: list[str] = ["processing", "completed"]  # a paid order in one of these gets its sales document
+    ksef_send: bool = False  # VAT invoices are sent to KSeF by Fakturownia (gov_save_and_send)
     oid_prefix: str = "WC-"  # ERP order id (oid) = prefix + the shop's order number
     orders_since: date | None = None  # orders created before this day are never imported
     watermark_overlap_minutes: int = Field(10, ge=0, le=1440)
@@ -178,4 +181,7 @@ class EshopErpSettings(Strict):
     def _orders_move(self):
         if "order" not in self.status_map.values():
             raise ValueError("status_map must map at least one status to \"order\"")
+        waiting = [s for s in self.paid_statuses if self.status_map.get(s) != "order"]
+        if waiting:
+            raise ValueError(f"paid_statuses must be statuses the status_map maps to \"order\"; not {waiting}")
         return self

@@ -220,3 +220,88 @@ def erp_vat(invoice: dict) -> dict[str, str]:
         vat[Decimal(str(position["tax"])).normalize()] += (Decimal(str(position["total_price_gross"]))
                                                            - Decimal(str(position["total_price_net"])))
     return {format(rate, "f"): str(amount.quantize(CENT)) for rate, amount in sorted(vat.items())}
+
+
+# --- paid orders -> sales documents, refunds -> corrections -------------------------------------------
+
+YES = {"1", "yes", "tak", "true", "on"}
+INVOICE_KIND, RECEIPT_KIND, CORRECTION_KIND = "vat", "receipt", "correction"
+
+
+def sales_kind(order: dict, *, nip_meta_key: str, invoice_meta_key: str) -> str:
+    """A VAT invoice when the buyer gave a NIP or asked for one, a receipt otherwise."""
+    asked = str(meta(order, invoice_meta_key) or "").strip().lower() in YES
+    return INVOICE_KIND if asked or nip(order, nip_meta_key) else RECEIPT_KIND
+
+
+def _erp_position(position: dict, sign: int = 1, quantity=None) -> dict:
+    copied = {"name": position["name"], "tax": position["tax"], "quantity_unit": position.get("quantity_unit") or "szt",
+              "quantity": quantity if quantity is not None else position["quantity"],
+              "total_price_gross": str(sign * Decimal(str(position["total_price_gross"])))}
+    if position.get("product_id"):
+        copied["product_id"] = position["product_id"]
+    if position.get("code"):
+        copied["code"] = position["code"]
+    return copied
+
+
+def sales_document(order: dict, oid: str, customer_order: dict, *, kind: str, warehouse_id: int | None,
+                   ksef_send: bool) -> dict:
+    """The sales document of a paid order: the customer order's positions (as the ERP holds them), issued
+    from the shop's warehouse, linked to the customer order."""
+    paid = str(order.get("date_paid_gmt") or order.get("date_paid") or "")[:10] or None
+    document = {"kind": kind, "oid": oid, "oid_unique": "yes", "client_id": customer_order["client_id"],
+                "from_invoice_id": customer_order["id"], "issue_date": paid, "sell_date": paid,
+                "currency": customer_order.get("currency"), "payment_type": order.get("payment_method_title") or None,
+                "description": f"Zamówienie ze sklepu nr {order.get('number') or order['id']}",
+                "positions": [_erp_position(p) for p in customer_order.get("positions") or []]}
+    if warehouse_id is not None:
+        document["warehouse_id"] = warehouse_id
+    if kind == INVOICE_KIND and ksef_send:
+        document["gov_save_and_send"] = True
+    return {"invoice": {k: v for k, v in document.items() if v is not None},
+            "payment": {"name": f"{oid} {order.get('transaction_id') or ''}".strip(),
+                        "price": str(_money(order, "total", order.get("total"))), "paid": True, "kind": "api",
+                        "paid_date": order.get("date_paid_gmt"), "description": order.get("payment_method_title")},
+            "total": str(_money(order, "total", order.get("total")))}
+
+
+def correction(order: dict, refund: dict, oid: str, sale: dict, *, warehouse_id: int | None) -> dict:
+    """A refund's correction of the sales document: each refunded line at minus its quantity and amount
+    (the ERP takes the quantity back into stock)."""
+    name = f"{describe(order)} refund {refund.get('id')}"
+    lines = {line["id"]: line for line in order.get("line_items") or []}
+    by_code = {p.get("code"): p for p in sale.get("positions") or [] if p.get("code")}
+    positions = []
+    for item in refund.get("line_items") or []:
+        line = lines.get(item.get("refunded_item_id"))
+        sku = (line or {}).get("sku") or item.get("sku")
+        original = by_code.get(sku)
+        if original is None:
+            raise RecordRejected(f"{name}: refunded line {item.get('name') or sku!r} is not on the sales document "
+                                 f"{sale.get('number')}; make the correction by hand", "REFUND_LINE")
+        gross = _money(order, "refund total", item.get("total")) + _money(order, "refund tax", item.get("total_tax"))
+        quantity = abs(int(item.get("quantity") or 0))
+        before_quantity = Decimal(str(original["quantity"]))
+        corrected = _erp_position(original, quantity=-quantity) | {"total_price_gross": str(gross)}
+        corrected |= {"kind": "correction",
+                      "correction_before_attributes": _erp_position(original) | {"kind": "correction_before"},
+                      "correction_after_attributes": _erp_position(original, quantity=str(before_quantity - quantity))
+                      | {"kind": "correction_after", "total_price_gross": str(Decimal(str(original["total_price_gross"]))
+                                                                             + gross)}}
+        positions.append(corrected)
+    if not positions:
+        raise RecordRejected(f"{name}: a refund of {refund.get('amount')} without refunded lines names no VAT rate; "
+                             "make the correction by hand in the ERP", "REFUND_WITHOUT_LINES")
+    total = sum((Decimal(p["total_price_gross"]) for p in positions), Decimal(0))
+    if -total != _money(order, "refund amount", refund.get("amount")):
+        raise RecordRejected(f"{name}: its lines come to {-total}, the refund's amount is {refund.get('amount')} "
+                             "(shipping or fees refunded?); make the correction by hand in the ERP", "REFUND_TOTAL")
+    document = {"kind": CORRECTION_KIND, "oid": oid, "oid_unique": "yes", "client_id": sale["client_id"],
+                "invoice_id": sale["id"], "from_invoice_id": sale["id"],
+                "correction_reason": refund.get("reason") or "Zwrot w sklepie internetowym",
+                "issue_date": str(refund.get("date_created_gmt") or "")[:10] or None,
+                "currency": sale.get("currency"), "positions": positions}
+    if warehouse_id is not None:
+        document["warehouse_id"] = warehouse_id
+    return {"invoice": {k: v for k, v in document.items() if v is not None}}

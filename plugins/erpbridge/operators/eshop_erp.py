@@ -1,4 +1,5 @@
-"""E-shop <-> ERP tasks (WooCommerce <-> Fakturownia): shop orders -> ERP customer orders (R-D.3)."""
+"""E-shop <-> ERP tasks (WooCommerce <-> Fakturownia): shop orders -> ERP customer orders (R-D.3), paid
+orders -> sales documents and payments, refunds -> corrections (R-D.4)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from erpbridge.operators.context import LEDGER_CONN_ID, run_context
 
 log = logging.getLogger(__name__)
 
-ORDERS_FLOW = "eshop_erp_orders"
 SETTINGS_VARIABLE = "erpbridge_eshop_erp"
 
 
@@ -34,9 +34,28 @@ def import_orders(settings: dict, params: dict | None = None) -> dict:
     params = params or {}
     config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
     only = [str(i) for i in params.get("order_ids") or []] or None
-    ledger = Ledger.connect(ORDERS_FLOW, run_context(), LEDGER_CONN_ID)
+    ledger = Ledger.connect(eshop_erp.ORDERS_FLOW, run_context(), LEDGER_CONN_ID)
     try:
         counts = eshop_erp.import_orders(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts
+
+
+@task
+def import_payments(settings: dict, params: dict | None = None) -> dict:
+    """Every paid order changed since the last run -> its sales document and payment; refunds -> corrections."""
+    from erpbridge import settings as settings_module
+    from erpbridge.ledger.store import Ledger
+    from erpbridge.sync import eshop_erp
+
+    params = params or {}
+    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
+    only = [str(i) for i in params.get("order_ids") or []] or None
+    ledger = Ledger.connect(eshop_erp.PAYMENTS_FLOW, run_context(), LEDGER_CONN_ID)
+    try:
+        counts = eshop_erp.import_payments(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
     finally:
         ledger.close()
     log.info("summary %s", counts)
