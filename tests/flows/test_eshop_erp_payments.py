@@ -37,6 +37,10 @@ def eshop_stock(fakturownia, code: str) -> Decimal:
     return Decimal(product["stock"].get(str(ESHOP_WAREHOUSE), "0"))
 
 
+def reserved(ledger) -> set[tuple[str, str, int]]:
+    return {(o, sku, int(q)) for o, sku, q in ledger.execute("SELECT shop_order_id, sku, quantity FROM eshop_reservation")}
+
+
 def notes(shop: Shop, order: dict) -> list[str]:
     return [n["note"] for n in shop.api.get(f"orders/{order['id']}/notes").json()]
 
@@ -71,6 +75,7 @@ def test_orders_of_every_kind_become_exactly_the_expected_documents(shop, ledger
         (sales[o["number"]]["id"], o["total"]) for o in (guest, company, returning, guest_again, asks_invoice))
     assert eshop_stock(fakturownia, "MUG-01") == 20 - 2  # issued by the receipt; the on-hold order only reserved
     assert eshop_stock(fakturownia, "TEE-L") == 10 - 2
+    assert reserved(ledger) == {(str(transfer["id"]), "MUG-01", 1), (str(cancelled["id"]), "CAKE-01", 1)}
 
     shop.set_status(transfer, "processing")  # the bank transfer arrived
     shop.set_status(cancelled, "cancelled")
@@ -91,6 +96,7 @@ def test_orders_of_every_kind_become_exactly_the_expected_documents(shop, ledger
         "correction", "-43.17", sales[guest["number"]]["id"])
     assert notes(shop, guest)[0] == f"Korekta {correction['number']} (Fakturownia)"
     assert eshop_stock(fakturownia, "MUG-01") == 20 - 2 - 1 + 1  # the transfer's mug issued, the broken one back
+    assert reserved(ledger) == set()  # issued or cancelled: nothing held any more
 
     writes = fakturownia.last_seq()
     shop_writes = shop.sim.last_seq()

@@ -50,6 +50,19 @@ class Buyer:
         return card
 
 
+STOCK_HOLDING = ("on-hold", "processing", "completed")  # statuses in which WooCommerce has reduced the stock
+
+
+def quantities(order: dict) -> dict[str, Decimal]:
+    """SKU -> quantity of an order's product lines (lines without a SKU or quantity left out)."""
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    for line in order.get("line_items") or []:
+        sku, quantity = str(line.get("sku") or "").strip(), line.get("quantity")
+        if sku and isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
+            held[sku] += quantity
+    return dict(held)
+
+
 def describe(order: dict) -> str:
     return f"order {order.get('number') or order.get('id')}"
 

@@ -17,6 +17,7 @@ from typing import Iterator
 from erpbridge.errors import RecordRejected
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce import WooCommerceHook
+from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 from erpbridge.mappings import eshop_erp as m
 from erpbridge.settings import EshopErpSettings
@@ -31,6 +32,9 @@ CUSTOMER_ENTITY = "customer"
 PRODUCT_INDEX = "erp_product"  # id map: ERP product code (= shop SKU) -> ERP product id
 CANCELLED_ERP_STATUS = "rejected"
 ORDERS_STREAM = "shop_orders"  # watermark: the newest order change read
+SALE_ENTITY = "sales_document"
+CORRECTION_ENTITY = "correction"
+PAID_STREAM = "shop_orders_paid"
 
 
 class ErpProductIndex:
@@ -80,24 +84,47 @@ class Customers:
         return int(card["id"])
 
 
+class StockHolds:
+    """The ledger's reservations following the shop: an order holding stock in the shop (WooCommerce reduces
+    it at on-hold / processing / completed) that the ERP has not issued holds its lines; any other is let go."""
+
+    def __init__(self, reservations: Reservations, sales: Ledger):
+        self.reservations = reservations
+        self.sales = sales
+
+    def issued(self, order_id: str) -> bool:
+        state = self.sales.document_state(SALE_ENTITY, order_id)
+        return bool(state and state.stage == "done")
+
+    def follow(self, order: dict) -> None:
+        order_id = str(order["id"])
+        if order.get("status") in m.STOCK_HOLDING and not self.issued(order_id):
+            self.reservations.hold(order_id, m.quantities(order))
+        else:
+            self.reservations.release(order_id)
+
+
 class ShopOrders:
     """WooCommerce orders changed since the stream's watermark (or just ``only``), sorted by the status map:
     "order" ones (and any in an unmapped status, to be refused by name) are offered, "cancel" ones
     collected in ``cancelled``, "wait" ones left for later. Quarantined ones (``retry``) come first."""
 
     def __init__(self, hook: WooCommerceHook, config: EshopErpSettings, since: datetime | None,
-                 retry: list[str] = (), only: list[str] | None = None):
+                 retry: list[str] = (), only: list[str] | None = None, stock: "StockHolds | None" = None):
         self.hook = hook
         self.config = config
         self.since = since
         self.retry = list(retry)
         self.only = only
+        self.stock = stock  # keeps each order's reservation as its status says
         self.newest: datetime | None = None  # the newest change seen: the next watermark
         self.cancelled: list[dict] = []
 
     def ready(self) -> Iterator[dict]:
         for order in chain(self.fetch(self.retry), self.changed()):
             action = self.config.status_map.get(order.get("status"))
+            if self.stock:
+                self.stock.follow(order)
             if action == "cancel":
                 self.cancelled.append(order)
             elif action != "wait" and self._wanted(order):
@@ -231,8 +258,10 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] |
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     ErpProductIndex(erp, ledger, overlap).refresh()
     stored = ledger.watermark(ORDERS_STREAM)
+    holds = None if dry_run else StockHolds(Reservations(ledger.conn, config.shop_conn_id),
+                                            Ledger(ledger.conn, PAYMENTS_FLOW, ledger.run))
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
-                        retry=ledger.quarantined(ORDER_ENTITY), only=only)
+                        retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
     result = DocumentTransfer(order_flow(config, ledger, erp, orders), ledger, dry_run=dry_run).run()
     counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
     if not dry_run and only is None and orders.newest:
@@ -243,9 +272,6 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] |
 
 # --- paid orders -> sales document + payment (R-D.4); refunds -> corrections --------------------------------
 
-SALE_ENTITY = "sales_document"
-CORRECTION_ENTITY = "correction"
-PAID_STREAM = "shop_orders_paid"
 
 
 class OrderNotes:
@@ -267,12 +293,13 @@ class PaidOrders:
     paid but still waits for its customer order is kept in ``waiting`` (the watermark stays before it)."""
 
     def __init__(self, orders: list[dict], config: EshopErpSettings, made: Ledger, shop: WooCommerceHook,
-                 notes: OrderNotes):
+                 notes: OrderNotes, reservations: Reservations):
         self.orders = orders
         self.config = config
         self.made = made
         self.shop = shop
         self.notes = notes
+        self.reservations = reservations
         self.waiting: list[dict] = []
 
     def paid(self, order: dict) -> bool:
@@ -304,7 +331,9 @@ class PaidOrders:
         return None
 
     def mark_transferred(self, order: dict, target_id: str) -> None:
+        """The number noted on the order; the stock it held is now issued in the ERP."""
         self.notes.write(order["id"], target_id, "Dokument sprzedaży")
+        self.reservations.release(str(order["id"]))
 
 
 class ErpDocuments:
@@ -427,7 +456,7 @@ def import_payments(config: EshopErpSettings, ledger: Ledger, *, only: list[str]
                          only=only)
     orders = list({o["id"]: o for o in [*listing.fetch(listing.retry), *listing.changed()]}.values())
     prefix = config.oid_prefix
-    paid = PaidOrders(orders, config, made, shop, notes)
+    paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger.conn, config.shop_conn_id))
     refunds = Refunds(orders, ledger, shop, notes)
     flows = [
         DocumentFlow(SALE_ENTITY, paid, ErpDocuments(erp, (m.INVOICE_KIND, m.RECEIPT_KIND)),
