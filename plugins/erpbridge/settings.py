@@ -173,6 +173,7 @@ class EshopErpSettings(Strict):
     invoice_meta_key: str = "_billing_invoice"  # order meta_data key: the buyer asked for a VAT invoice (1/yes/true)
     paid_statuses: list[str] = ["processing", "completed"]  # a paid order in one of these gets its sales document
     ksef_send: bool = False  # VAT invoices are sent to KSeF by Fakturownia (gov_save_and_send)
+    shop_prices_include_tax: bool = False  # the shop's prices are entered with VAT: the ERP's gross price is written
     oid_prefix: str = "WC-"  # ERP order id (oid) = prefix + the shop's order number
     orders_since: date | None = None  # orders created before this day are never imported
     watermark_overlap_minutes: int = Field(10, ge=0, le=1440)

@@ -8,6 +8,7 @@ import copy
 
 from woocommerce import API
 
+from include.simulators.fakturownia import SEEDED_AT
 from tests.conftest import SECRETS
 
 NIP_COMPANY = "5252344078"  # valid checksums
@@ -33,10 +34,10 @@ def seed(woocommerce, fakturownia) -> None:
         coupons=[{"code": "rabat10", "discount_type": "percent", "amount": "10"}])
     fakturownia.seed(
         warehouses=[{"id": ESHOP_WAREHOUSE, "name": "Magazyn e-sklepu"}, {"id": STORE_WAREHOUSE, "name": "Sklep Kraków"}],
-        products=[{"name": name, "code": sku, "price_gross": price, "tax": rate, "stock": {"1": 20}}
-                  for sku, name, price, rate, _ in PRODUCTS]
-        + [{"name": f"Koszulka {sku[-1]}", "code": sku, "price_gross": price, "tax": "23", "stock": {"1": 10}}
-           for sku, price in VARIATIONS],
+        products=[{"name": name, "code": sku, "price_gross": price, "tax": rate, "stock": {"1": 20},
+                   "updated_at": SEEDED_AT} for sku, name, price, rate, _ in PRODUCTS]
+        + [{"name": f"Koszulka {sku[-1]}", "code": sku, "price_gross": price, "tax": "23", "stock": {"1": 10},
+            "updated_at": SEEDED_AT} for sku, price in VARIATIONS],
         clients=[{"name": "Stały Klient Sp. z o.o.", "tax_no": NIP_RETURNING, "email": "zakupy@staly.pl"}])
 
 

@@ -60,3 +60,22 @@ def import_payments(settings: dict, params: dict | None = None) -> dict:
         ledger.close()
     log.info("summary %s", counts)
     return counts
+
+
+@task
+def sync_catalog(settings: dict, params: dict | None = None) -> dict:
+    """The ERP products changed since the last run (all with ``full``) -> prices and sellable stock in the shop."""
+    from erpbridge import settings as settings_module
+    from erpbridge.ledger.store import Ledger
+    from erpbridge.sync import eshop_catalog
+
+    params = params or {}
+    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
+    ledger = Ledger.connect(eshop_catalog.CATALOG_FLOW, run_context(), LEDGER_CONN_ID)
+    try:
+        counts = eshop_catalog.sync_catalog(config, ledger, full=bool(params.get("full")),
+                                            dry_run=bool(params.get("dry_run")))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts
