@@ -119,7 +119,7 @@ def _rates(order: dict) -> dict[int, Decimal]:
     for line in order.get("tax_lines") or []:
         if line.get("rate_percent") is None:
             raise RecordRejected(f"{describe(order)}: tax line {line.get('label') or line.get('rate_id')} has no "
-                                 "rate_percent (WooCommerce 5.7 or newer gives it)", "NO_TAX_RATE")
+                                 "rate_percent, so the VAT rate of its lines is unknown", "NO_TAX_RATE")
         rates[line["rate_id"]] = Decimal(str(line["rate_percent"])).normalize()
     return rates
 
