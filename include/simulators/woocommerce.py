@@ -26,7 +26,8 @@ What it serves, as the contract describes it:
   with prices excluding tax: each line's tax rounded to the grosz, coupons (``percent`` /
   ``fixed_cart``) spread over the lines. ``set_paid`` sets ``processing`` and ``date_paid``.
   Stock is reduced when an order reaches processing / on-hold / completed and given back when it
-  is cancelled. Notes (``/orders/{id}/notes``) and refunds (``/orders/{id}/refunds``: ``amount``,
+  is cancelled; statuses a plugin registered (config ``custom_statuses``) are accepted and leave
+  the stock as it is. Notes (``/orders/{id}/notes``) and refunds (``/orders/{id}/refunds``: ``amount``,
   ``reason``, ``line_items``, ``api_restock``; a refund beyond what is left is refused; the order
   becomes ``refunded`` when fully refunded).
 * Customers (e-mail unique).
@@ -73,6 +74,7 @@ DEFAULT_CONFIG = {
     ],
     "shipping_tax_class": "",
     "oauth_timestamp_window": 15 * 60,
+    "custom_statuses": [],  # order statuses plugins registered (e.g. a "sent to store" one)
 }
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_BATCH = 10, 100, 100
 CENT = Decimal("0.01")
@@ -317,8 +319,8 @@ class Shop:
         if not isinstance(body, dict):
             raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.")
         status = body.get("status", "pending")
-        if status not in ORDER_STATUSES and not seeded:
-            raise invalid_param("status", f"status is not one of {', '.join(ORDER_STATUSES)}.")
+        if status not in self.statuses() and not seeded:
+            raise invalid_param("status", f"status is not one of {', '.join(self.statuses())}.")
         moment = now()
         order = {
             "id": body.get("id") or self.new_id(), "parent_id": 0, "status": "pending",
@@ -453,9 +455,13 @@ class Shop:
             shares[-1] += amount - sum(shares, Decimal(0))
         return shares
 
+    def statuses(self) -> tuple[str, ...]:
+        """WooCommerce's order statuses and those a plugin registered (config ``custom_statuses``)."""
+        return (*ORDER_STATUSES, *self.config.get("custom_statuses", ()))
+
     def set_status(self, order: dict, status: str, *, paid: bool = False) -> None:
-        if status not in ORDER_STATUSES:
-            raise invalid_param("status", f"status is not one of {', '.join(ORDER_STATUSES)}.")
+        if status not in self.statuses():
+            raise invalid_param("status", f"status is not one of {', '.join(self.statuses())}.")
         moment = wp_time(now())
         if status in STOCK_REDUCING and not order["stock_reduced"]:
             self._move_stock(order, -1)

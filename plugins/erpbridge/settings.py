@@ -154,7 +154,7 @@ class StandardBooksEnvoiceSettings(Strict):
     vat_codes: dict[str, str] = {}  # Envoice VAT rate ("24") -> Standard Books VAT code; unlisted: the rate
 
 
-OrderAction = Literal["order", "wait", "cancel"]
+OrderAction = Literal["order", "wait", "cancel", "to_store"]
 
 
 class EshopErpSettings(Strict):
@@ -165,11 +165,16 @@ class EshopErpSettings(Strict):
     currency: str = "PLN"  # the only currency the ERP documents are issued in; other orders are refused
     eshop_warehouse_id: int | None = None  # the ERP warehouse the shop sells from (None: the ERP's default)
     # What each shop order status means here: "order" becomes a customer order (ZK) in the ERP,
-    # "wait" does nothing yet, "cancel" lifts the customer order; a status not listed is refused by name.
+    # "wait" does nothing yet, "cancel" lifts the customer order, "to_store" (a pickup order sent to its
+    # store, e.g. a plugin's "sent to store" status) moves its goods to the store's warehouse (MM) once;
+    # a status not listed is refused by name.
     status_map: dict[str, OrderAction] = {
         "pending": "wait", "on-hold": "order", "processing": "order", "completed": "order",
         "cancelled": "cancel", "refunded": "order", "failed": "wait", "checkout-draft": "wait"}
     nip_meta_key: str = "_billing_nip"  # order meta_data key holding the buyer's NIP (plugin-specific)
+    pickup_method_ids: list[str] = ["local_pickup", "pickup_location"]  # shipping methods that mean store pickup
+    pickup_location_meta_key: str = "pickup_location"  # shipping line (or order) meta key naming the location
+    pickup_locations: dict[str, int] = {}  # pickup location name -> the store's ERP warehouse id
     invoice_meta_key: str = "_billing_invoice"  # order meta_data key: the buyer asked for a VAT invoice (1/yes/true)
     paid_statuses: list[str] = ["processing", "completed"]  # a paid order in one of these gets its sales document
     ksef_send: bool = False  # VAT invoices are sent to KSeF by Fakturownia (gov_save_and_send)

@@ -11,6 +11,7 @@ from woocommerce import API
 from include.simulators.fakturownia import SEEDED_AT
 from tests.conftest import SECRETS
 
+SENT_TO_STORE = "wyslane-do-sklepu"  # a pickup plugin's order status
 NIP_COMPANY = "5252344078"  # valid checksums
 NIP_RETURNING = "1234563218"
 NIP_WRONG = "5252344079"
@@ -25,6 +26,7 @@ VARIATIONS = [("TEE-M", "79.00"), ("TEE-L", "79.00")]
 
 
 def seed(woocommerce, fakturownia) -> None:
+    woocommerce.configure(custom_statuses=[SENT_TO_STORE])
     woocommerce.seed(
         products=[{"name": name, "sku": sku, "regular_price": price, "tax_class": tax_class, "manage_stock": True,
                    "stock_quantity": 20} for sku, name, price, _, tax_class in PRODUCTS]
@@ -57,7 +59,7 @@ class Shop:
     def order(self, lines: dict[str, int], *, email: str = "anna@example.pl", nip: str | None = None,
               company: str = "", paid: bool = True, shipping: str | None = "15.00", coupon: str | None = None,
               fee: str | None = None, status: str | None = None, meta: dict | None = None,
-              invoice: bool = False) -> dict:
+              invoice: bool = False, pickup: str | None = None) -> dict:
         body = {"set_paid": paid, "billing": {"first_name": "Anna", "last_name": "Nowak", "email": email,
                                                "company": company, "address_1": "Długa 1", "city": "Kraków",
                                                "postcode": "30-001", "country": "PL"},
@@ -69,7 +71,10 @@ class Shop:
             body["meta_data"].append({"key": "_billing_nip", "value": nip})
         if invoice:
             body["meta_data"].append({"key": "_billing_invoice", "value": "1"})
-        if shipping:
+        if pickup is not None:
+            body["shipping_lines"] = [{"method_id": "local_pickup", "method_title": "Odbiór osobisty", "total": "0.00",
+                                       "meta_data": [{"key": "pickup_location", "value": pickup}]}]
+        elif shipping:
             body["shipping_lines"] = [{"method_id": "flat_rate", "method_title": "Kurier", "total": shipping}]
         if coupon:
             body["coupon_lines"] = [{"code": coupon}]

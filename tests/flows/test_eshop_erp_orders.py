@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from tests.flows.dagrun import run_dag, task_states
-from tests.flows.eshop_shop import ESHOP_WAREHOUSE, NIP_COMPANY, NIP_RETURNING, NIP_WRONG, Shop, seed
+from tests.flows.eshop_shop import (ESHOP_WAREHOUSE, NIP_COMPANY, NIP_RETURNING, NIP_WRONG, SENT_TO_STORE,
+                                    STORE_WAREHOUSE, Shop, seed)
 
 DAG = "eshop_erp_orders"
 
@@ -159,3 +160,36 @@ def test_a_refused_post_leaves_nothing_and_the_next_run_moves_it(shop, ledger, f
     second = run_dag(DAG)
     assert task_states(second)["import_orders"] == "success"
     assert list(erp_orders(fakturownia)) == [f"WC-{order['number']}"]
+
+
+def test_a_pickup_order_sent_to_its_store_moves_there_once(shop, ledger, fakturownia, woocommerce, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP", json.dumps({
+        "eshop_warehouse_id": ESHOP_WAREHOUSE, "pickup_locations": {"Sklep Kraków": STORE_WAREHOUSE},
+        "status_map": {"pending": "wait", "processing": "order", "completed": "order", "cancelled": "cancel",
+                       SENT_TO_STORE: "to_store"}}))
+    pickup = shop.order({"MUG-01": 2}, pickup="Sklep Kraków")
+    elsewhere = shop.order({"MUG-01": 1}, pickup="Sklep Gdańsk")
+    run_dag(DAG)
+    assert list(erp_orders(fakturownia)) == [f"WC-{pickup['number']}"]
+    assert "pickup location 'Sklep Gdańsk' is not in the setting pickup_locations" in quarantine(ledger)[
+        f"order {elsewhere['number']}"]
+    held = ledger.execute("SELECT sku, quantity FROM eshop_reservation WHERE shop_order_id = %s",
+                          (str(pickup["id"]),)).fetchall()
+    assert [(sku, int(q)) for sku, q in held] == [("MUG-01", 2)]  # reserved in the e-shop warehouse
+
+    shop.set_status(pickup, SENT_TO_STORE)
+    run_dag(DAG)
+    (transfer,) = fakturownia.state()["warehouse_documents"]
+    assert (transfer["kind"], transfer["warehouse_id"]) == ("mm", ESHOP_WAREHOUSE)
+    assert [(a["quantity"], a["warehouse2_id"]) for a in transfer["warehouse_actions"]] == [("2.0", STORE_WAREHOUSE)]
+    mug = next(p for p in fakturownia.state()["products"] if p["code"] == "MUG-01")
+    assert mug["stock"] == {str(ESHOP_WAREHOUSE): "18.0", str(STORE_WAREHOUSE): "2.0"}
+    assert ledger.execute("SELECT count(*) FROM eshop_reservation WHERE shop_order_id = %s",
+                          (str(pickup["id"]),)).fetchone()[0] == 0
+    notes = [n["note"] for n in shop.api.get(f"orders/{pickup['id']}/notes").json()]
+    assert notes == [f"Przesunięcie do sklepu {transfer['number']} (Fakturownia)"]
+    writes = fakturownia.last_seq()
+    run_dag(DAG)
+    assert fakturownia.writes(since=writes) == []  # the MM once
+    run_dag("eshop_erp_payments")
+    assert f"WC-{pickup['number']}/sale" not in {i["oid"] for i in fakturownia.state()["invoices"]}  # the store's

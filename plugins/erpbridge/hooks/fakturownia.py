@@ -87,6 +87,9 @@ class FakturowniaHook(HttpSystemHook):
             params["date_from"] = changed_since.astimezone(timezone.utc).isoformat(timespec="seconds")
         return self.iter_pages("products.json", params)
 
+    def warehouse_documents(self, kind: str) -> Iterator[list[dict]]:
+        return self.iter_pages("warehouse_documents.json", {"kind": kind})
+
     def create_warehouse_document(self, document: dict) -> dict:
         return self.create("warehouse_documents", "warehouse_document", document)
 

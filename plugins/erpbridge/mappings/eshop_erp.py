@@ -63,6 +63,27 @@ def quantities(order: dict) -> dict[str, Decimal]:
     return dict(held)
 
 
+def pickup_location(order: dict, method_ids: list[str], meta_key: str) -> str | None:
+    """The pickup location's name of a store-pickup order (WooCommerce keeps only the name: in the shipping
+    line's or the order's meta data, else the method title); None when the order is shipped."""
+    for line in order.get("shipping_lines") or []:
+        if line.get("method_id") in method_ids:
+            named = next((m.get("value") for m in line.get("meta_data") or [] if m.get("key") == meta_key), None)
+            return str(named or meta(order, meta_key) or line.get("method_title") or "").strip()
+    return None
+
+
+def store_transfer(order: dict, reference: str, customer_order: dict, *, from_warehouse: int,
+                   to_warehouse: int) -> dict:
+    """The MM moving a pickup order's goods (the customer order's product positions) to the store."""
+    actions = [{"product_id": p["product_id"], "quantity": p["quantity"], "warehouse2_id": to_warehouse}
+               for p in customer_order.get("positions") or [] if p.get("product_id")]
+    if not actions:
+        raise RecordRejected(f"{describe(order)}: its customer order has no product positions to move", "EMPTY_ORDER")
+    return {"document": {"kind": "mm", "warehouse_id": from_warehouse, "description": reference,
+                         "client_id": customer_order.get("client_id"), "warehouse_actions": actions}}
+
+
 def describe(order: dict) -> str:
     return f"order {order.get('number') or order.get('id')}"
 

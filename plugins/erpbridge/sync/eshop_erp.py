@@ -33,6 +33,7 @@ PRODUCT_INDEX = "erp_product"  # id map: ERP product code (= shop SKU) -> ERP pr
 CANCELLED_ERP_STATUS = "rejected"
 ORDERS_STREAM = "shop_orders"  # watermark: the newest order change read
 SALE_ENTITY = "sales_document"
+STORE_ENTITY = "store_transfer"  # the MM of a pickup order sent to its store
 CORRECTION_ENTITY = "correction"
 PAID_STREAM = "shop_orders_paid"
 
@@ -85,20 +86,23 @@ class Customers:
 
 
 class StockHolds:
-    """The ledger's reservations following the shop: an order holding stock in the shop (WooCommerce reduces
-    it at on-hold / processing / completed) that the ERP has not issued holds its lines; any other is let go."""
+    """The ledger's reservations following the shop: an order holding stock in the shop (WooCommerce reduces it
+    at on-hold / processing / completed; a pickup order keeps it when sent to its store) that the ERP has not
+    issued or moved to the store holds its lines; any other is let go."""
 
-    def __init__(self, reservations: Reservations, sales: Ledger):
+    def __init__(self, reservations: Reservations, made: Ledger, sales: Ledger, to_store: tuple[str, ...]):
         self.reservations = reservations
+        self.made = made
         self.sales = sales
+        self.to_store = to_store
 
     def issued(self, order_id: str) -> bool:
-        state = self.sales.document_state(SALE_ENTITY, order_id)
-        return bool(state and state.stage == "done")
+        return any(state and state.stage == "done" for state in (self.sales.document_state(SALE_ENTITY, order_id),
+                                                                 self.made.document_state(STORE_ENTITY, order_id)))
 
     def follow(self, order: dict) -> None:
         order_id = str(order["id"])
-        if order.get("status") in m.STOCK_HOLDING and not self.issued(order_id):
+        if order.get("status") in (*m.STOCK_HOLDING, *self.to_store) and not self.issued(order_id):
             self.reservations.hold(order_id, m.quantities(order))
         else:
             self.reservations.release(order_id)
@@ -119,6 +123,7 @@ class ShopOrders:
         self.stock = stock  # keeps each order's reservation as its status says
         self.newest: datetime | None = None  # the newest change seen: the next watermark
         self.cancelled: list[dict] = []
+        self.to_store: list[dict] = []
 
     def ready(self) -> Iterator[dict]:
         for order in chain(self.fetch(self.retry), self.changed()):
@@ -128,6 +133,8 @@ class ShopOrders:
             if action == "cancel":
                 self.cancelled.append(order)
             elif action != "wait" and self._wanted(order):
+                if action == "to_store":
+                    self.to_store.append(order)
                 yield order
 
     def changed(self) -> Iterator[dict]:
@@ -214,10 +221,90 @@ def order_flow(config: EshopErpSettings, ledger: Ledger, erp: FakturowniaHook, o
 def _map_order(order: dict, oid: str, *, config: EshopErpSettings, index: ErpProductIndex) -> dict:
     if order.get("status") not in config.status_map:
         raise RecordRejected(f"{m.describe(order)}: status {order.get('status')!r} is not in the status map (setting "
-                             "status_map); say whether it means order, wait or cancel", "UNKNOWN_STATUS")
+                             "status_map); say whether it means order, wait, cancel or to_store", "UNKNOWN_STATUS")
+    location = m.pickup_location(order, config.pickup_method_ids, config.pickup_location_meta_key)
+    if location is not None and location not in config.pickup_locations:
+        raise RecordRejected(f"{m.describe(order)}: pickup location {location!r} is not in the setting "
+                             "pickup_locations (location name -> the store's warehouse id)", "UNKNOWN_PICKUP_LOCATION")
     skus = [str(line.get("sku") or "").strip() for line in order.get("line_items") or []]
     return m.customer_order(order, oid, currency=config.currency, warehouse_id=config.eshop_warehouse_id,
                             products=index.ids([s for s in skus if s]), nip_meta_key=config.nip_meta_key)
+
+
+class PickupOrdersSent:
+    """Pickup orders now "sent to store" whose customer order is in the ERP: each gets its MM once, then the
+    reservation is lifted and the MM's number noted on the order (the store issues the final document)."""
+
+    def __init__(self, orders: list[dict], made: Ledger, shop: WooCommerceHook, notes: "OrderNotes",
+                 reservations: Reservations | None):
+        self.orders = orders
+        self.made = made
+        self.shop = shop
+        self.notes = notes
+        self.reservations = reservations
+
+    def ready(self) -> Iterator[dict]:
+        for order in self.orders:
+            state = self.made.document_state(ORDER_ENTITY, str(order["id"]))
+            if state and state.stage == "done":
+                yield order
+
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        return (order for order in map(self.shop.order, source_ids) if order is not None)
+
+    def source_id(self, order: dict) -> str:
+        return str(order["id"])
+
+    def describe(self, order: dict) -> str:
+        return m.describe(order)
+
+    def attachment(self, order: dict) -> Attachment | None:
+        return None
+
+    def mark_transferred(self, order: dict, target_id: str) -> None:
+        if self.reservations:
+            self.reservations.release(str(order["id"]))
+        self.notes.write_transfer(order["id"], target_id)
+
+
+class ErpStoreTransfers:
+    """Fakturownia MM documents as a DocumentTarget, found by our reference in their description."""
+
+    def __init__(self, hook: FakturowniaHook):
+        self.hook = hook
+
+    def find(self, reference: str, payload: dict) -> str | None:
+        return next((str(d["id"]) for page in self.hook.warehouse_documents("mm") for d in page
+                     if d.get("description") == reference), None)
+
+    def post(self, payload: dict) -> str:
+        return str(self.hook.create_warehouse_document(payload["document"])["id"])
+
+    def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
+        return True
+
+    def attach(self, target_id: str, attachment: Attachment) -> None:
+        raise NotImplementedError("transfers carry no attachment")
+
+    def complete(self, target_id: str, payload: dict) -> None:
+        """Nothing follows: the store issues the final document at pickup."""
+
+
+def _transfer_payload(order: dict, reference: str, *, config: EshopErpSettings, erp: FakturowniaHook,
+                      made: Ledger) -> dict:
+    location = m.pickup_location(order, config.pickup_method_ids, config.pickup_location_meta_key)
+    if location is None or location not in config.pickup_locations:
+        raise RecordRejected(f"{m.describe(order)}: sent to store, but its pickup location {location!r} is not in the "
+                             "setting pickup_locations", "UNKNOWN_PICKUP_LOCATION")
+    if config.eshop_warehouse_id is None:
+        raise RecordRejected(f"{m.describe(order)}: a transfer to the store needs the setting eshop_warehouse_id",
+                             "NO_ESHOP_WAREHOUSE")
+    state = made.document_state(ORDER_ENTITY, str(order["id"]))
+    customer_order = erp.get("invoices", state.target_id) if state else None
+    if not customer_order:
+        raise RecordRejected(f"{m.describe(order)}: its customer order is no longer in the ERP", "NO_CUSTOMER_ORDER")
+    return m.store_transfer(order, reference, customer_order, from_warehouse=config.eshop_warehouse_id,
+                            to_warehouse=config.pickup_locations[location])
 
 
 def cancel_orders(cancelled: list[dict], erp: FakturowniaHook, ledger: Ledger, *, dry_run: bool) -> dict[str, int]:
@@ -258,12 +345,19 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] |
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     ErpProductIndex(erp, ledger, overlap).refresh()
     stored = ledger.watermark(ORDERS_STREAM)
-    holds = None if dry_run else StockHolds(Reservations(ledger.conn, config.shop_conn_id),
-                                            Ledger(ledger.conn, PAYMENTS_FLOW, ledger.run))
+    reservations = None if dry_run else Reservations(ledger.conn, config.shop_conn_id)
+    to_store = tuple(s for s, action in config.status_map.items() if action == "to_store")
+    holds = reservations and StockHolds(reservations, ledger, Ledger(ledger.conn, PAYMENTS_FLOW, ledger.run),
+                                        to_store)
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
     result = DocumentTransfer(order_flow(config, ledger, erp, orders), ledger, dry_run=dry_run).run()
     counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
+    sent = DocumentFlow(STORE_ENTITY, PickupOrdersSent(orders.to_store, ledger, shop, OrderNotes(shop, erp),
+                                                       reservations),
+                        ErpStoreTransfers(erp), lambda order: f"{m.reference(order, config.oid_prefix)}/mm",
+                        partial(_transfer_payload, config=config, erp=erp, made=ledger))
+    counts |= {f"store_transfer.{k}": v for k, v in DocumentTransfer(sent, ledger, dry_run=dry_run).run().counts.items()}
     if not dry_run and only is None and orders.newest:
         ledger.set_watermark(ORDERS_STREAM, orders.newest.isoformat())
         ledger.commit()
@@ -283,7 +377,13 @@ class OrderNotes:
 
     def write(self, order_id, target_id: str, label: str) -> None:
         number = (self.erp.get("invoices", target_id) or {}).get("number") or target_id
-        text = f"{label} {number} (Fakturownia)"
+        self._once(order_id, f"{label} {number} (Fakturownia)")
+
+    def write_transfer(self, order_id, target_id: str) -> None:
+        number = (self.erp.get("warehouse_documents", target_id) or {}).get("number") or target_id
+        self._once(order_id, f"Przesunięcie do sklepu {number} (Fakturownia)")
+
+    def _once(self, order_id, text: str) -> None:
         if not any(n.get("note") == text for n in self.shop.notes(order_id)):
             self.shop.add_note(order_id, text)
 
@@ -305,13 +405,17 @@ class PaidOrders:
     def paid(self, order: dict) -> bool:
         return bool(order.get("date_paid_gmt")) and order.get("status") in self.config.paid_statuses
 
+    def picked_up_in_store(self, order: dict) -> bool:
+        """A pickup order's final document is issued by the store."""
+        return m.pickup_location(order, self.config.pickup_method_ids, self.config.pickup_location_meta_key) is not None
+
     def customer_order_id(self, order: dict) -> str | None:
         state = self.made.document_state(ORDER_ENTITY, str(order["id"]))
         return state.target_id if state and state.stage == "done" else None
 
     def ready(self) -> Iterator[dict]:
         for order in self.orders:
-            if not self.paid(order):
+            if not self.paid(order) or self.picked_up_in_store(order):
                 continue
             if self.customer_order_id(order) is None:
                 self.waiting.append(order)
