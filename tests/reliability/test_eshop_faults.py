@@ -86,10 +86,11 @@ import sys
 from erpbridge.ledger.store import Ledger, RunContext
 from erpbridge.operators.context import LEDGER_CONN_ID
 from erpbridge.settings import EshopErpSettings
-from erpbridge.sync import eshop_erp
+from erpbridge.sync import eshop_erp, eshop_orders, eshop_payments
 config = EshopErpSettings(eshop_warehouse_id=int(sys.argv[2]))
 if sys.stdin.readline().strip() == "go":
-    for flow, step in ((eshop_erp.ORDERS_FLOW, eshop_erp.import_orders), (eshop_erp.PAYMENTS_FLOW, eshop_erp.import_payments)):
+    for flow, step in ((eshop_erp.ORDERS_FLOW, eshop_orders.import_orders),
+                       (eshop_erp.PAYMENTS_FLOW, eshop_payments.import_payments)):
         ledger = Ledger.connect(flow, RunContext(flow, f"crash-trial-{sys.argv[1]}", "import", 1), LEDGER_CONN_ID)
         step(config, ledger)
 """

@@ -29,14 +29,14 @@ def import_orders(settings: dict, params: dict | None = None) -> dict:
     """Every shop order changed since the last run (or the ones named) -> one ERP customer order, once."""
     from erpbridge import settings as settings_module
     from erpbridge.ledger.store import Ledger
-    from erpbridge.sync import eshop_erp
+    from erpbridge.sync import eshop_erp, eshop_orders
 
     params = params or {}
     config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
     only = [str(i) for i in params.get("order_ids") or []] or None
     ledger = Ledger.connect(eshop_erp.ORDERS_FLOW, run_context(), LEDGER_CONN_ID)
     try:
-        counts = eshop_erp.import_orders(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
+        counts = eshop_orders.import_orders(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
     finally:
         ledger.close()
     log.info("summary %s", counts)
@@ -48,14 +48,14 @@ def import_payments(settings: dict, params: dict | None = None) -> dict:
     """Every paid order changed since the last run -> its sales document and payment; refunds -> corrections."""
     from erpbridge import settings as settings_module
     from erpbridge.ledger.store import Ledger
-    from erpbridge.sync import eshop_erp
+    from erpbridge.sync import eshop_erp, eshop_payments
 
     params = params or {}
     config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
     only = [str(i) for i in params.get("order_ids") or []] or None
     ledger = Ledger.connect(eshop_erp.PAYMENTS_FLOW, run_context(), LEDGER_CONN_ID)
     try:
-        counts = eshop_erp.import_payments(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
+        counts = eshop_payments.import_payments(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
     finally:
         ledger.close()
     log.info("summary %s", counts)
