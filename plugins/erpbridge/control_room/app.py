@@ -281,3 +281,10 @@ def review_edit(request: Request, user: Reader, batch_id: int, row_id: int, empl
         return {"message": message, "changed": changed}
     return RedirectResponse(f"{request.url_for('review_batch_page', batch_id=batch_id)}?{urlencode({'notice': message})}",
                             status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- e-shop orders (its own module: erpbridge.control_room.orders) -------------------------------------
+
+from erpbridge.control_room import orders as _orders  # noqa: E402 - the view's routes use this module's helpers
+
+app.include_router(_orders.router)
