@@ -305,6 +305,10 @@ class Shop:
         tax_class = "" if tax_class in (None, "standard") else tax_class
         return next((r for r in self.config["tax_rates"] if r["class"] == tax_class), None)
 
+    def tax_of(self, amount: Decimal, tax_class: str) -> Decimal:
+        rate = self.rate_for(tax_class)
+        return cents(amount * Decimal(rate["rate"]) / 100) if rate else Decimal(0)
+
     # orders -------------------------------------------------------------------------------------
     def order(self, order_id: Any) -> dict:
         try:
@@ -396,7 +400,7 @@ class Shop:
 
         discount_tax = Decimal(0)
         for line in lines:
-            subtotal_tax = cents(line["_subtotal"] * Decimal((self.rate_for(line["tax_class"]) or {"rate": 0})["rate"]) / 100)
+            subtotal_tax = self.tax_of(line["_subtotal"], line["tax_class"])
             tax, line_taxes = taxed(line["_total"], line["tax_class"], "items")
             for entry in line_taxes:
                 entry["subtotal"] = money(subtotal_tax)
@@ -406,8 +410,8 @@ class Shop:
         for coupon in coupon_lines:
             discounts = coupon.pop("_discounts")
             coupon["discount"] = money(sum(discounts, Decimal(0)))
-            coupon["discount_tax"] = money(sum((cents(d * Decimal((self.rate_for(l["tax_class"]) or {"rate": 0})["rate"]) / 100)
-                                                for d, l in zip(discounts, lines)), Decimal(0)))
+            coupon["discount_tax"] = money(sum((self.tax_of(d, line["tax_class"]) for d, line in zip(discounts, lines)),
+                                               Decimal(0)))
         shipping_lines = []
         for raw in body.get("shipping_lines", []):
             check_type(raw, "total", str, "string")
@@ -528,26 +532,18 @@ class Shop:
         refunded = sum((dec(r["amount"], "amount") for r in self.refunds.get(order["id"], [])), Decimal(0))
         left = dec(order["total"], "total") - refunded
         lines = body.get("line_items") or []
-        amount = dec(body["amount"], "amount") if body.get("amount") is not None else sum(
-            (dec(line.get("refund_total"), "refund_total") + sum((dec(t.get("refund_total"), "refund_total")
-                                                                  for t in line.get("refund_tax", [])), Decimal(0))
-             for line in lines), Decimal(0))
+        known = {line["id"]: line for line in order["line_items"]}
+        if any(line.get("id") not in known for line in lines):
+            raise WooError(400, "woocommerce_rest_invalid_order_refund", "Invalid line item ID.")
+        refunded_lines = [self._refunded_line(known[line["id"]], line) for line in lines]
+        amount = dec(body["amount"], "amount") if body.get("amount") is not None else -sum(
+            (dec(r["total"], "total") + dec(r["total_tax"], "total_tax") for r in refunded_lines), Decimal(0))
         if amount <= 0 or amount > left:
             raise WooError(500, "woocommerce_rest_cannot_create_order_refund", "Invalid refund amount.")
-        known = {line["id"]: line for line in order["line_items"]}
-        for line in lines:
-            if line.get("id") not in known:
-                raise WooError(400, "woocommerce_rest_invalid_order_refund", "Invalid line item ID.")
         moment = wp_time(now())
         refund = {"id": self.new_id(), "date_created": moment, "date_created_gmt": moment, "amount": money(amount),
-                  "reason": str(body.get("reason", "")), "refunded_by": 1, "refunded_payment": bool(body.get("api_refund", True)),
-                  "meta_data": [], "line_items": [
-                      {"id": self.new_item_id(), "name": known[line["id"]]["name"], "product_id": known[line["id"]]["product_id"],
-                       "variation_id": known[line["id"]]["variation_id"], "quantity": -abs(int(line.get("quantity") or 0)),
-                       "sku": known[line["id"]]["sku"], "subtotal": money(-dec(line.get("refund_total"), "refund_total")),
-                       "total": money(-dec(line.get("refund_total"), "refund_total")),
-                       "total_tax": money(-sum((dec(t.get("refund_total"), "t") for t in line.get("refund_tax", [])), Decimal(0))),
-                       "refunded_item_id": line["id"]} for line in lines]}
+                  "reason": str(body.get("reason", "")), "refunded_by": 1,
+                  "refunded_payment": bool(body.get("api_refund", True)), "meta_data": [], "line_items": refunded_lines}
         if body.get("api_restock", True):
             self._move_stock(order, +1, {line["id"]: abs(int(line.get("quantity") or 0)) for line in lines})
         self.refunds.setdefault(order["id"], []).append(refund)
@@ -556,6 +552,15 @@ class Shop:
             order["status"] = "refunded"
         order["date_modified"] = order["date_modified_gmt"] = moment
         return refund
+
+    def _refunded_line(self, item: dict, asked: dict) -> dict:
+        """A refund's line: the order line's product at minus the refunded quantity and amounts."""
+        total = dec(asked.get("refund_total"), "refund_total")
+        tax = sum((dec(t.get("refund_total"), "refund_total") for t in asked.get("refund_tax", [])), Decimal(0))
+        return {"id": self.new_item_id(), "name": item["name"], "product_id": item["product_id"],
+                "variation_id": item["variation_id"], "quantity": -abs(int(asked.get("quantity") or 0)),
+                "sku": item["sku"], "subtotal": money(-total), "total": money(-total), "total_tax": money(-tax),
+                "refunded_item_id": item["id"]}
 
     # customers ----------------------------------------------------------------------------------
     def save_customer(self, body: dict, existing: dict | None = None) -> dict:
