@@ -166,6 +166,7 @@ class Shop:
 
     def reset(self) -> None:
         self.products: dict[int, dict] = {}  # simple / variable products and variations (type "variation")
+        self.skus: dict[str, int] = {}  # SKU -> product id (unique across products and variations)
         self.orders: dict[int, dict] = {}
         self.notes: dict[int, list[dict]] = {}
         self.refunds: dict[int, list[dict]] = {}
@@ -216,9 +217,10 @@ class Shop:
         if kind not in ("simple", "variable", "variation", "grouped", "external"):
             raise invalid_param("type", "type is not one of simple, grouped, external and variable.")
         sku = body.get("sku")
-        if sku and any(p["sku"] == sku and p is not existing for p in self.products.values()):
+        if sku and self.skus.get(sku, (existing or {}).get("id")) != (existing or {}).get("id"):
             raise WooError(400, "product_invalid_sku", "Invalid or duplicated SKU.", resource_id=existing and existing["id"])
         moment = now()
+        indexed = (existing or {}).get("sku", "")
         product = existing if existing is not None else {
             "id": self.new_id(), "name": "", "slug": "", "type": kind, "status": "publish", "sku": "",
             "regular_price": "", "sale_price": "", "date_on_sale_from": None, "date_on_sale_from_gmt": None,
@@ -235,6 +237,10 @@ class Shop:
         for name in ("date_on_sale_from", "date_on_sale_to"):
             if body.get(name):
                 product[f"{name}_gmt"] = wp_time(parse_time(body[name], name))
+        if sku is not None and sku != indexed:
+            self.skus.pop(indexed, None)
+            if sku:
+                self.skus[sku] = product["id"]
         if parent and product["id"] not in parent["variations"]:
             parent["variations"].append(product["id"])
         product["date_modified"] = product["date_modified_gmt"] = wp_time(moment)
@@ -263,7 +269,8 @@ class Shop:
     def delete_product(self, product: dict) -> dict:
         view = self.view_product(product)
         for child in list(product.get("variations", [])):
-            self.products.pop(child, None)
+            self.skus.pop(self.products.pop(child, {}).get("sku"), None)
+        self.skus.pop(product["sku"], None)
         if product["parent_id"] and product["parent_id"] in self.products:
             self.products[product["parent_id"]]["variations"].remove(product["id"])
         del self.products[product["id"]]

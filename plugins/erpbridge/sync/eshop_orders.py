@@ -83,22 +83,30 @@ class ErpCustomerOrders:
         self.hook = hook
         self.ledger = ledger
         self.customers = Customers(hook, ledger)
+        self.created: dict[str, dict] = {}  # this run's answers to the posts, for complete()
 
     def find(self, reference: str, payload: dict) -> str | None:
-        found = [i for i in self.hook.invoices_by_oid(reference) if i.get("kind") == m.ERP_ORDER_KIND]
+        """No lookup before the post: the ERP refuses a second document with an ``oid_unique`` order id, and
+        post() adopts the one it names (one call fewer per order)."""
+        return None
+
+    def existing(self, oid: str) -> str | None:
+        found = [i for i in self.hook.invoices_by_oid(oid) if i.get("kind") == m.ERP_ORDER_KIND]
         return str(found[0]["id"]) if found else None
 
     def post(self, payload: dict) -> str:
         client_id = self.customers.card_id(m.Buyer(**payload["buyer"]))
         invoice = payload["invoice"] | {"client_id": client_id}
         try:
-            return str(self.hook.create_invoice(invoice)["id"])
+            created = self.hook.create_invoice(invoice)
         except RecordRejected as exc:
-            existing = self.find(invoice["oid"], payload) if exc.category == "oid_taken" else None
+            existing = self.existing(invoice["oid"]) if exc.category == "oid_taken" else None
             if existing is None:
                 raise
             log.info("%s is already in the ERP as %s: adopted", invoice["oid"], existing)
             return existing
+        self.created[str(created["id"])] = created
+        return str(created["id"])
 
     def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
         return True
@@ -108,7 +116,7 @@ class ErpCustomerOrders:
 
     def complete(self, target_id: str, payload: dict) -> None:
         """Refuse (into quarantine, never absorbed) a customer order whose ERP totals differ from the shop's."""
-        invoice = self.hook.get("invoices", target_id) or {}
+        invoice = self.created.pop(target_id, None) or self.hook.get("invoices", target_id) or {}
         erp_vat, erp_total = m.erp_vat(invoice), str(invoice.get("price_gross"))
         if erp_vat != payload["vat"] or erp_total != payload["total"]:
             raise RecordRejected(f"{payload['invoice']['oid']}: the ERP's customer order {invoice.get('number')} totals "

@@ -72,24 +72,27 @@ class PaidOrders:
 
 
 class ErpDocuments:
-    """Fakturownia documents of some kinds as a DocumentTarget, found by their order id (``oid``)."""
+    """Fakturownia documents of some kinds as a DocumentTarget. No lookup before the post: the ERP refuses a
+    second document with an ``oid_unique`` order id, and post() adopts the one it names."""
 
     def __init__(self, hook: FakturowniaHook, kinds: tuple[str, ...]):
         self.hook = hook
         self.kinds = kinds
+        self.created: set[str] = set()  # posted in this run: certainly not paid yet
 
     def find(self, reference: str, payload: dict) -> str | None:
-        found = [i for i in self.hook.invoices_by_oid(reference) if i.get("kind") in self.kinds]
-        return str(found[0]["id"]) if found else None
+        return None
 
     def post(self, payload: dict) -> str:
         try:
-            return str(self.hook.create_invoice(payload["invoice"])["id"])
+            created = str(self.hook.create_invoice(payload["invoice"])["id"])
         except RecordRejected as exc:
-            existing = self.find(payload["invoice"]["oid"], payload) if exc.category == "oid_taken" else None
-            if existing is None:
+            found = [i for i in self.hook.invoices_by_oid(payload["invoice"]["oid"]) if i.get("kind") in self.kinds]
+            if exc.category != "oid_taken" or not found:
                 raise
-            return existing
+            return str(found[0]["id"])
+        self.created.add(created)
+        return created
 
     def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
         return True
@@ -101,9 +104,9 @@ class ErpDocuments:
         """The payment registered against the sales document, unless the ERP already has it paid."""
         if "payment" not in payload:
             return
-        invoice = self.hook.get("invoices", target_id) or {}
-        if invoice.get("status") == "paid":
+        if target_id not in self.created and (self.hook.get("invoices", target_id) or {}).get("status") == "paid":
             return
+        self.created.discard(target_id)
         self.hook.create_payment(payload["payment"] | {"invoice_id": int(target_id)})
 
 
