@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from include.airflow_services import POOLS, airflow_settings, import_connections_and_pools, wait_healthy
-from include.simulators import envoice, horizon, netvisor, severa, standard_books
+from include.simulators import envoice, fakturownia, horizon, netvisor, severa, standard_books, woocommerce
 from include.simulators.client import SimulatorAdmin, launch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +69,11 @@ def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger"
         "visma_horizon_default": {
             "conn_type": "visma_horizon", **_base_url(urls["horizon"]), "login": horizon.DEFAULT_CONFIG["username"],
             "password": horizon.DEFAULT_CONFIG["password"]},
+        "woocommerce_default": {
+            "conn_type": "woocommerce", **_base_url(urls["woocommerce"]),
+            "login": woocommerce.DEFAULT_CONFIG["consumer_key"], "password": woocommerce.DEFAULT_CONFIG["consumer_secret"]},
+        "fakturownia_default": {
+            "conn_type": "fakturownia", **_base_url(urls["fakturownia"]), "password": fakturownia.DEFAULT_CONFIG["api_token"]},
         # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
         "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": ledger_db},
     }

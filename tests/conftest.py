@@ -170,3 +170,34 @@ def airflow_db():
     """Airflow's metadata DB (SQLite in the session's home), migrated once."""
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+# --- e-shop <-> ERP (WooCommerce, Fakturownia) ---------------------------------------------------
+
+SECRETS.update({
+    "woocommerce": {"consumer_key": "ck_test_5d1e0a7b", "consumer_secret": "cs_test_woo-secret-4c7e19"},
+    "fakturownia": {"api_token": "fakturownia-token-8e21d3"},
+})
+SECRET_VALUES += ["cs_test_woo-secret-4c7e19", "fakturownia-token-8e21d3"]
+
+
+@pytest.fixture
+def woocommerce(simulators, monkeypatch) -> Sim:
+    """The WooCommerce simulator (plain HTTP: OAuth 1.0a), reset; woocommerce_default points at it."""
+    creds = SECRETS["woocommerce"]
+    return connect(simulators, monkeypatch, "woocommerce", "woocommerce", login=creds["consumer_key"],
+                   password=creds["consumer_secret"])
+
+
+@pytest.fixture
+def fakturownia(simulators, monkeypatch) -> Sim:
+    """The Fakturownia simulator, reset; fakturownia_default points at it."""
+    return connect(simulators, monkeypatch, "fakturownia", "fakturownia", password=SECRETS["fakturownia"]["api_token"])
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """(certificate, key) for simulators served over HTTPS (tests.tls_server)."""
+    from tests.tls_server import certificate
+
+    return certificate(tmp_path_factory.mktemp("tls"))

@@ -10,5 +10,6 @@ REGISTRY: dict[str, tuple[str, int]] = {
     "standard_books": ("include.simulators.standard_books", 18083),
     "envoice": ("include.simulators.envoice", 18084),
     "horizon": ("include.simulators.horizon", 18085),
-    "eshop": ("include.simulators.eshop", 18086),
+    "woocommerce": ("include.simulators.woocommerce", 18086),
+    "fakturownia": ("include.simulators.fakturownia", 18087),
 }

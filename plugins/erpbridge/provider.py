@@ -120,6 +120,23 @@ CONNECTION_TYPES = [
         },
         hidden=("schema",),
     ),
+    _conn_type(
+        "woocommerce",
+        "woocommerce.WooCommerceHook",
+        "WooCommerce",
+        {"host": "Shop URL (https://..., without /wp-json)", "login": "Consumer key", "password": "Consumer secret"},
+        {"host": "https://sklep.example.pl", "login": "ck_..."},
+        _http_fields(timeout=60),
+    ),
+    _conn_type(
+        "fakturownia",
+        "fakturownia.FakturowniaHook",
+        "Fakturownia",
+        {"host": "Account URL (https://<account>.fakturownia.pl)", "password": "API token"},
+        {"host": "https://firma.fakturownia.pl"},
+        _http_fields(timeout=60),
+        hidden=("schema", "login"),
+    ),
 ]
 
 SECRET_EXTRAS = sorted({name for conn_type in CONNECTION_TYPES for name, field in conn_type["conn-fields"].items()
@@ -141,6 +158,8 @@ def get_provider_info() -> dict:
             {"integration-name": "Envoice", "python-modules": ["erpbridge.hooks.envoice"]},
             {"integration-name": "Visma Horizon", "python-modules": ["erpbridge.hooks.visma_horizon"]},
             {"integration-name": "Active Directory", "python-modules": ["erpbridge.hooks.active_directory"]},
+            {"integration-name": "WooCommerce", "python-modules": ["erpbridge.hooks.woocommerce"]},
+            {"integration-name": "Fakturownia", "python-modules": ["erpbridge.hooks.fakturownia"]},
         ],
         "connection-types": CONNECTION_TYPES,
     }

@@ -29,7 +29,8 @@ def fresh(sim, name: str) -> None:
 
 
 def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, netvisor, severa, standard_books,
-                                                         envoice, horizon, tmp_path, monkeypatch, capfd):
+                                                         envoice, horizon, woocommerce, fakturownia, tmp_path,
+                                                         monkeypatch, capfd):
     from tests.flows import test_netvisor_severa_purchase_invoices as purchases
     from tests.flows import test_severa_netvisor_hours as hours
     from tests.flows import test_severa_netvisor_sales_invoices as sales
@@ -102,6 +103,19 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
                                {**PERIOD, "inbox": str(inbox)})
     ran("horizon_payroll_time_import", run)
 
+    # e-shop <-> ERP: an order with a NIP through orders, payments and the catalog; then a refused consumer secret
+    from tests.flows.eshop_shop import ESHOP_WAREHOUSE, NIP_COMPANY, Shop
+    from tests.flows.eshop_shop import seed as eshop_seed
+
+    eshop_seed(woocommerce, fakturownia)
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP", json.dumps({"eshop_warehouse_id": ESHOP_WAREHOUSE}))
+    Shop(woocommerce).order({"MUG-01": 1}, nip=NIP_COMPANY, company="ABC Sp. z o.o.")
+    for dag_id in ("eshop_erp_orders", "eshop_erp_payments", "erp_eshop_catalog"):
+        ran(dag_id, run_dag(dag_id))
+    woocommerce.configure(consumer_secret="rotated-elsewhere")
+    ran("erp_eshop_catalog", run_dag("erp_eshop_catalog", {"full": True}), "failed")
+    monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP")
+
     # and a refused credential: the failure is logged without the secret
     severa.configure(client_secret="rotated-elsewhere")
     ran("severa_netvisor_registers", run_dag("severa_netvisor_registers", {"full_resync": True}), "failed")
@@ -122,6 +136,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     assert "Visible Oy" not in xcoms and "SECRET-TEST" in ledger_dump and "0002" in ledger_dump
     assert {d for d in states} <= {d for d in states if d in xcoms}, "a DAG left no XCom to search"
     assert "Invalid client_id or client_secret" in console + logs, "the refused credential left no trace"
+    assert "signature does not match" in console + logs, "the refused consumer secret left no trace"
     for secret in SECRET_VALUES:
         for place, text in {"task output": console, "log files": logs, "xcom": xcoms, "ledger": ledger_dump}.items():
             assert secret not in text, f"a secret appears in the {place}"

@@ -369,3 +369,10 @@ def review_edit(request: Request, user: Reader, batch_id: BatchId, row_id: Batch
         return {"message": message, "changed": changed}
     return RedirectResponse(f"{route_path(request, 'review_batch_page', batch_id=batch_id)}?{urlencode({'notice': message})}",
                             status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- e-shop orders (its own module: erpbridge.control_room.orders) -------------------------------------
+
+from erpbridge.control_room import orders as _orders  # noqa: E402 - the view's routes use this module's helpers
+
+app.include_router(_orders.router)

@@ -1,0 +1,81 @@
+"""E-shop <-> ERP tasks (WooCommerce <-> Fakturownia): shop orders -> ERP customer orders (R-D.3), paid
+orders -> sales documents and payments, refunds -> corrections (R-D.4)."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import task
+
+from erpbridge.operators.context import LEDGER_CONN_ID, run_context
+
+log = logging.getLogger(__name__)
+
+SETTINGS_VARIABLE = "erpbridge_eshop_erp"
+
+
+@task
+def load_settings() -> dict:
+    """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
+    from erpbridge import settings
+
+    loaded = settings.load(settings.EshopErpSettings, SETTINGS_VARIABLE)
+    log.info("settings: %s", loaded.model_dump_json())
+    return loaded.model_dump(mode="json")
+
+
+@task
+def import_orders(settings: dict, params: dict | None = None) -> dict:
+    """Every shop order changed since the last run (or the ones named) -> one ERP customer order, once."""
+    from erpbridge import settings as settings_module
+    from erpbridge.ledger.store import Ledger
+    from erpbridge.sync import eshop_erp, eshop_orders
+
+    params = params or {}
+    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
+    only = [str(i) for i in params.get("order_ids") or []] or None
+    ledger = Ledger.connect(eshop_erp.ORDERS_FLOW, run_context(), LEDGER_CONN_ID)
+    try:
+        counts = eshop_orders.import_orders(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts
+
+
+@task
+def import_payments(settings: dict, params: dict | None = None) -> dict:
+    """Every paid order changed since the last run -> its sales document and payment; refunds -> corrections."""
+    from erpbridge import settings as settings_module
+    from erpbridge.ledger.store import Ledger
+    from erpbridge.sync import eshop_erp, eshop_payments
+
+    params = params or {}
+    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
+    only = [str(i) for i in params.get("order_ids") or []] or None
+    ledger = Ledger.connect(eshop_erp.PAYMENTS_FLOW, run_context(), LEDGER_CONN_ID)
+    try:
+        counts = eshop_payments.import_payments(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts
+
+
+@task
+def sync_catalog(settings: dict, params: dict | None = None) -> dict:
+    """The ERP products changed since the last run (all with ``full``) -> prices and sellable stock in the shop."""
+    from erpbridge import settings as settings_module
+    from erpbridge.ledger.store import Ledger
+    from erpbridge.sync import eshop_catalog
+
+    params = params or {}
+    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
+    ledger = Ledger.connect(eshop_catalog.CATALOG_FLOW, run_context(), LEDGER_CONN_ID)
+    try:
+        counts = eshop_catalog.sync_catalog(config, ledger, full=bool(params.get("full")),
+                                            dry_run=bool(params.get("dry_run")))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts
