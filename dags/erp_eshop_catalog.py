@@ -1,4 +1,4 @@
-"""Fakturownia -> WooCommerce catalog every 10 minutes (R-D.1): for each ERP product changed since the last
+"""Fakturownia -> WooCommerce catalog every 10 minutes: for each ERP product changed since the last
 run, the shop product or variation with that SKU gets its price and the stock it may sell - the ERP's stock
 of the e-shop warehouse minus what shop orders hold that the ERP has not issued yet - as absolute quantities
 through the batch endpoints. A SKU the shop lacks waits in quarantine. `full` re-reads everything (it never

@@ -1,4 +1,4 @@
-"""WooCommerce -> Fakturownia orders every 5 minutes (R-D.3): each shop order whose status means "order"
+"""WooCommerce -> Fakturownia orders every 5 minutes: each shop order whose status means "order"
 (setting `status_map`, Variable `erpbridge_eshop_erp`) becomes one customer order (ZK) in the ERP, exactly
 once, with its customer card matched by NIP, else e-mail, and made when missing. An order that does not add
 up to the grosz, names an unknown SKU, another currency or an invalid NIP waits in quarantine with the

@@ -1,4 +1,4 @@
-"""WooCommerce -> Fakturownia payments every 5 minutes (R-D.4): each paid order (setting `paid_statuses`,
+"""WooCommerce -> Fakturownia payments every 5 minutes: each paid order (setting `paid_statuses`,
 Variable `erpbridge_eshop_erp`) whose customer order is in the ERP gets its sales document - a VAT invoice
 when the buyer gave a NIP or asked for one (order meta `invoice_meta_key`), a receipt otherwise - issued
 from the shop's warehouse, its payment registered, and the document's number written to the order as a

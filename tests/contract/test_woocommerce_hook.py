@@ -37,14 +37,14 @@ def test_basic_auth_over_https_with_the_certificate_checked(tls_files, monkeypat
         monkeypatch.setenv("AIRFLOW_CONN_SHOP_TLS", json.dumps({
             "conn_type": "woocommerce", "host": url, "login": creds["consumer_key"],
             "password": creds["consumer_secret"], "extra": {"verify": str(cert), "attempts": 1}}))
-        skus = [p["sku"] for page in WooCommerceHook(conn_id="shop_tls").products() for p in page]
+        skus = [p["sku"] for page in WooCommerceHook("shop_tls").products() for p in page]
         assert sorted(skus) == ["MUG-01", "TEA-01", "TEE"]
         assert not any("oauth_" in r["query"] for r in app.sim.requests)
         monkeypatch.setenv("AIRFLOW_CONN_SHOP_TLS_UNTRUSTED", json.dumps({
             "conn_type": "woocommerce", "host": url, "login": creds["consumer_key"],
             "password": creds["consumer_secret"], "extra": {"attempts": 1}}))
         with pytest.raises(ExternalSystemError):
-            list(WooCommerceHook(conn_id="shop_tls_untrusted").products())
+            list(WooCommerceHook("shop_tls_untrusted").products())
 
 
 def test_lists_follow_the_paging_headers(woocommerce):
