@@ -79,8 +79,9 @@ def test_inside_airflow_fix_a_refusal_retry_dismiss_and_follow_a_link(room, sett
     first, second = waiting
     row = driver.find_element(By.CSS_SELECTOR, f"tr.record[data-key='{first[1]}']")
     row.find_element(By.CSS_SELECTOR, "button.retry").click()
-    notice = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".notice"), what="the retry notice")
-    run_id = notice.text.split("run ", 1)[1].split(" of ", 1)[0]
+    text = wait_for(lambda: (t := driver.find_element(By.CSS_SELECTOR, ".notice").text) and "run " in t and t,
+                    what="the retry notice")  # not the saved notice still shown while the page reloads
+    run_id = text.split("run ", 1)[1].split(" of ", 1)[0]
     assert execute_queued_run(DAG_ID, run_id).state == "success"
     moved = [w for w in netvisor.state()["workdays"] if w["record_type"] == "20"]
     assert [w["date"] for w in moved] == [first[1].split()[-1]], "the vacation day moved as record type 20"

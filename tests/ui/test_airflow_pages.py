@@ -212,7 +212,9 @@ def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser
         toasts = "[data-scope=toast][data-part=root]"
         seen = {t.get_attribute("id") for t in browser.find_elements(By.CSS_SELECTOR, toasts)}
         row = [r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if conn_id in r.text.split()][0]
-        row.find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']").click()
+        button = row.find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']")
+        # the tooltip of the row tested before may still cover this button for a moment: click again then
+        wait_for(lambda: button.click() or True, what=f"the Test button of {conn_id} to take a click")
         toast = wait_for(lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, toasts)
                                   if t.get_attribute("id") not in seen][0], what=f"the test result of {conn_id}")
         return toast.get_attribute("data-type"), toast.text
