@@ -193,3 +193,19 @@ def test_a_pickup_order_sent_to_its_store_moves_there_once(shop, ledger, fakturo
     assert fakturownia.writes(since=writes) == []  # the MM once
     run_dag("eshop_erp_payments")
     assert f"WC-{pickup['number']}/sale" not in {i["oid"] for i in fakturownia.state()["invoices"]}  # the store's
+
+
+@pytest.mark.parametrize("dag_id", ["eshop_erp_orders", "eshop_erp_payments", "erp_eshop_catalog"])
+def test_a_dry_run_writes_nothing_anywhere(shop, ledger, woocommerce, fakturownia, dag_id):
+    """The preview reads what it needs (the ERP's product codes, the shop's SKUs) into memory only: the ledger,
+    the shop and the ERP stay as they were."""
+    shop.order({"MUG-01": 2, "BOOK-01": 1})
+    shop_seq, erp_seq = woocommerce.last_seq(), fakturownia.last_seq()
+
+    run = run_dag(dag_id, {"dry_run": True})
+
+    assert run.state == "success", task_states(run)
+    assert woocommerce.writes(shop_seq) == [] and fakturownia.writes(erp_seq) == []
+    tables = [t for (t,) in ledger.execute("SELECT table_name FROM information_schema.tables WHERE table_schema ="
+                                           " 'public' AND table_name <> 'schema_migration'")]
+    assert {t: n for t in tables if (n := ledger.execute(f"SELECT count(*) FROM {t}").fetchone()[0])} == {}

@@ -49,11 +49,13 @@ class ShopItem:
 
 
 class ShopIndex:
-    """SKU -> shop product or variation, remembered in the ledger."""
+    """SKU -> shop product or variation, remembered in the ledger (in a dry run, ``keep=False``: in memory)."""
 
-    def __init__(self, shop: WooCommerceHook, ledger: Ledger):
+    def __init__(self, shop: WooCommerceHook, ledger: Ledger, *, keep: bool = True):
         self.shop = shop
         self.ledger = ledger
+        self.keep = keep
+        self.read: dict[str, str] = {}
 
     def rebuild(self) -> int:
         """Every product and variation of the shop (a first run or a full resync)."""
@@ -66,21 +68,30 @@ class ShopIndex:
                 if product.get("type") == "variable":
                     rows += [(v["sku"], ShopItem(v["id"], product["id"]).text(), None)
                              for v in self.shop.variations(product["id"]) if v.get("sku")]
-            self.ledger.remember_many(SHOP_INDEX, rows)
+            self._remember(rows)
             count += len(rows)
-        self.ledger.commit()
+        if self.keep:
+            self.ledger.commit()
         return count
 
     def find(self, skus: list[str]) -> dict[str, ShopItem]:
         """The shop items of these SKUs: remembered ones, then the rest asked of the shop (products by SKU)."""
-        found = {sku: ShopItem.parse(t) for sku, (t, _) in self.ledger.mappings(SHOP_INDEX, skus).items()}
+        known = {sku: text for sku, (text, _) in self.ledger.mappings(SHOP_INDEX, skus).items()}
+        known |= {sku: self.read[sku] for sku in skus if sku in self.read}
+        found = {sku: ShopItem.parse(text) for sku, text in known.items()}
         missing = [s for s in skus if s not in found and "," not in s]
         for start in range(0, len(missing), 100):
             for page in self.shop.products(missing[start:start + 100]):
                 for product in page:
                     found[product["sku"]] = ShopItem(product["id"])
-                    self.ledger.remember(SHOP_INDEX, product["sku"], ShopItem(product["id"]).text(), None)
+                    self._remember([(product["sku"], ShopItem(product["id"]).text(), None)])
         return found
+
+    def _remember(self, rows: list[tuple[str, str, None]]) -> None:
+        if self.keep:
+            self.ledger.remember_many(SHOP_INDEX, rows)
+        else:
+            self.read.update((sku, text) for sku, text, _ in rows)
 
 
 class PendingOrders:
@@ -112,7 +123,7 @@ def sync_catalog(config: EshopErpSettings, ledger: Ledger, *, shop: WooCommerceH
     started = datetime.now(timezone.utc)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     stored = ledger.watermark(STOCK_STREAM)
-    index = ShopIndex(shop, ledger)
+    index = ShopIndex(shop, ledger, keep=not dry_run)
     if full or not stored:
         log.info("shop index rebuilt: %d SKUs", index.rebuild())
     since = None if full or not stored else datetime.fromisoformat(stored) - overlap

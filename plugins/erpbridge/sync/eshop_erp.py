@@ -55,14 +55,33 @@ class StockHolds:
             self.reservations.release(order_id)
 
 
-class ShopOrders:
+class ShopOrderSource:
+    """What every document source of shop orders shares: orders read again by id from ``shop``, named by their
+    number, with no attachment."""
+
+    shop: WooCommerceHook
+
+    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
+        return (order for order in map(self.shop.order, source_ids) if order is not None)
+
+    def source_id(self, order: dict) -> str:
+        return str(order["id"])
+
+    def describe(self, order: dict) -> str:
+        return m.describe(order)
+
+    def attachment(self, order: dict) -> Attachment | None:
+        return None
+
+
+class ShopOrders(ShopOrderSource):
     """WooCommerce orders changed since the stream's watermark (or just ``only``), sorted by the status map:
     "order" ones (and any in an unmapped status, to be refused by name) are offered, "cancel" ones
     collected in ``cancelled``, "wait" ones left for later. Quarantined ones (``retry``) come first."""
 
     def __init__(self, hook: WooCommerceHook, config: EshopErpSettings, since: datetime | None,
                  retry: list[str] = (), only: list[str] | None = None, stock: "StockHolds | None" = None):
-        self.hook = hook
+        self.shop = hook
         self.config = config
         self.since = since
         self.retry = list(retry)
@@ -88,7 +107,7 @@ class ShopOrders:
         if self.only is not None:
             yield from self.fetch(self.only)
             return
-        for page in self.hook.orders(self.since):
+        for page in self.shop.orders(self.since):
             for order in page:
                 moment = gmt(order.get("date_modified_gmt"))
                 self.newest = max(filter(None, (self.newest, moment)), default=None)
@@ -97,18 +116,6 @@ class ShopOrders:
     def _wanted(self, order: dict) -> bool:
         start = self.config.orders_since
         return not start or str(order.get("date_created_gmt") or "")[:10] >= start.isoformat()
-
-    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
-        return (order for order in map(self.hook.order, source_ids) if order is not None)
-
-    def source_id(self, order: dict) -> str:
-        return str(order["id"])
-
-    def describe(self, order: dict) -> str:
-        return m.describe(order)
-
-    def attachment(self, order: dict) -> Attachment | None:
-        return None
 
     def mark_transferred(self, order: dict, target_id: str) -> None:
         """Nothing to write back: the shop learns of the ERP's documents with the sales document (payments)."""

@@ -24,18 +24,21 @@ from erpbridge.settings import EshopErpSettings
 from erpbridge.sync.documents import Attachment, DocumentFlow
 from erpbridge.sync.eshop_erp import (CANCEL_ENTITY, CANCELLED_ERP_STATUS, CUSTOMER_ENTITY, ORDER_ENTITY,
                                       ORDERS_STREAM, PAYMENTS_FLOW, PRODUCT_INDEX, STORE_ENTITY, OrderNotes,
-                                      ShopOrders, StockHolds)
+                                      ShopOrders, ShopOrderSource, StockHolds)
 
 log = logging.getLogger(__name__)
 
 
 class ErpProductIndex:
-    """ERP product code -> id, kept in the ledger and refreshed with only what changed since the last read."""
+    """ERP product code -> id, kept in the ledger and refreshed with only what changed since the last read.
+    In a dry run (``keep=False``) what is read stays in memory: the ledger is not written."""
 
-    def __init__(self, hook: FakturowniaHook, ledger: Ledger, overlap: timedelta):
+    def __init__(self, hook: FakturowniaHook, ledger: Ledger, overlap: timedelta, *, keep: bool = True):
         self.hook = hook
         self.ledger = ledger
         self.overlap = overlap
+        self.keep = keep
+        self.read: dict[str, str] = {}
 
     def refresh(self) -> int:
         started = datetime.now(timezone.utc)
@@ -44,14 +47,20 @@ class ErpProductIndex:
         count = 0
         for page in self.hook.products(changed_since=since):
             rows = [(str(p["code"]), str(p["id"]), None) for p in page if p.get("code")]
-            self.ledger.remember_many(PRODUCT_INDEX, rows)
+            if self.keep:
+                self.ledger.remember_many(PRODUCT_INDEX, rows)
+            else:
+                self.read.update((code, target) for code, target, _ in rows)
             count += len(rows)
-        self.ledger.set_watermark(PRODUCT_INDEX, started.isoformat())
-        self.ledger.commit()
+        if self.keep:
+            self.ledger.set_watermark(PRODUCT_INDEX, started.isoformat())
+            self.ledger.commit()
         return count
 
     def ids(self, codes: list[str]) -> dict[str, int]:
-        return {code: int(target) for code, (target, _) in self.ledger.mappings(PRODUCT_INDEX, codes).items()}
+        known = {code: target for code, (target, _) in self.ledger.mappings(PRODUCT_INDEX, codes).items()}
+        known |= {code: self.read[code] for code in codes if code in self.read}
+        return {code: int(target) for code, target in known.items()}
 
 
 class Customers:
@@ -129,8 +138,8 @@ def _rates_text(vat: dict[str, str]) -> str:
     return ", ".join(f"{rate} %: {amount}" for rate, amount in vat.items()) or "none"
 
 
-def order_flow(config: EshopErpSettings, ledger: Ledger, erp: FakturowniaHook, orders: ShopOrders) -> DocumentFlow:
-    index = ErpProductIndex(erp, ledger, timedelta(minutes=config.watermark_overlap_minutes))
+def order_flow(config: EshopErpSettings, ledger: Ledger, erp: FakturowniaHook, orders: ShopOrders,
+               index: ErpProductIndex) -> DocumentFlow:
     return DocumentFlow(ORDER_ENTITY, orders, ErpCustomerOrders(erp, ledger),
                         partial(m.reference, prefix=config.oid_prefix), partial(_map_order, config=config, index=index))
 
@@ -148,7 +157,7 @@ def _map_order(order: dict, oid: str, *, config: EshopErpSettings, index: ErpPro
                             products=index.ids([s for s in skus if s]), nip_meta_key=config.nip_meta_key)
 
 
-class PickupOrdersSent:
+class PickupOrdersSent(ShopOrderSource):
     """Pickup orders now "sent to store" whose customer order is in the ERP: each gets its MM once, then the
     reservation is lifted and the MM's number noted on the order (the store issues the final document)."""
 
@@ -165,18 +174,6 @@ class PickupOrdersSent:
             state = self.made.document_state(ORDER_ENTITY, str(order["id"]))
             if state and state.stage == "done":
                 yield order
-
-    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
-        return (order for order in map(self.shop.order, source_ids) if order is not None)
-
-    def source_id(self, order: dict) -> str:
-        return str(order["id"])
-
-    def describe(self, order: dict) -> str:
-        return m.describe(order)
-
-    def attachment(self, order: dict) -> Attachment | None:
-        return None
 
     def mark_transferred(self, order: dict, target_id: str) -> None:
         if self.reservations:
@@ -253,7 +250,8 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] |
 
     shop, erp = WooCommerceHook(config.shop_conn_id), FakturowniaHook(config.erp_conn_id)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
-    ErpProductIndex(erp, ledger, overlap).refresh()
+    index = ErpProductIndex(erp, ledger, overlap, keep=not dry_run)
+    index.refresh()
     stored = ledger.watermark(ORDERS_STREAM)
     reservations = None if dry_run else Reservations(ledger.conn, config.shop_conn_id)
     to_store = tuple(s for s, action in config.status_map.items() if action == "to_store")
@@ -261,7 +259,7 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] |
                                         to_store)
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
-    result = DocumentTransfer(order_flow(config, ledger, erp, orders), ledger, dry_run=dry_run).run()
+    result = DocumentTransfer(order_flow(config, ledger, erp, orders, index), ledger, dry_run=dry_run).run()
     counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
     sent = DocumentFlow(STORE_ENTITY, PickupOrdersSent(orders.to_store, ledger, shop, OrderNotes(shop, erp),
                                                        reservations),

@@ -16,10 +16,10 @@ from erpbridge.mappings import eshop_erp as m
 from erpbridge.settings import EshopErpSettings
 from erpbridge.sync.documents import Attachment, DocumentFlow
 from erpbridge.sync.eshop_erp import (CORRECTION_ENTITY, ORDER_ENTITY, ORDERS_FLOW, PAID_STREAM, SALE_ENTITY,
-                                      OrderNotes, ShopOrders, gmt)
+                                      OrderNotes, ShopOrders, ShopOrderSource, gmt)
 
 
-class PaidOrders:
+class PaidOrders(ShopOrderSource):
     """Paid shop orders (``paid_statuses``, a payment date) whose customer order is in the ERP. One that is
     paid but still waits for its customer order is kept in ``waiting`` (the watermark stays before it)."""
 
@@ -52,18 +52,6 @@ class PaidOrders:
                 self.waiting.append(order)
                 continue
             yield order
-
-    def fetch(self, source_ids: list[str]) -> Iterator[dict]:
-        return (order for order in map(self.shop.order, source_ids) if order is not None)
-
-    def source_id(self, order: dict) -> str:
-        return str(order["id"])
-
-    def describe(self, order: dict) -> str:
-        return m.describe(order)
-
-    def attachment(self, order: dict) -> Attachment | None:
-        return None
 
     def mark_transferred(self, order: dict, target_id: str) -> None:
         """The number noted on the order; the stock it held is now issued in the ERP."""
