@@ -1,5 +1,5 @@
-"""E-shop <-> ERP tasks (WooCommerce <-> Fakturownia): shop orders -> ERP customer orders (R-D.3), paid
-orders -> sales documents and payments, refunds -> corrections (R-D.4)."""
+"""E-shop <-> ERP tasks (WooCommerce <-> Fakturownia): shop orders -> ERP customer orders, paid orders ->
+sales documents and payments, refunds -> corrections, ERP products -> shop prices and stock."""
 
 from __future__ import annotations
 
@@ -24,58 +24,50 @@ def load_settings() -> dict:
     return loaded.model_dump(mode="json")
 
 
-@task
-def import_orders(settings: dict, params: dict | None = None) -> dict:
-    """Every shop order changed since the last run (or the ones named) -> one ERP customer order, once."""
+def _run(flow: str, settings: dict, work) -> dict:
+    """``work(config, ledger)`` on the flow's ledger with the validated settings; its counts logged and returned."""
     from erpbridge import settings as settings_module
     from erpbridge.ledger.store import Ledger
-    from erpbridge.sync import eshop_erp, eshop_orders
 
-    params = params or {}
     config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
-    only = [str(i) for i in params.get("order_ids") or []] or None
-    ledger = Ledger.connect(eshop_erp.ORDERS_FLOW, run_context(), LEDGER_CONN_ID)
+    ledger = Ledger.connect(flow, run_context(), LEDGER_CONN_ID)
     try:
-        counts = eshop_orders.import_orders(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
+        counts = work(config, ledger)
     finally:
         ledger.close()
     log.info("summary %s", counts)
     return counts
+
+
+def _only(params: dict) -> list[str] | None:
+    return [str(i) for i in params.get("order_ids") or []] or None
+
+
+@task
+def import_orders(settings: dict, params: dict | None = None) -> dict:
+    """Every shop order changed since the last run (or the ones named) -> one ERP customer order, once."""
+    from erpbridge.sync import eshop_erp, eshop_orders
+
+    params = params or {}
+    return _run(eshop_erp.ORDERS_FLOW, settings, lambda config, ledger: eshop_orders.import_orders(
+        config, ledger, only=_only(params), dry_run=bool(params.get("dry_run"))))
 
 
 @task
 def import_payments(settings: dict, params: dict | None = None) -> dict:
     """Every paid order changed since the last run -> its sales document and payment; refunds -> corrections."""
-    from erpbridge import settings as settings_module
-    from erpbridge.ledger.store import Ledger
     from erpbridge.sync import eshop_erp, eshop_payments
 
     params = params or {}
-    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
-    only = [str(i) for i in params.get("order_ids") or []] or None
-    ledger = Ledger.connect(eshop_erp.PAYMENTS_FLOW, run_context(), LEDGER_CONN_ID)
-    try:
-        counts = eshop_payments.import_payments(config, ledger, only=only, dry_run=bool(params.get("dry_run")))
-    finally:
-        ledger.close()
-    log.info("summary %s", counts)
-    return counts
+    return _run(eshop_erp.PAYMENTS_FLOW, settings, lambda config, ledger: eshop_payments.import_payments(
+        config, ledger, only=_only(params), dry_run=bool(params.get("dry_run"))))
 
 
 @task
 def sync_catalog(settings: dict, params: dict | None = None) -> dict:
     """The ERP products changed since the last run (all with ``full``) -> prices and sellable stock in the shop."""
-    from erpbridge import settings as settings_module
-    from erpbridge.ledger.store import Ledger
     from erpbridge.sync import eshop_catalog
 
     params = params or {}
-    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
-    ledger = Ledger.connect(eshop_catalog.CATALOG_FLOW, run_context(), LEDGER_CONN_ID)
-    try:
-        counts = eshop_catalog.sync_catalog(config, ledger, full=bool(params.get("full")),
-                                            dry_run=bool(params.get("dry_run")))
-    finally:
-        ledger.close()
-    log.info("summary %s", counts)
-    return counts
+    return _run(eshop_catalog.CATALOG_FLOW, settings, lambda config, ledger: eshop_catalog.sync_catalog(
+        config, ledger, full=bool(params.get("full")), dry_run=bool(params.get("dry_run"))))
