@@ -199,6 +199,7 @@ def test_every_trigger_form_runs_untouched_and_as_a_dry_run(airflow, browser):
 
 def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser):
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -219,7 +220,7 @@ def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser
             return True
         wait_for(click, what="the button to take a click")
 
-    def test_button(conn_id: str) -> tuple[str, str]:
+    def test_button(conn_id: str, screenshot: str = "") -> tuple[str, str]:
         """Press the row's Test button; the type (success / error) and text of the toast it brings."""
         toasts = "[data-scope=toast][data-part=root]"
         seen = {t.get_attribute("id") for t in browser.find_elements(By.CSS_SELECTOR, toasts)}
@@ -227,14 +228,29 @@ def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser
         press(row.find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']"))
         toast = wait_for(lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, toasts)
                                   if t.get_attribute("id") not in seen][0], what=f"the test result of {conn_id}")
-        return toast.get_attribute("data-type"), toast.text
+        kind, text = toast.get_attribute("data-type"), toast.text
+        if screenshot:
+            shot(browser, screenshot)
+        dismiss(toast)
+        return kind, text
+
+    def dismiss(toast) -> None:
+        """Close the toast as a person would: Airflow's toasts stay while the page is idle or hovered, and a
+        stack of them covers the lower rows' buttons."""
+        for close in toast.find_elements(By.CSS_SELECTOR, "[data-part=close-trigger]"):
+            wait_for(lambda: close.click() or True, what="the toast's close button")
+        def closed() -> bool:
+            try:
+                return not toast.is_displayed()
+            except StaleElementReferenceException:
+                return True
+        wait_for(closed, what="the toast to close")
 
     for conn_id in SIMULATOR_CONNECTIONS:
         kind, text = test_button(conn_id)
         assert kind == "success", (conn_id, text)
-    kind, text = test_button("netvisor_wrong_key")
+    kind, text = test_button("netvisor_wrong_key", screenshot="05-connection-test-failed")
     assert kind == "error" and "Netvisor connection failed" in text, text
-    shot(browser, "05-connection-test-failed")
 
     row = [r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if "netvisor_default" in r.text.split()][0]
     press(row.find_element(By.CSS_SELECTOR, "button[aria-label='Edit Connection']"))
