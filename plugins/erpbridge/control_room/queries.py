@@ -17,8 +17,8 @@ ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "
 PAGE_SIZE = 50
 QUARANTINE_LIMIT = 1000
 
-HISTORY_COLUMNS = ("id", "at", "company", "flow", "system", "entity", "source_id", "source_key", "target_id", "action", "error_category",
-                   "error_text", "dag_id", "run_id", "task_id", "try_number", "comment", "actor")
+HISTORY_COLUMNS = ("id", "at", "company", "flow", "system", "entity", "source_id", "source_key", "target_id", "action",
+                   "error_category", "error_text", "dag_id", "run_id", "task_id", "try_number", "comment", "actor")
 
 
 @dataclass
