@@ -193,17 +193,18 @@ class Ledger:
                 cur.execute("DELETE FROM quarantine WHERE company = %s AND flow = %s AND system = %s AND entity = %s"
                             " AND source_id = ANY(%s)", (*self._scope, entity, ids))
 
-    def gone(self, entity: str, reasons: dict[str, str]) -> None:
+    def gone(self, entity: str, reasons: dict[str, str]) -> list[str]:
         """Quarantined records their source cannot give any more ({source id: why}): out of the quarantine, with
-        a 'gone' transfer-log row each saying why. Callers commit."""
+        a 'gone' transfer-log row each saying why; returns the ids that were waiting. Callers commit."""
         if not reasons:
-            return
+            return []
         with self.conn.cursor() as cur:
             cur.execute("DELETE FROM quarantine WHERE company = %s AND flow = %s AND system = %s AND entity = %s"
                         " AND source_id = ANY(%s) RETURNING source_id, source_key", (*self._scope, entity, list(reasons)))
             left = cur.fetchall()
         self.log([Outcome(entity, source_id, "gone", source_key, error_category="GONE", error_text=reasons[source_id])
                   for source_id, source_key in left])
+        return [source_id for source_id, _ in left]
 
     def forget(self, entity: str) -> int:
         """Drop the id map of one entity (its target records were deleted); returns how many rows."""
