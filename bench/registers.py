@@ -351,6 +351,8 @@ def _synthetic_register():
     from erpbridge.flows.severa_netvisor import mapping as m
 
     class Source:
+        system = "severa"  # records shaped as Severa's: the ledger keeps their ids under it
+
         def __init__(self, n):
             self.n = n
 
