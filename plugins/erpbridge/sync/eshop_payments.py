@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import chain
 from typing import Iterator
 
 from erpbridge.errors import RecordRejected
@@ -180,7 +181,7 @@ def import_payments(config: EshopErpSettings, ledger: Ledger, *, only: list[str]
                          retry=sorted({*ledger.quarantined(SALE_ENTITY),
                                        *(i.partition("/")[0] for i in ledger.quarantined(CORRECTION_ENTITY))}),
                          only=only)
-    orders = list({o["id"]: o for o in [*listing.fetch(listing.retry), *listing.changed()]}.values())
+    orders = list({o["id"]: o for o in [*listing.fetch(listing.retry), *chain.from_iterable(listing.changed())]}.values())
     prefix = config.oid_prefix
     paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger.conn, config.shop_conn_id))
     refunds = Refunds(orders, ledger, shop, notes)
