@@ -215,7 +215,7 @@ def test_a_page_of_orders_commits_its_in_flight_rows_together_before_its_first_p
                                                                                     monkeypatch):
     """The P7 speed-up: the engine commits a page's in-flight rows at once (not a commit per stage per order),
     and no order is posted before its in-flight row is committed (seen here from another connection)."""
-    from erpbridge.sync import eshop_orders
+    from erpbridge.flows.eshop_erp import orders as eshop_orders
 
     orders = [shop.order({"MUG-01": 1 + n % 2}, email=f"page{n}@example.pl") for n in range(5)]
     seen_at_posts: list[dict[str, str]] = []

@@ -22,7 +22,8 @@ class Reservations:
         """``hold`` for many orders (order id -> its lines) in one round trip each for the delete and the insert."""
         self.release_many(list(orders))
         with self.conn.cursor() as cur:
-            cur.executemany("INSERT INTO eshop_reservation (shop, shop_order_id, sku, quantity) VALUES (%s, %s, %s, %s)",
+            cur.executemany("INSERT INTO eshop_reservation (shop, shop_order_id, sku, quantity)"
+                            " VALUES (%s, %s, %s, %s)",
                             [(self.shop, order_id, sku, q) for order_id, quantities in orders.items()
                              for sku, q in quantities.items() if q > 0])
 

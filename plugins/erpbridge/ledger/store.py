@@ -185,7 +185,8 @@ class Ledger:
         """{source id: its transfer's state} for those of ``source_ids`` whose transfer began."""
         with self.conn.cursor() as cur:
             cur.execute("SELECT source_id, reference, stage, target_id FROM document_transfer"
-                        " WHERE flow = %s AND entity = %s AND source_id = ANY(%s)", (self.flow, entity, list(source_ids)))
+                        " WHERE flow = %s AND entity = %s AND source_id = ANY(%s)",
+                        (self.flow, entity, list(source_ids)))
             return {row[0]: DocumentState(*row[1:]) for row in cur.fetchall()}
 
     def set_document_state(self, entity: str, source_id: str, source_key: str | None, state: DocumentState) -> None:

@@ -181,7 +181,8 @@ def import_payments(config: EshopErpSettings, ledger: Ledger, *, only: list[str]
                          retry=sorted({*ledger.quarantined(SALE_ENTITY),
                                        *(i.partition("/")[0] for i in ledger.quarantined(CORRECTION_ENTITY))}),
                          only=only)
-    orders = list({o["id"]: o for o in [*listing.fetch(listing.retry), *chain.from_iterable(listing.changed())]}.values())
+    read = chain(listing.fetch(listing.retry), chain.from_iterable(listing.changed()))
+    orders = list({o["id"]: o for o in read}.values())
     prefix = config.oid_prefix
     paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger.conn, config.shop_conn_id))
     refunds = Refunds(orders, ledger, shop, notes)
