@@ -5,7 +5,7 @@ deterministic external reference is written and committed ("in_flight"); the tar
 searched by that reference (and its natural key) and an existing record is adopted; only then is
 the document posted. A crash anywhere is resolved on the rerun from the ledger stage and that
 lookup, never by a second post. Each later step (attach, follow-ups, the status write-back) is
-recorded as it completes and is itself idempotent. Documents refused for their data go to
+recorded as it completes (committed with its page: DocumentTransfer) and is itself idempotent. Documents refused for their data go to
 quarantine with the reason and the batch goes on; they are tried again while the source still
 offers them. A document that fails for a system reason (after the client's retries) is logged as
 failed and the run goes on with the next one; the run then ends with IncompleteTransfer, so the task
