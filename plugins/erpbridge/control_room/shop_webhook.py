@@ -70,9 +70,13 @@ def service_api() -> AirflowApi:
                             timeout=TIMEOUT)
     except httpx.HTTPError as exc:
         raise AirflowApiError(502, f"Airflow's REST API at {root} did not answer: {exc}") from None
-    if answer.status_code >= 400:
+    try:
+        token = answer.json()["access_token"] if answer.status_code < 400 else None
+    except (ValueError, KeyError, TypeError):
+        token = None
+    if not token:
         raise AirflowApiError(answer.status_code, f"no token for the service user of connection {AIRFLOW_API_CONN_ID}")
-    return AirflowApi(root, answer.json()["access_token"])
+    return AirflowApi(root, token)
 
 
 def queue_run(company: str, topic: str) -> dict:

@@ -32,8 +32,9 @@ PAGE_SIZE = 100  # orders whose ledger rows are committed together (the engine's
 
 
 class ErpProductIndex:
-    """ERP product code -> id, kept in the ledger and refreshed with only what changed since the last read.
-    In a dry run (``keep=False``) what is read stays in memory: the ledger is not written."""
+    """ERP product code -> id, kept in the ledger and refreshed with only what changed since the last read; each
+    code is looked up in the ledger once a run (``read``). In a dry run (``keep=False``) what is read stays in
+    memory: the ledger is not written."""
 
     def __init__(self, hook: FakturowniaHook, ledger: Ledger, overlap: timedelta, *, keep: bool = True):
         self.hook = hook
