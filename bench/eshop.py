@@ -71,26 +71,28 @@ def writes_and_reads(sim, since: int) -> dict[str, int]:
 
 def catalog(world: World, skus: int, changed: int) -> dict:
     from erpbridge.flows.eshop_erp.product_catalog import CATALOG_FLOW, sync_catalog
+    from erpbridge.flows.eshop_erp.settings import EshopErpSettings
     from erpbridge.hooks.fakturownia import FakturowniaHook
+    from erpbridge.hooks.woocommerce_shop import WooCommerceHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import EshopErpSettings
     from include.simulators.client import SimulatorAdmin
 
     shop, erp = (SimulatorAdmin(world.urls[n], timeout=600) for n in ("woocommerce", "fakturownia"))
     seed(world, skus)
     config = EshopErpSettings(eshop_warehouse_id=WAREHOUSE)
+    hooks = WooCommerceHook("woocommerce_default"), FakturowniaHook("fakturownia_default")
     ledger = Ledger.connect(CATALOG_FLOW)
     try:
         started = time.perf_counter()
-        sync_catalog(config, ledger, full=True)
+        sync_catalog(config, ledger, *hooks, full=True)
         full_seconds = time.perf_counter() - started
-        erp_ids = {p["code"]: p["id"] for page in FakturowniaHook().products() for p in page}
+        erp_ids = {p["code"]: p["id"] for page in hooks[1].products() for p in page}
         step = max(skus // changed, 1)
-        FakturowniaHook().create_warehouse_document({"kind": "pz", "warehouse_id": WAREHOUSE, "warehouse_actions": [
+        hooks[1].create_warehouse_document({"kind": "pz", "warehouse_id": WAREHOUSE, "warehouse_actions": [
             {"product_id": erp_ids[f"SKU-{i * step:06d}"], "quantity": 1} for i in range(changed)]})
         shop_seq, erp_seq = shop.last_seq(), erp.last_seq()
         started = time.perf_counter()
-        counts = sync_catalog(config, ledger)
+        counts = sync_catalog(config, ledger, *hooks)
         seconds = time.perf_counter() - started
     finally:
         ledger.close()
@@ -105,18 +107,21 @@ def orders(world: World, count: int, rounds: int) -> dict:
     """``rounds`` rounds of ``count`` new paid orders, each imported by the orders flow, then by the bare wire;
     the fastest round of each is compared (the machine is shared: the fastest round is the least disturbed)."""
     from erpbridge.flows.eshop_erp.orders import import_orders
+    from erpbridge.flows.eshop_erp.settings import EshopErpSettings
     from erpbridge.flows.eshop_erp.sync import ORDERS_FLOW
+    from erpbridge.hooks.fakturownia import FakturowniaHook
+    from erpbridge.hooks.woocommerce_shop import WooCommerceHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import EshopErpSettings
     from include.simulators.client import SimulatorAdmin
 
     shop, erp = (SimulatorAdmin(world.urls[n], timeout=600) for n in ("woocommerce", "fakturownia"))
     products = [p for p in shop.state()["products"]][:20]
     # no watermark overlap: a round reads only its own orders, as the bare wire does (rounds are a second apart)
     config = EshopErpSettings(eshop_warehouse_id=WAREHOUSE, watermark_overlap_minutes=0)
+    hooks = WooCommerceHook("woocommerce_default"), FakturowniaHook("fakturownia_default")
     ledger = Ledger.connect(ORDERS_FLOW)
     started = time.perf_counter()
-    import_orders(config, ledger)  # no orders yet: builds the ERP product index once, as a first run does
+    import_orders(config, ledger, *hooks)  # no orders yet: builds the ERP product index once, as a first run does
     index_seconds = time.perf_counter() - started
     flow_times, bare_times, created = [], [], 0
     try:
@@ -131,7 +136,7 @@ def orders(world: World, count: int, rounds: int) -> dict:
                  "shipping_lines": [{"method_id": "flat_rate", "method_title": "Kurier", "total": "15.00"}]}
                 for i in range(count)])["orders"]
             started = time.perf_counter()
-            created += import_orders(config, ledger).get("created", 0)
+            created += import_orders(config, ledger, *hooks).get("created", 0)
             flow_times.append(time.perf_counter() - started)
             erp_seq = erp.last_seq()
             bare_times.append(bare_wire(world, since, set(made)))

@@ -225,7 +225,7 @@ def test_retry_triggers_the_flows_dag_for_just_that_record_with_the_users_rights
 
     guid = severa.seed(customers=[{"number": -1, "name": "Negative Number Oy"}])["customers"][0]
     assert run_dag("severa_netvisor_registers", {"registers": ["customers"]}).state == "success"
-    form = {"flow": "severa_netvisor", "entity": "customer", "source_id": guid}
+    form = {"flow": "severa_netvisor_registers", "entity": "customer", "source_id": guid}
     json_accept = {"Accept": "application/json"}
 
     as_viewer = room.session("viewer").post(room.url("/quarantine/retry"), data=form, headers=json_accept, timeout=30)

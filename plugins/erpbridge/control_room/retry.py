@@ -1,8 +1,7 @@
 """How "Retry now" limits a run of a flow's DAG to one quarantined record: the DAG conf per DAG id.
 
-The DAG is the one that last tried the record (``transfer_log.dag_id``; a ledger flow such as
-``severa_netvisor`` or ``envoice_standardbooks_documents`` is not a DAG id). Register DAGs take the
-record itself (``retry_records``: entity + source id, watermarks untouched); document DAGs take the
+The DAG is the one that last tried the record (``transfer_log.dag_id``: ``<flow>`` or ``<flow>__<company>``).
+Register DAGs take the record itself (``retry_records``: entity + source id, watermarks untouched); document DAGs take the
 document number the ledger keeps as the record's ``source_key``. Before triggering, the control room
 checks that the DAG still declares every Param the conf names.
 """
@@ -11,6 +10,8 @@ from __future__ import annotations
 
 import re
 from typing import Callable
+
+from erpbridge.catalog import FLOWS, flow_of_dag
 
 _PERSON_DAY = re.compile(r"^(?P<who>.*\S)\s+(?P<day>\d{4}-\d{2}-\d{2})$")
 
@@ -45,21 +46,20 @@ def _person_day(record: dict) -> dict:
     return conf
 
 
-# DAG id -> the conf of a run for just this quarantined record (a dict from the ledger's quarantine row)
-RETRY_CONF: dict[str, Callable[[dict], dict]] = {
-    "severa_netvisor_registers": _record,
-    "standardbooks_envoice_master_data": _record,
-    "horizon_ad_accounts": _employee_code,
-    "severa_netvisor_sales_invoices": _document_number,
-    "severa_netvisor_travel_invoices": _document_number,
-    "netvisor_severa_purchase_invoices": _document_number,
-    "envoice_standardbooks_purchase_documents": _document_number,
-    "severa_netvisor_hours": _person_day,
+# how a flow names one record (the catalog's ``Flow.retry``) -> the conf of a run for just that record
+RETRY_BY: dict[str, Callable[[dict], dict]] = {
+    "record": _record,
+    "employee_code": _employee_code,
+    "document_number": _document_number,
+    "person_day": _person_day,
 }
+# flow id (= the default company's DAG id) -> the conf of a run for just this quarantined record
+RETRY_CONF: dict[str, Callable[[dict], dict]] = {flow.id: RETRY_BY[flow.retry] for flow in FLOWS.values() if flow.retry}
 
 
 def retry_conf(dag_id: str, record: dict) -> dict:
-    """The conf that makes a run of ``dag_id`` handle just ``record``; CannotRetry when there is none."""
-    if dag_id not in RETRY_CONF:
+    """The conf that makes a run of ``dag_id`` (any company's) handle just ``record``; CannotRetry when there is none."""
+    flow = flow_of_dag(dag_id)
+    if flow is None or flow.id not in RETRY_CONF:
         raise CannotRetry(f"DAG {dag_id} cannot retry a single record")
-    return RETRY_CONF[dag_id](record)
+    return RETRY_CONF[flow.id](record)

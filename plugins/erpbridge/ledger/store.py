@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Iterable
 
+from erpbridge.company import DEFAULT_COMPANY
+
 MIGRATION_LOCK = 4242_0001  # pg advisory lock id: one migrator at a time
 
 
@@ -53,16 +55,18 @@ class DocumentState:
 
 
 class Ledger:
-    def __init__(self, conn, flow: str, run: RunContext = RunContext()):
+    def __init__(self, conn, flow: str, run: RunContext = RunContext(), company: str = DEFAULT_COMPANY):
         self.conn = conn
         self.flow = flow
         self.run = run
+        self.company = company
 
     @classmethod
-    def connect(cls, flow: str, run: RunContext = RunContext(), conn_id: str = "erpbridge_ledger") -> "Ledger":
+    def connect(cls, flow: str, run: RunContext = RunContext(), conn_id: str = "erpbridge_ledger", *,
+                company: str = DEFAULT_COMPANY) -> "Ledger":
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        return cls(PostgresHook(postgres_conn_id=conn_id).get_conn(), flow, run)
+        return cls(PostgresHook(postgres_conn_id=conn_id).get_conn(), flow, run, company)
 
     def close(self) -> None:
         self.conn.close()

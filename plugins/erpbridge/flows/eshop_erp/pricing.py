@@ -15,7 +15,7 @@ from erpbridge.engine.registry import content_hash
 from erpbridge.errors import RecordRejected
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.ledger.store import Ledger
-from erpbridge.settings import EshopErpSettings, Promotion
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings, Promotion
 
 PRICING_ENTITY = "erp_pricing"  # id map: ERP product id -> hash of its price-list prices
 

@@ -23,11 +23,11 @@ from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
 from erpbridge.flows.eshop_erp import sync as orders_flow
 from erpbridge.flows.eshop_erp.pricing import Pricing
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import Ledger, Outcome
-from erpbridge.settings import EshopErpSettings
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class PendingOrders:
     def __init__(self, shop: WooCommerceHook, ledger: Ledger, reservations: Reservations, since: datetime):
         self.shop = shop
         self.reservations = reservations
-        self.issued = Ledger(ledger.conn, orders_flow.PAYMENTS_FLOW, ledger.run)
+        self.issued = Ledger(ledger.conn, orders_flow.PAYMENTS_FLOW, ledger.run, ledger.company)
         self.since = since
 
     def held(self) -> dict[str, Counter]:
@@ -118,11 +118,9 @@ class PendingOrders:
         return bool(state and state.stage == "done")
 
 
-def sync_catalog(config: EshopErpSettings, ledger: Ledger, *, shop: WooCommerceHook | None = None,
-                 erp: FakturowniaHook | None = None, full: bool = False, dry_run: bool = False) -> dict[str, int]:
+def sync_catalog(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, erp: FakturowniaHook, *,
+                 full: bool = False, dry_run: bool = False) -> dict[str, int]:
     """One pass; returns counts (written, unchanged SKUs are never read, rejected, rewritten after a race)."""
-    shop = shop or WooCommerceHook(config.shop_conn_id)
-    erp = erp or FakturowniaHook(config.erp_conn_id)
     started = datetime.now(timezone.utc)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     stored = ledger.watermark(STOCK_STREAM)
@@ -179,7 +177,7 @@ def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, inde
                              "shop has no product or variation with this SKU; add it in the shop",
                 "UNKNOWN_SKU", erp_items[sku], dry_run)
         counts["rejected"] += 1
-    reservations = Reservations(ledger.conn, config.shop_conn_id)
+    reservations = Reservations(ledger.conn, shop.conn_id)
     pending = PendingOrders(shop, ledger, reservations, _pending_since(config, ledger))
     held = reservations.reserved(items)
     before = pending.held()
@@ -214,7 +212,7 @@ def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, inde
 def _pending_since(config: EshopErpSettings, ledger: Ledger) -> datetime:
     """Orders newer than the orders flow's watermark (or the setting orders_since, or an hour) are not in the
     ledger's reservations yet."""
-    stored = Ledger(ledger.conn, orders_flow.ORDERS_FLOW, ledger.run).watermark(orders_flow.ORDERS_STREAM)
+    stored = Ledger(ledger.conn, orders_flow.ORDERS_FLOW, ledger.run, ledger.company).watermark(orders_flow.ORDERS_STREAM)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     if stored:
         return datetime.fromisoformat(stored) - overlap
