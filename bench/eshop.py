@@ -212,7 +212,8 @@ def main(argv=None) -> int:
         world.start_simulators(("woocommerce", "fakturownia"))
         world.fresh_ledger()
         connections(world)
-        results = {"catalog": catalog(world, args.skus, args.changed), "orders": orders(world, args.orders, args.rounds)}
+        results = {"catalog": catalog(world, args.skus, args.changed),
+                   "orders": orders(world, args.orders, args.rounds)}
     finally:
         world.stop()
     RESULTS.mkdir(parents=True, exist_ok=True)

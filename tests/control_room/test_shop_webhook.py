@@ -97,7 +97,7 @@ def test_a_ping_is_answered_and_anything_unsigned_or_not_an_order_queues_nothing
     assert tampered.status_code == 401
     product = deliver(webhook, ORDER_BODY, topic="product.updated")
     assert product.status_code == 200 and product.json()["triggered"] is False
-    assert deliver(webhook, ORDER_BODY, company="other").status_code == 404  # no woocommerce_webhook__other
+    assert deliver(webhook, ORDER_BODY, company="other").status_code == 404  # no such company in the companies file
     assert deliver(webhook, ORDER_BODY, company="..").status_code in (404, 422)
     assert deliver(webhook, b"x" * 1_000_001).status_code == 413
     assert webhook.queued() == []

@@ -149,9 +149,10 @@ def test_price_lists_and_dated_promotions_reach_the_shop_and_a_changed_price_onl
             "0": position("BOOK-01", "40.00"), "1": position("CAKE-01", "", use_percentage="1", percentage="10")}},
     ])["price_lists"]
     today = date.today()
-    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP", json.dumps(SETTINGS | {"price_list_id": eshop_list, "promotions": [
-        {"price_list_id": black_friday, "starts": str(today), "ends": str(today + timedelta(days=6))},
-        {"price_list_id": eshop_list, "starts": "2020-01-01", "ends": "2020-01-31"}]}))  # long over: ignored
+    promotions = [{"price_list_id": black_friday, "starts": str(today), "ends": str(today + timedelta(days=6))},
+                  {"price_list_id": eshop_list, "starts": "2020-01-01", "ends": "2020-01-31"}]  # long over: ignored
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP",
+                       json.dumps(SETTINGS | {"price_list_id": eshop_list, "promotions": promotions}))
     run(CATALOG)
     products = {p["sku"]: p for p in woocommerce.state()["products"]}
     assert (products["MUG-01"]["regular_price"], products["MUG-01"]["sale_price"]) == ("30.00", "")
