@@ -27,12 +27,17 @@ What it serves, as that description gives it:
   positions; a correction's negative quantities take it back.
 * ``banking/payments`` (``price``, ``invoice_id`` or ``invoice_ids`` settled in order, ``paid``):
   the invoices' ``paid`` amount and status follow.
+* ``price_lists`` (list, add, update, delete: name, description, currency and
+  ``price_list_positions_attributes`` keyed "0", "1", ..., each ``priceable_id`` / ``priceable_type``
+  ``Product``, ``use_percentage`` / ``percentage``, ``price_net``, ``price_gross``, ``use_tax``, ``tax``;
+  an update's position with an ``id`` changes that position, one without is added).
 
 Where the description is silent (ASSUMED here, and in our hook's "verify first" list): errors are
 ``{"code": "error", "message": ...}`` - 401 for a missing or wrong token, 404 for an unknown id,
 422 with ``message`` a ``{field: [reasons]}`` object for refused data (``oid`` taken: "jest już
 zajęty"), 400 for a missing wrapper; the invoice list also filters by ``oid`` and answers oldest
-first.
+first; the price list list shows each list's positions as ``price_list_positions`` (the README
+shows only what is sent) and a position's net and gross prices as given.
 
 Admin (``/_sim/``): ``POST /_sim/seed`` with ``{"warehouses", "products" (``stock``: {warehouse id:
 quantity}), "clients", "invoices"}``; ``GET /_sim/state`` dumps everything.
@@ -152,6 +157,7 @@ class Account:
         self.invoices: dict[int, dict] = {}
         self.documents: dict[int, dict] = {}
         self.payments: dict[int, dict] = {}
+        self.price_lists: dict[int, dict] = {}
         self.numbers: dict[tuple[str, str], int] = {}
         self._next_id = 1000
 
@@ -446,6 +452,45 @@ class Account:
         self.payments[payment["id"]] = payment
         return payment
 
+    # price lists -----------------------------------------------------------------------------------------
+    def save_price_list(self, body: dict, existing: dict | None = None) -> dict:
+        if not (existing or {}).get("name") and not str(body.get("name") or "").strip():
+            raise refused("name", "nie może być puste")
+        moment = stamp(now())
+        price_list = existing or {"id": self.new_id(), "description": None, "currency": "PLN",
+                                  "price_list_positions": [], "created_at": moment}
+        price_list.update({k: body[k] for k in ("name", "description", "currency") if k in body})
+        attributes = body.get("price_list_positions_attributes") or {}
+        rows = attributes.values() if isinstance(attributes, dict) else attributes
+        positions = {p["id"]: p for p in price_list["price_list_positions"]}
+        for raw in rows:
+            position = positions.get(record_id(raw["id"])) if raw.get("id") else None
+            if raw.get("id") and position is None:
+                raise refused("price_list_positions", "nie istnieje")
+            position = self._price_position(raw, position)
+            positions[position["id"]] = position
+        price_list["price_list_positions"] = sorted(positions.values(), key=lambda p: p["id"])
+        price_list["updated_at"] = moment
+        self.price_lists[price_list["id"]] = price_list
+        return price_list
+
+    def _price_position(self, raw: dict, existing: dict | None) -> dict:
+        position = existing or {"id": self.new_id(), "priceable_type": "Product", "use_percentage": "0",
+                                "percentage": None, "price_net": None, "price_gross": None, "use_tax": "1",
+                                "tax": "23"}
+        for key in ("priceable_id", "priceable_name", "priceable_type", "use_percentage", "percentage", "use_tax",
+                    "tax"):
+            if key in raw:
+                position[key] = raw[key]
+        product_id = str(position.get("priceable_id") or "")
+        if position.get("priceable_type") != "Product" or not product_id.isdigit() or int(product_id) not in self.products:
+            raise refused("price_list_positions.priceable", "nie istnieje")
+        position["priceable_id"] = int(product_id)
+        for key in ("price_net", "price_gross"):
+            if raw.get(key) not in (None, ""):
+                position[key] = money(dec(raw[key], f"price_list_positions.{key}"))
+        return position
+
     # admin ---------------------------------------------------------------------------------------------
     def seed(self, payload: dict) -> dict:
         created: dict[str, list] = {"warehouses": [], "products": [], "clients": [], "invoices": []}
@@ -466,6 +511,8 @@ class Account:
             created["clients"].append(self.save_client(raw)["id"])
         for raw in payload.get("invoices", []):
             created["invoices"].append(self.create_invoice(raw)["id"])
+        for raw in payload.get("price_lists", []):
+            created.setdefault("price_lists", []).append(self.save_price_list(raw)["id"])
         return created
 
     def dump(self) -> dict:
@@ -476,7 +523,8 @@ class Account:
                 "clients": sorted(self.clients.values(), key=lambda c: c["id"]),
                 "invoices": sorted(self.invoices.values(), key=lambda i: i["id"]),
                 "warehouse_documents": sorted(self.documents.values(), key=lambda d: d["id"]),
-                "payments": sorted(self.payments.values(), key=lambda p: p["id"])}
+                "payments": sorted(self.payments.values(), key=lambda p: p["id"]),
+                "price_lists": sorted(self.price_lists.values(), key=lambda p: p["id"])}
 
 
 # -- lists ------------------------------------------------------------------------------------------------
@@ -606,6 +654,25 @@ def create_app(config: dict | None = None) -> FastAPI:
     async def product_update(pid: str, request: Request) -> Response:
         return await call(request, lambda body: account.view_product(
             account.save_product(wrapped(body, "product"), account._get(account.products, pid))))
+
+    # price lists
+    @app.get("/price_lists.json")
+    async def price_lists(request: Request) -> Response:
+        return await call(request, lambda _: page_of(sorted(account.price_lists.values(), key=lambda p: p["id"]),
+                                                     request.query_params))
+
+    @app.post("/price_lists.json")
+    async def price_list_create(request: Request) -> Response:
+        return await call(request, lambda body: account.save_price_list(wrapped(body, "price_list")), status=201)
+
+    @app.put("/price_lists/{lid}.json")
+    async def price_list_update(lid: str, request: Request) -> Response:
+        return await call(request, lambda body: account.save_price_list(wrapped(body, "price_list"),
+                                                                        account._get(account.price_lists, lid)))
+
+    @app.delete("/price_lists/{lid}.json")
+    async def price_list_delete(lid: str, request: Request) -> Response:
+        return await call(request, lambda _: account.price_lists.pop(account._get(account.price_lists, lid)["id"]))
 
     # warehouse documents
     @app.get("/warehouse_documents.json")

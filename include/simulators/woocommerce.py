@@ -235,8 +235,8 @@ class Shop:
                 continue
             product[name] = value
         for name in ("date_on_sale_from", "date_on_sale_to"):
-            if body.get(name):
-                product[f"{name}_gmt"] = wp_time(parse_time(body[name], name))
+            if name in body:  # an empty date ends the schedule
+                product[f"{name}_gmt"] = wp_time(parse_time(body[name], name)) if body[name] else None
         if sku is not None and sku != indexed:
             self.skus.pop(indexed, None)
             if sku:

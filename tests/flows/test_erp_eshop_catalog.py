@@ -5,6 +5,7 @@ unknown SKUs in quarantine."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 
@@ -42,6 +43,12 @@ def receive(fakturownia, code: str, quantity: int) -> None:
     product = next(p for p in fakturownia.state()["products"] if p["code"] == code)
     FakturowniaHook().create_warehouse_document({"kind": "pz", "warehouse_id": ESHOP_WAREHOUSE, "warehouse_actions": [
         {"product_id": product["id"], "quantity": quantity}]})
+
+
+def written(ledger) -> list[str]:
+    """The SKUs written to the shop, in the transfer log's order."""
+    return [row[0] for row in ledger.execute("SELECT source_id FROM transfer_log WHERE entity = 'catalog_item'"
+                                             " AND action = 'updated' ORDER BY id")]
 
 
 def batch_writes(woocommerce, since: int = 0) -> list[str]:
@@ -127,3 +134,45 @@ def test_change_proportional_with_many_skus(shop, woocommerce, fakturownia):
     assert len([r for r in fakturownia.requests(erp_seq) if r["path"] == "/products.json"]) == 3
     assert [r["path"] for r in woocommerce.requests(shop_seq) if r["method"] == "GET"] == ["/wp-json/wc/v3/orders"] * 2
     assert shop_stock(woocommerce)["BULK-00000"] == 6
+
+
+def test_price_lists_and_dated_promotions_reach_the_shop_and_a_changed_price_only_its_sku(
+        shop, ledger, woocommerce, fakturownia, monkeypatch):
+    erp = {p["code"]: p for p in fakturownia.state()["products"]}
+
+    def position(code: str, net: str, **more) -> dict:
+        return {"priceable_id": erp[code]["id"], "priceable_type": "Product", "price_net": net, **more}
+
+    eshop_list, black_friday = fakturownia.seed(price_lists=[
+        {"name": "Sklep internetowy", "price_list_positions_attributes": {"0": position("MUG-01", "30.00")}},
+        {"name": "Black Friday", "price_list_positions_attributes": {
+            "0": position("BOOK-01", "40.00"), "1": position("CAKE-01", "", use_percentage="1", percentage="10")}},
+    ])["price_lists"]
+    today = date.today()
+    promotions = [{"price_list_id": black_friday, "starts": str(today), "ends": str(today + timedelta(days=6))},
+                  {"price_list_id": eshop_list, "starts": "2020-01-01", "ends": "2020-01-31"}]  # long over: ignored
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP",
+                       json.dumps(SETTINGS | {"price_list_id": eshop_list, "promotions": promotions}))
+    run(CATALOG)
+    products = {p["sku"]: p for p in woocommerce.state()["products"]}
+    assert (products["MUG-01"]["regular_price"], products["MUG-01"]["sale_price"]) == ("30.00", "")
+    book = products["BOOK-01"]
+    assert (book["regular_price"], book["sale_price"]) == (erp["BOOK-01"]["price_net"], "40.00")
+    assert (book["date_on_sale_from"], book["date_on_sale_to"]) == (f"{today}T00:00:00",
+                                                                   f"{today + timedelta(days=6)}T23:59:59")
+    assert (products["TEE-M"]["regular_price"], products["TEE-M"]["sale_price"]) == (erp["TEE-M"]["price_net"], "")
+    reasons = dict(ledger.execute("SELECT source_id, reason FROM quarantine").fetchall())
+    assert "CAKE-01" in reasons and "gives a percentage, not a price" in reasons["CAKE-01"]
+
+    seq = woocommerce.last_seq()
+    run(CATALOG)
+    assert batch_writes(woocommerce, seq) == []  # nothing changed: nothing written
+    [listed] = [p for p in FakturowniaHook().request("GET", "price_lists.json") if p["id"] == eshop_list]
+    FakturowniaHook().request("PUT", f"price_lists/{eshop_list}.json", write=True, json={"price_list": {
+        "price_list_positions_attributes": {"0": {"id": listed["price_list_positions"][0]["id"],
+                                                  "price_net": "28.00"}}}})
+    seq, logged = woocommerce.last_seq(), written(ledger)
+    run(CATALOG)
+    assert batch_writes(woocommerce, seq) == ["/wp-json/wc/v3/products/batch"]
+    assert written(ledger)[len(logged):] == ["MUG-01"]  # only the SKU whose price changed
+    assert {p["sku"]: p["regular_price"] for p in woocommerce.state()["products"]}["MUG-01"] == "28.00"

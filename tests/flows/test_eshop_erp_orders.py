@@ -223,3 +223,32 @@ def test_a_quarantined_order_the_shop_no_longer_has_leaves_as_gone(shop, ledger,
     assert list(quarantine(ledger)) == [f"order {refused['number']}"]  # still in the shop: still waiting
     assert ledger.execute("SELECT source_id, error_text FROM transfer_log WHERE action = 'gone'").fetchall() == [
         ("999999", "the shop has no order 999999 any more")]
+
+
+def test_a_page_of_orders_commits_its_in_flight_rows_together_before_its_first_post(shop, ledger, fakturownia,
+                                                                                    monkeypatch):
+    """The P7 speed-up: the engine commits a page's in-flight rows at once (not a commit per stage per order),
+    and no order is posted before its in-flight row is committed (seen here from another connection)."""
+    from erpbridge.flows.eshop_erp import orders as eshop_orders
+
+    orders = [shop.order({"MUG-01": 1 + n % 2}, email=f"page{n}@example.pl") for n in range(5)]
+    seen_at_posts: list[dict[str, str]] = []
+    post = eshop_orders.ErpCustomerOrders.post
+
+    def post_after_looking(self, payload):
+        seen_at_posts.append(dict(ledger.execute(
+            "SELECT reference, stage FROM document_transfer WHERE entity = 'customer_order'").fetchall()))
+        return post(self, payload)
+
+    monkeypatch.setattr(eshop_orders.ErpCustomerOrders, "post", post_after_looking)
+    run = run_dag(DAG)
+    assert task_states(run)["import_orders"] == "success"
+    oids = [f"WC-{o['number']}" for o in orders]
+    assert len(seen_at_posts) == 5
+    assert seen_at_posts[0] == {oid: "in_flight" for oid in oids}  # the whole page, before the first post
+    for n, seen in enumerate(seen_at_posts):
+        assert seen[oids[n]] == "in_flight"
+    assert sorted(erp_orders(fakturownia)) == sorted(oids)
+    assert dict(ledger.execute("SELECT reference, stage FROM document_transfer").fetchall()) == {
+        oid: "done" for oid in oids}
+    assert ledger.execute("SELECT max(attempts) FROM document_transfer").fetchone()[0] == 1

@@ -58,6 +58,32 @@ def test_products_with_stock_per_warehouse_and_changes(erp, readme):
     assert [p["code"] for p in changed] == ["MUG-01"]
 
 
+def test_price_lists_are_added_updated_listed_with_their_positions_and_deleted(readme):
+    mug = next(p for p in readme.get("/products.json").json() if p["code"] == "MUG-01")
+    added = readme.post("/price_lists.json", json={"price_list": {  # the README's call
+        "name": "Sklep internetowy", "description": "Opis", "currency": "PLN",
+        "price_list_positions_attributes": {"0": {
+            "priceable_id": str(mug["id"]), "priceable_name": mug["name"], "priceable_type": "Product",
+            "use_percentage": "0", "percentage": "", "price_net": "111.0", "price_gross": "136.53", "use_tax": "1",
+            "tax": "23"}}}})
+    assert added.status_code == 201, added.text
+    [position] = added.json()["price_list_positions"]
+    assert (position["priceable_id"], position["price_net"], position["price_gross"]) == (mug["id"], "111.00", "136.53")
+    changed = readme.put(f"/price_lists/{added.json()['id']}.json", json={"price_list": {
+        "name": "Sklep internetowy", "price_list_positions_attributes": {"0": {
+            "id": str(position["id"]), "priceable_id": str(mug["id"]), "price_net": "10.0", "price_gross": "10.80",
+            "use_tax": "1", "tax": "8"}}}})
+    assert changed.status_code == 200, changed.text
+    [listed] = readme.get("/price_lists.json").json()
+    assert [(p["id"], p["price_gross"], p["tax"]) for p in listed["price_list_positions"]] == [
+        (position["id"], "10.80", "8")]
+    unknown = readme.post("/price_lists.json", json={"price_list": {"name": "X", "price_list_positions_attributes": {
+        "0": {"priceable_id": "999999", "priceable_type": "Product", "price_gross": "1.00"}}}})
+    assert unknown.status_code == 422
+    assert readme.delete(f"/price_lists/{listed['id']}.json").status_code == 200
+    assert readme.get("/price_lists.json").json() == []
+
+
 def test_warehouse_documents_move_stock(readme):
     mug = next(p for p in readme.get("/products.json").json() if p["code"] == "MUG-01")
     transfer = readme.post("/warehouse_documents.json", json={"warehouse_document": {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/erpbridge"
+WEBHOOKS_PREFIX = "/erpbridge-webhooks"  # no Airflow login: each delivery is signed (control_room.shop_webhook)
 
 
 class ControlRoomPlugin(AirflowPlugin):
@@ -21,6 +22,8 @@ class ControlRoomPlugin(AirflowPlugin):
     @property
     def fastapi_apps(self) -> list[dict]:
         """Imported when the api-server asks, so schedulers and task runners that load plugins skip it."""
+        from erpbridge.control_room import shop_webhook
         from erpbridge.control_room.app import app
 
-        return [{"app": app, "url_prefix": URL_PREFIX, "name": "erpbridge control room"}]
+        return [{"app": app, "url_prefix": URL_PREFIX, "name": "erpbridge control room"},
+                {"app": shop_webhook.app, "url_prefix": WEBHOOKS_PREFIX, "name": "erpbridge shop webhooks"}]

@@ -6,7 +6,9 @@ ASSUMED, verify first (the public description does not settle them; each lives o
 ``ERROR_SHAPE`` - errors are ``{"code": "error", "message": ...}`` with 401 for a bad token, 404 for
 an unknown id and 422 with ``message`` = ``{field: [reasons]}`` for refused data; ``OID_TAKEN`` -
 a second document with an ``oid_unique`` order id is refused as 422 on field ``oid``;
-``OID_FILTER`` - ``GET /invoices.json?oid=`` lists the documents with that order id. The token
+``OID_FILTER`` - ``GET /invoices.json?oid=`` lists the documents with that order id;
+``PRICE_LIST_POSITIONS`` - the price list list shows each list's positions under that key (the README
+shows only what is sent: ``price_list_positions_attributes``). The token
 travels in an ``Authorization: Bearer`` header (accepted by the live API, keeps it out of URLs).
 """
 
@@ -22,6 +24,7 @@ from erpbridge.hooks.transport import Retryable
 PER_PAGE = 100  # the API's maximum
 OID_TAKEN_FIELD = "oid"  # OID_TAKEN: the 422 field naming a taken order id
 OID_FILTER = "oid"  # OID_FILTER: the invoice list's filter by order id
+PRICE_LIST_POSITIONS = "price_list_positions"  # PRICE_LIST_POSITIONS: a listed price list's positions
 
 
 class FakturowniaHook(HttpSystemHook):
@@ -92,6 +95,14 @@ class FakturowniaHook(HttpSystemHook):
 
     def create_warehouse_document(self, document: dict) -> dict:
         return self.create("warehouse_documents", "warehouse_document", document)
+
+    # --- price lists ----------------------------------------------------------------------------
+
+    def price_list_positions(self, price_list_ids: list[int]) -> dict[int, list[dict]]:
+        """Price list id -> its positions, for those of ``price_list_ids`` the account has."""
+        wanted = set(price_list_ids)
+        return {int(p["id"]): p.get(PRICE_LIST_POSITIONS) or [] for page in self.iter_pages("price_lists.json")
+                for p in page if int(p["id"]) in wanted}
 
     # --- clients --------------------------------------------------------------------------------
 

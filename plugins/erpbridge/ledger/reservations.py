@@ -20,19 +20,25 @@ class Reservations:
 
     def hold(self, order_id: str, quantities: dict[str, Decimal]) -> None:
         """The order's lines (SKU -> quantity) as its reservation, replacing what it held before."""
+        self.hold_many({order_id: quantities})
+
+    def hold_many(self, orders: dict[str, dict[str, Decimal]]) -> None:
+        """``hold`` for many orders (order id -> its lines) in one round trip each for the delete and the insert."""
+        self.release_many(list(orders))
         with self.conn.cursor() as cur:
-            self._release(cur, order_id)
             cur.executemany("INSERT INTO eshop_reservation (company, shop, system, shop_order_id, sku, quantity)"
                             " VALUES (%s, %s, %s, %s, %s, %s)",
-                            [(*self.scope, order_id, sku, q) for sku, q in quantities.items() if q > 0])
+                            [(*self.scope, order_id, sku, q) for order_id, quantities in orders.items()
+                             for sku, q in quantities.items() if q > 0])
 
     def release(self, order_id: str) -> None:
-        with self.conn.cursor() as cur:
-            self._release(cur, order_id)
+        self.release_many([order_id])
 
-    def _release(self, cur, order_id: str) -> None:
-        cur.execute("DELETE FROM eshop_reservation WHERE company = %s AND shop = %s AND system = %s"
-                    " AND shop_order_id = %s", (*self.scope, order_id))
+    def release_many(self, order_ids: list[str]) -> None:
+        if order_ids:
+            with self.conn.cursor() as cur:
+                cur.execute("DELETE FROM eshop_reservation WHERE company = %s AND shop = %s AND system = %s"
+                            " AND shop_order_id = ANY(%s)", (*self.scope, order_ids))
 
     def held_orders(self, order_ids: Iterable[str]) -> set[str]:
         """Which of these orders hold a reservation."""

@@ -216,22 +216,34 @@ class Ledger:
     # --- document transfers ---------------------------------------------------------------------
 
     def document_state(self, entity: str, source_id: str) -> DocumentState | None:
+        return self.document_states(entity, [source_id]).get(source_id)
+
+    def document_states(self, entity: str, source_ids: Iterable[str]) -> dict[str, DocumentState]:
+        """{source id: its transfer's state} for those of ``source_ids`` whose transfer began."""
         with self.conn.cursor() as cur:
-            cur.execute("SELECT reference, stage, target_id FROM document_transfer WHERE company = %s AND flow = %s"
-                        " AND system = %s AND entity = %s AND source_id = %s", (*self.scope, entity, source_id))
-            row = cur.fetchone()
-        return DocumentState(*row) if row else None
+            cur.execute("SELECT source_id, reference, stage, target_id FROM document_transfer WHERE company = %s"
+                        " AND flow = %s AND system = %s AND entity = %s AND source_id = ANY(%s)",
+                        (*self.scope, entity, list(source_ids)))
+            return {row[0]: DocumentState(*row[1:]) for row in cur.fetchall()}
 
     def set_document_state(self, entity: str, source_id: str, source_key: str | None, state: DocumentState) -> None:
+        self.set_document_states(entity, [(source_id, source_key, state)])
+
+    def set_document_states(self, entity: str, rows: Iterable[tuple[str, str | None, DocumentState]]) -> None:
+        """(source id, source key, state) rows in one pipelined batch; each in_flight one counts an attempt."""
+        rows = list(rows)
+        if not rows:
+            return
         with self.conn.cursor() as cur:
-            cur.execute(
+            cur.executemany(
                 "INSERT INTO document_transfer (company, flow, system, entity, source_id, source_key, reference, stage,"
                 " target_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (company, flow, entity, system, source_id) DO UPDATE SET"
                 " source_key = EXCLUDED.source_key, reference = EXCLUDED.reference, stage = EXCLUDED.stage,"
                 " target_id = EXCLUDED.target_id, updated_at = now(),"
                 " attempts = document_transfer.attempts + (EXCLUDED.stage = 'in_flight')::int",
-                (*self.scope, entity, source_id, source_key, state.reference, state.stage, state.target_id))
+                [(*self.scope, entity, source_id, source_key, state.reference, state.stage, state.target_id)
+                 for source_id, source_key, state in rows])
 
     def unfinished_documents(self, entity: str) -> list[str]:
         """Source ids whose transfer began but did not reach 'done' (a crash or a failed write-back)."""

@@ -28,10 +28,13 @@ from erpbridge.flows.eshop_erp.sync import (CANCEL_ENTITY, CANCELLED_ERP_STATUS,
 
 log = logging.getLogger(__name__)
 
+PAGE_SIZE = 100  # orders whose ledger rows are committed together (the engine's page), one shop page
+
 
 class ErpProductIndex:
-    """ERP product code -> id, kept in the ledger and refreshed with only what changed since the last read.
-    In a dry run (``keep=False``) what is read stays in memory: the ledger is not written."""
+    """ERP product code -> id, kept in the ledger and refreshed with only what changed since the last read; each
+    code is looked up in the ledger once a run (``read``). In a dry run (``keep=False``) what is read stays in
+    memory: the ledger is not written."""
 
     def __init__(self, hook: FakturowniaHook, ledger: Ledger, overlap: timedelta, *, keep: bool = True):
         self.hook = hook
@@ -58,9 +61,10 @@ class ErpProductIndex:
         return count
 
     def ids(self, codes: list[str]) -> dict[str, int]:
-        known = {code: target for code, (target, _) in self.ledger.mappings(PRODUCT_INDEX, codes).items()}
-        known |= {code: self.read[code] for code in codes if code in self.read}
-        return {code: int(target) for code, target in known.items()}
+        """The ERP ids of those codes that are ERP products (each code looked up in the ledger once a run)."""
+        unread = [code for code in codes if code not in self.read]
+        self.read |= {code: target for code, (target, _) in self.ledger.mappings(PRODUCT_INDEX, unread).items()}
+        return {code: int(self.read[code]) for code in codes if code in self.read}
 
 
 class Customers:
@@ -69,12 +73,16 @@ class Customers:
     def __init__(self, hook: FakturowniaHook, ledger: Ledger):
         self.hook = hook
         self.ledger = ledger.of(SHOP)  # keyed by the shop order's buyer
+        self.known: dict[str, int] = {}  # buyer key -> card id, read or made in this run
 
     def card_id(self, buyer: m.Buyer) -> int:
         key = buyer.key()
+        if key in self.known:
+            return self.known[key]
         remembered = self.ledger.mappings(CUSTOMER_ENTITY, [key]).get(key)
         if remembered:
-            return int(remembered[0])
+            self.known[key] = int(remembered[0])
+            return self.known[key]
         found = self.hook.find_clients(tax_no=buyer.nip) if buyer.nip else self.hook.find_clients(email=buyer.email)
         if found:
             card = min(found, key=lambda c: c["id"])  # the oldest card, never a new one for a returning buyer
@@ -82,7 +90,8 @@ class Customers:
             card = self.hook.create_client(buyer.card())
             log.info("customer card %s created for %s", card["id"], key)
         self.ledger.remember(CUSTOMER_ENTITY, key, str(card["id"]), None)
-        return int(card["id"])
+        self.known[key] = int(card["id"])
+        return self.known[key]
 
 
 class ErpCustomerOrders:
@@ -258,7 +267,8 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHoo
     holds = reservations and StockHolds(reservations, ledger, ledger.for_flow(PAYMENTS_FLOW), to_store)
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
-    result = DocumentTransfer(order_flow(config, ledger, erp, orders, index), ledger, dry_run=dry_run).run()
+    result = DocumentTransfer(order_flow(config, ledger, erp, orders, index), ledger, dry_run=dry_run,
+                              page_size=PAGE_SIZE).run()
     counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
     if orders.gone and not dry_run:  # quarantined orders the shop no longer has: out, saying why
         counts["gone"] = len(ledger.gone(ORDER_ENTITY, orders.gone))

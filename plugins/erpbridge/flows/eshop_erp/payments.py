@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import chain
 from typing import Iterator
 
 from erpbridge.engine.documents import Attachment, DocumentFlow
@@ -182,7 +183,8 @@ def import_payments(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceH
                          retry=sorted({*ledger.quarantined(SALE_ENTITY),
                                        *(i.partition("/")[0] for i in ledger.quarantined(CORRECTION_ENTITY))}),
                          only=only)
-    orders = list({o["id"]: o for o in [*listing.fetch(listing.retry), *listing.changed()]}.values())
+    read = chain(listing.fetch(listing.retry), chain.from_iterable(listing.changed()))
+    orders = list({o["id"]: o for o in read}.values())
     prefix = config.oid_prefix
     paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger, shop.conn_id))
     refunds = Refunds(orders, ledger, shop, notes)

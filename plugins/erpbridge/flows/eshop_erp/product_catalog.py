@@ -1,5 +1,6 @@
 """ERP -> e-shop catalog (R-D.1): prices and stock of the ERP's e-shop warehouse written to WooCommerce by SKU
-(= the ERP product code), as absolute quantities through the batch endpoints.
+(= the ERP product code), as absolute quantities through the batch endpoints; prices from the price lists
+and dated promotions as erpbridge.flows.eshop_erp.pricing says.
 
 Change-proportional: only the ERP products changed since the stream's watermark are read and written; the
 SKU -> shop id map lives in the ledger (built in full once, or on a full resync). The reservation rule: the
@@ -14,12 +15,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from erpbridge.engine.registry import content_hash
+from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
 from erpbridge.flows.eshop_erp import sync as orders_flow
+from erpbridge.flows.eshop_erp.pricing import Pricing
 from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
@@ -129,10 +132,13 @@ def sync_catalog(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook
     erp_items = {str(p["code"]): p for page in erp.products(config.eshop_warehouse_id, since) for p in page
                  if p.get("code")}
     erp_items |= _quarantined(ledger, index, erp, config.eshop_warehouse_id, skip=erp_items)
+    pricing = Pricing(config, erp, date.today())
+    erp_items |= _repriced(erp, pricing.changed(ledger), config.eshop_warehouse_id, skip=erp_items)
     counts = Counter(read=len(erp_items))
     if erp_items:
-        counts += _write(config, ledger, shop, index, erp_items, full=full, dry_run=dry_run)
+        counts += _write(config, ledger, shop, index, erp_items, pricing, full=full, dry_run=dry_run)
     if not dry_run:
+        pricing.remember(ledger)
         ledger.set_watermark(STOCK_STREAM, started.isoformat())
         ledger.commit()
     log.info("catalog: %s", dict(counts))
@@ -156,8 +162,16 @@ def _quarantined(ledger: Ledger, index: ShopIndex, erp: FakturowniaHook, warehou
     return {sku: product for sku, product in products.items() if product}
 
 
+def _repriced(erp: FakturowniaHook, product_ids: list[int], warehouse_id: int | None, skip: dict) -> dict[str, dict]:
+    """The ERP products whose price-list prices changed, read again (those not read already)."""
+    read = {int(p["id"]) for p in skip.values()}
+    params = {"warehouse_id": warehouse_id} if warehouse_id else None
+    products = (erp.get("products", i, params) for i in product_ids if i not in read)
+    return {str(p["code"]): p for p in products if p and p.get("code")}
+
+
 def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, index: ShopIndex, erp_items: dict,
-           *, full: bool, dry_run: bool) -> Counter:
+           pricing: Pricing, *, full: bool, dry_run: bool) -> Counter:
     counts: Counter = Counter()
     items = index.find(sorted(erp_items))
     for sku in sorted(set(erp_items) - set(items)):
@@ -169,7 +183,13 @@ def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, inde
     pending = PendingOrders(shop, ledger, reservations, _pending_since(config, ledger))
     held = reservations.reserved(items)
     before = pending.held()
-    values = {sku: _values(config, erp_items[sku], held[sku] + _sum(before, sku)) for sku in items}
+    values = {}
+    for sku in list(items):
+        try:
+            values[sku] = _values(pricing, erp_items[sku], sku, held[sku] + _sum(before, sku))
+        except RecordRejected as exc:
+            _refuse(ledger, sku, exc.reason, exc.category, erp_items[sku], dry_run)
+            counts["rejected"] += 1
     if not full:  # what was written last and still holds costs no write (a re-read within the overlap)
         last = ledger.mappings(ITEM_ENTITY, list(values))
         same = {sku for sku in values if last.get(sku, (None, None))[1] == content_hash(values[sku])}
@@ -183,7 +203,7 @@ def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, inde
     touched = {sku for q in raced.values() for sku in q if sku in values}
     if touched:  # an order came in while the write was on its way: write those SKUs once more
         log.info("orders %s came in during the write; SKUs %s written again", sorted(raced), sorted(touched))
-        again = {sku: _values(config, erp_items[sku], held[sku] + _sum(before, sku) + _sum(raced, sku))
+        again = {sku: _values(pricing, erp_items[sku], sku, held[sku] + _sum(before, sku) + _sum(raced, sku))
                  for sku in touched}
         counts += _send(ledger, shop, {s: items[s] for s in touched}, again)
         counts["rewritten"] += len(touched)
@@ -207,11 +227,10 @@ def _sum(orders: dict[str, Counter], sku: str) -> Decimal:
     return sum((Decimal(q[sku]) for q in orders.values() if sku in q), Decimal(0))
 
 
-def _values(config: EshopErpSettings, product: dict, held: Decimal) -> dict:
-    """What the shop shows of one ERP product: the price, and the stock the shop may still sell."""
+def _values(pricing: Pricing, product: dict, sku: str, held: Decimal) -> dict:
+    """What the shop shows of one ERP product: its prices, and the stock the shop may still sell."""
     stock = Decimal(str(product.get("stock_level") or 0)) - held
-    price = product.get("price_gross") if config.shop_prices_include_tax else product.get("price_net")
-    return {"manage_stock": True, "stock_quantity": max(int(stock), 0), "regular_price": str(price)}
+    return {"manage_stock": True, "stock_quantity": max(int(stock), 0), **pricing.prices(product, sku)}
 
 
 def _send(ledger: Ledger, shop: WooCommerceHook, items: dict, values: dict) -> Counter:

@@ -13,6 +13,22 @@ from erpbridge.settings import Strict
 OrderAction = Literal["order", "wait", "cancel", "to_store"]
 
 
+class Promotion(Strict):
+    """Promotional prices: those of an ERP price list, from ``starts`` to ``ends`` (whole days in the shop's time
+    zone; the ERP's price lists carry no dates)."""
+
+    price_list_id: int
+    starts: date
+    ends: date
+
+    @model_validator(mode="after")
+    def _in_order(self):
+        if self.ends < self.starts:
+            raise ValueError(f"promotion of price list {self.price_list_id} ends ({self.ends}) before it starts "
+                             f"({self.starts})")
+        return self
+
+
 class EshopErpSettings(Strict):
     """E-shop <-> ERP settings, WooCommerce <-> Fakturownia (Variable ``erpbridge_eshop_erp``)."""
 
@@ -33,6 +49,8 @@ class EshopErpSettings(Strict):
     paid_statuses: list[str] = ["processing", "completed"]  # a paid order in one of these gets its sales document
     ksef_send: bool = False  # VAT invoices are sent to KSeF by Fakturownia (gov_save_and_send)
     shop_prices_include_tax: bool = False  # the shop's prices are entered with VAT: the ERP's gross price is written
+    price_list_id: int | None = None  # the ERP price list the shop sells at (a product not on it: its card's price)
+    promotions: list[Promotion] = []  # dated promotional prices, written as the shop's sale price with its dates
     oid_prefix: str = "WC-"  # ERP order id (oid) = prefix + the shop's order number
     orders_since: date | None = None  # orders created before this day are never imported
     watermark_overlap_minutes: int = Field(10, ge=0, le=1440)

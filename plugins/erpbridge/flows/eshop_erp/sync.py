@@ -44,16 +44,19 @@ class StockHolds:
         self.sales = sales
         self.to_store = to_store
 
-    def issued(self, order_id: str) -> bool:
-        return any(state and state.stage == "done" for state in (self.sales.document_state(SALE_ENTITY, order_id),
-                                                                 self.made.document_state(STORE_ENTITY, order_id)))
+    def follow(self, orders: list[dict]) -> None:
+        holding = [o for o in orders if o.get("status") in (*m.STOCK_HOLDING, *self.to_store)]
+        issued = self._issued([str(o["id"]) for o in holding])
+        held = {str(o["id"]): m.quantities(o) for o in holding if str(o["id"]) not in issued}
+        self.reservations.hold_many(held)
+        self.reservations.release_many([str(o["id"]) for o in orders if str(o["id"]) not in held])
 
-    def follow(self, order: dict) -> None:
-        order_id = str(order["id"])
-        if order.get("status") in (*m.STOCK_HOLDING, *self.to_store) and not self.issued(order_id):
-            self.reservations.hold(order_id, m.quantities(order))
-        else:
-            self.reservations.release(order_id)
+    def _issued(self, order_ids: list[str]) -> set[str]:
+        """Those of the orders whose stock the ERP issued (sales document) or moved to the store (MM)."""
+        done = set()
+        for ledger, entity in ((self.sales, SALE_ENTITY), (self.made, STORE_ENTITY)):
+            done |= {i for i, state in ledger.document_states(entity, order_ids).items() if state.stage == "done"}
+        return done
 
 
 class ShopOrderSource:
@@ -96,16 +99,17 @@ class ShopOrders(ShopOrderSource):
         self.gone: dict[str, str] = {}
 
     def ready(self) -> Iterator[dict]:
-        for order in chain(self._waiting(), self.changed()):
-            action = self.config.status_map.get(order.get("status"))
+        for page in chain([list(self._waiting())], self.changed()):
             if self.stock:
-                self.stock.follow(order)
-            if action == "cancel":
-                self.cancelled.append(order)
-            elif action != "wait" and self._wanted(order):
-                if action == "to_store":
-                    self.to_store.append(order)
-                yield order
+                self.stock.follow(page)
+            for order in page:
+                action = self.config.status_map.get(order.get("status"))
+                if action == "cancel":
+                    self.cancelled.append(order)
+                elif action != "wait" and self._wanted(order):
+                    if action == "to_store":
+                        self.to_store.append(order)
+                    yield order
 
     def _waiting(self) -> Iterator[dict]:
         for order_id in self.retry:
@@ -115,15 +119,16 @@ class ShopOrders(ShopOrderSource):
             else:
                 yield order
 
-    def changed(self) -> Iterator[dict]:
+    def changed(self) -> Iterator[list[dict]]:
+        """Pages of the orders changed since the watermark (or of ``only``)."""
         if self.only is not None:
-            yield from self.fetch(self.only)
+            yield list(self.fetch(self.only))
             return
         for page in self.shop.orders(self.since):
             for order in page:
                 moment = gmt(order.get("date_modified_gmt"))
                 self.newest = max(filter(None, (self.newest, moment)), default=None)
-                yield order
+            yield page
 
     def _wanted(self, order: dict) -> bool:
         start = self.config.orders_since
