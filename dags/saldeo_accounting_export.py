@@ -1,0 +1,38 @@
+"""SaldeoSMART -> accounting program, hourly: the documents marked for export in SaldeoSMART (company
+`company_program_id`, Variable `erpbridge_saldeo_accounting`) become one exchange file in the program's import
+format (EPP / EDI++ 1.05), mapped with the settings (accounts, document types, VAT symbols) and written into
+the `destination` folder; each document is then marked exported in SaldeoSMART. Each document goes into one
+file only. A document that cannot be mapped waits in the quarantine naming the field. `reexport_month` writes
+that month's files again, byte for byte as they were first written."""
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag
+
+from erpbridge.company import DEFAULT_COMPANY, dag_id
+from erpbridge.flows.accounting_exchange.tasks import export_documents, load_settings
+from erpbridge.operators.common import migrate_ledger
+
+
+@dag(
+    dag_id=dag_id("saldeo_accounting_export", DEFAULT_COMPANY),
+    schedule=timedelta(hours=1),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["saldeo", "accounting", "epp", "documents"],
+    doc_md=__doc__,
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=5), "retry_exponential_backoff": True},
+    params={
+        "reexport_month": Param(None, type=["null", "string"], pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                                description="Write this month's exchange files (YYYY-MM) again, as they were first "
+                                            "written; nothing new is exported and SaldeoSMART is not touched."),
+    },
+)
+def saldeo_accounting_export():
+    settings = load_settings()
+    migrate_ledger() >> settings
+    export_documents(settings=settings)
+
+
+saldeo_accounting_export()

@@ -1,0 +1,188 @@
+"""One run of ``saldeo_accounting_export`` for a company: the documents marked for export in the hub -> one
+exchange file in the company's destination folder -> each document marked in the hub (``document/sync``).
+
+Exactly once: the file's bytes and its documents ('in_flight', target = the file) are committed to the ledger
+before the file is written and before the hub is marked. A run first writes the recorded files not yet written
+and marks the recorded documents not yet marked, so a crash anywhere is finished by the next run; a document
+already in a file never goes into another. A re-export of a month writes that month's files again from their
+recorded bytes (byte-identical) and leaves the hub alone.
+
+Failures, each its own category in the transfer log (and the quarantine for a document) with what to do:
+HUB_CREDENTIALS, DESTINATION_UNWRITABLE, UNMAPPED_* (naming the document and the field), FORMAT_VERSION.
+"""
+
+from __future__ import annotations
+
+import logging
+from calendar import monthrange
+from datetime import date
+
+from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordRejected
+from erpbridge.flows.accounting_exchange import epp, files
+from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
+from erpbridge.flows.accounting_exchange.settings import SETTINGS_VARIABLE, AccountingExportSettings
+from erpbridge.ledger.store import DocumentState, Ledger, Outcome
+
+log = logging.getLogger(__name__)
+
+FLOW = "saldeo_accounting_export"
+DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
+FORMATS = {"epp": ("epp", epp.VERSIONS)}  # format -> (file extension, versions written)
+
+
+class ExportFailed(ExternalSystemError):
+    """The run could not go on; ``category`` is the failure kind, the message says what to do."""
+
+    def __init__(self, category: str, message: str):
+        super().__init__("erpbridge", message, category)
+
+
+def export(settings: AccountingExportSettings, ledger: Ledger, hook, *, reexport_month: str | None = None) -> dict:
+    """Counts of what the run did; ExportFailed / IncompleteTransfer when something is left for the next run."""
+    extension = check_format(settings, ledger)
+    if reexport_month:
+        return {"rewritten": rewrite_month(ledger, reexport_month)}
+    if not settings.company_program_id:
+        log.warning("company_program_id is not set in Variable %s: nothing to export", SETTINGS_VARIABLE)
+        return {}
+    counts = {"exported": 0, "rejected": 0, "already_in_a_file": 0, "files": 0}
+    documents = ready_documents(settings, ledger, hook)
+    in_files = {row[0] for row in states(ledger, [d["document_id"] for d in documents])}
+    mapped: list[AccountingDocument] = []
+    for document in documents:
+        if document["document_id"] in in_files:
+            counts["already_in_a_file"] += 1
+            continue
+        try:
+            mapped.append(to_accounting(document, settings))
+        except RecordRejected as refused:
+            reject(ledger, document, refused)
+            counts["rejected"] += 1
+    ledger.release(DOCUMENT, [d.saldeo_id for d in mapped])
+    if mapped:
+        record_file(settings, ledger, mapped, extension)
+        counts["files"] = 1
+    ledger.commit()  # the file's bytes and its documents, before the file is written or the hub marked
+    write_recorded(ledger)
+    counts["exported"] = mark_in_hub(settings, ledger, hook)
+    return counts
+
+
+def check_format(settings: AccountingExportSettings, ledger: Ledger) -> str:
+    fmt = FORMATS.get(settings.format)
+    if fmt is None or settings.format_version not in fmt[1]:
+        written = "; ".join(f"{name} {', '.join(versions)}" for name, (_, versions) in FORMATS.items())
+        fail(ledger, FILE, "settings", "FORMAT_VERSION",
+             f"the exchange format {settings.format} {settings.format_version} is not one this export writes "
+             f"(it writes: {written}). What to do: set format and format_version in Variable {SETTINGS_VARIABLE} "
+             "to the import template the accounting program expects.")
+    return fmt[0]
+
+
+def ready_documents(settings: AccountingExportSettings, ledger: Ledger, hook) -> list[dict]:
+    try:
+        return hook.documents_to_export(settings.company_program_id)
+    except ExternalSystemError as exc:
+        if exc.category == "AuthenticationRequired":
+            fail(ledger, HUB, settings.saldeo_conn_id, "HUB_CREDENTIALS",
+                 f"SaldeoSMART refused the API user of connection {settings.saldeo_conn_id} ({exc.message}). What to "
+                 "do: check the login (API user) and the password (API token) of that connection against SaldeoSMART "
+                 "(Settings -> API; a regenerated token must be copied into the connection), and the API address.")
+        raise
+
+
+def states(ledger: Ledger, saldeo_ids: list[str]) -> list[tuple[str, str, str]]:
+    """(saldeo id, stage, file name) of the documents already recorded in a file."""
+    with ledger.conn.cursor() as cur:
+        cur.execute("SELECT source_id, stage, target_id FROM document_transfer WHERE flow = %s AND entity = %s"
+                    " AND source_id = ANY(%s)", (ledger.flow, DOCUMENT, saldeo_ids))
+        return cur.fetchall()
+
+
+def reject(ledger: Ledger, document: dict, refused: RecordRejected) -> None:
+    saldeo_id = document["document_id"]
+    ledger.quarantine(DOCUMENT, saldeo_id, document.get("number"), refused.reason, refused.category, document)
+    ledger.log([Outcome(DOCUMENT, saldeo_id, "rejected", document.get("number"), None, refused.category,
+                        refused.reason)])
+    log.warning("%s", refused.reason)
+
+
+def record_file(settings: AccountingExportSettings, ledger: Ledger, documents: list[AccountingDocument],
+                extension: str) -> None:
+    documents = sorted(documents, key=lambda d: int(d.saldeo_id))
+    content = epp.render(documents, settings.sender, settings.format_version)
+    exchange_file = files.ExchangeFile(
+        name=files.file_name(settings.company_program_id, documents[0].saldeo_id, extension),
+        destination=settings.destination, content=content, documents=len(documents),
+        first_issue_date=min(d.issue_date for d in documents), last_issue_date=max(d.issue_date for d in documents))
+    files.record(ledger.conn, ledger.flow, exchange_file)
+    for d in documents:
+        ledger.set_document_state(DOCUMENT, d.saldeo_id, d.number, DocumentState(
+            reference=f"saldeo:{d.saldeo_id}", stage="in_flight", target_id=exchange_file.name))
+    log.info("recorded %s with %d document(s)", exchange_file.name, len(documents))
+
+
+def write_recorded(ledger: Ledger) -> None:
+    """Every recorded file not yet in its destination, written there and marked written."""
+    for exchange_file in files.unwritten(ledger.conn, ledger.flow):
+        write(ledger, exchange_file)
+        files.mark_written(ledger.conn, ledger.flow, exchange_file.name)
+        ledger.commit()
+        log.info("wrote %s/%s", exchange_file.destination, exchange_file.name)
+
+
+def write(ledger: Ledger, exchange_file: files.ExchangeFile) -> None:
+    try:
+        files.write_atomically(exchange_file.destination, exchange_file.name, exchange_file.content)
+    except OSError as exc:
+        fail(ledger, FILE, exchange_file.name, "DESTINATION_UNWRITABLE",
+             f"cannot write {exchange_file.name} into {exchange_file.destination}: {exc.strerror or exc}. What to do: "
+             "give the user Airflow's workers run as the right to create files in that folder (or set destination in "
+             f"Variable {SETTINGS_VARIABLE} to a folder it may write); the file is kept in the ledger and written by "
+             "the next run, its documents are marked in SaldeoSMART only then.")
+
+
+def mark_in_hub(settings: AccountingExportSettings, ledger: Ledger, hook) -> int:
+    """``document/sync`` for every document in a written file and not yet marked; returns how many were marked."""
+    pending = [(source_id, ledger.document_state(DOCUMENT, source_id)) for source_id in
+               ledger.unfinished_documents(DOCUMENT)]
+    if not pending:
+        return 0
+    results = hook.mark_exported(settings.company_program_id, [
+        {"saldeo_id": source_id, "account_document_number": state.target_id} for source_id, state in pending])
+    failures, marked = [], 0
+    for source_id, state in pending:
+        refused = results.get(source_id, "no result for it in the answer")
+        if refused is None:
+            ledger.set_document_state(DOCUMENT, source_id, None, DocumentState(state.reference, "done", state.target_id))
+            ledger.log([Outcome(DOCUMENT, source_id, "created", None, state.target_id)])
+            marked += 1
+        else:
+            text = (f"document (Saldeo id {source_id}) is in {state.target_id} but SaldeoSMART did not mark it "
+                    f"exported: {refused}; it is marked again by the next run, never written into another file")
+            ledger.log([Outcome(DOCUMENT, source_id, "failed", None, state.target_id, "HUB_SYNC", text)])
+            failures.append(f"Saldeo id {source_id}: {refused}")
+    ledger.commit()
+    if failures:
+        raise IncompleteTransfer(DOCUMENT, failures)
+    return marked
+
+
+def rewrite_month(ledger: Ledger, month: str) -> int:
+    """The recorded files with a document issued in ``month`` (YYYY-MM), written again as they were first written."""
+    year, number = (int(part) for part in month.split("-"))
+    first, last = date(year, number, 1), date(year, number, monthrange(year, number)[1])
+    rewritten = files.of_period(ledger.conn, ledger.flow, first, last)
+    for exchange_file in rewritten:
+        write(ledger, exchange_file)
+        log.info("re-exported %s/%s", exchange_file.destination, exchange_file.name)
+    return len(rewritten)
+
+
+def fail(ledger: Ledger, entity: str, source_id: str, category: str, message: str) -> None:
+    """Record why the run cannot go on (transfer log, committed), then stop it."""
+    ledger.log([Outcome(entity, source_id, "failed", None, None, category, message)])
+    ledger.commit()
+    log.error("%s: %s", category, message)
+    raise ExportFailed(category, message)
+
