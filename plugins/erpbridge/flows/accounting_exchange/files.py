@@ -66,6 +66,8 @@ def write_atomically(folder: str, name: str, content: bytes) -> Path:
     target = directory / name
     if target.parent != directory or name.startswith("."):
         raise ValueError(f"{name!r} is not a plain file name")
+    for stale in directory.glob(f".{name}.*.tmp"):  # left by a writer killed mid-write
+        stale.unlink(missing_ok=True)
     temporary = directory / f".{name}.{os.getpid()}.tmp"
     try:
         with open(temporary, "wb") as handle:
