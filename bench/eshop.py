@@ -68,10 +68,10 @@ def writes_and_reads(sim, since: int) -> dict[str, int]:
 
 
 def catalog(world: World, skus: int, changed: int) -> dict:
+    from erpbridge.flows.eshop_erp.product_catalog import CATALOG_FLOW, sync_catalog
     from erpbridge.hooks.fakturownia import FakturowniaHook
     from erpbridge.ledger.store import Ledger
     from erpbridge.settings import EshopErpSettings
-    from erpbridge.sync.eshop_catalog import CATALOG_FLOW, sync_catalog
     from include.simulators.client import SimulatorAdmin
 
     shop, erp = (SimulatorAdmin(world.urls[n], timeout=600) for n in ("woocommerce", "fakturownia"))
@@ -100,10 +100,10 @@ def catalog(world: World, skus: int, changed: int) -> dict:
 
 
 def orders(world: World, count: int) -> dict:
+    from erpbridge.flows.eshop_erp.orders import import_orders
+    from erpbridge.flows.eshop_erp.sync import ORDERS_FLOW
     from erpbridge.ledger.store import Ledger
     from erpbridge.settings import EshopErpSettings
-    from erpbridge.sync.eshop_erp import ORDERS_FLOW
-    from erpbridge.sync.eshop_orders import import_orders
     from include.simulators import fakturownia
     from include.simulators.client import SimulatorAdmin
 

@@ -82,10 +82,10 @@ def change_in_severa(sim: SimulatorAdmin, guids: list[str], count: int) -> list[
 
 def run_customer_sync(full: bool = False):
     """One customers sync as the sync_customers task runs it (default settings: Severa -> Netvisor)."""
+    from erpbridge.engine.registry import RegistrySync
+    from erpbridge.flows.severa_netvisor.registers import build_registers
     from erpbridge.ledger.store import Ledger, RunContext
     from erpbridge.settings import SeveraNetvisorSettings
-    from erpbridge.sync.registry import RegistrySync
-    from erpbridge.sync.severa_netvisor import build_registers
 
     ledger = Ledger.connect(FLOW, RunContext("bench", f"bench__{uuid.uuid4().hex[:8]}", "sync_customers", 1))
     try:
@@ -298,8 +298,8 @@ def _layer(path: str) -> str:
         ("/urllib3/", "urllib3"), ("/requests/", "requests"),
         ("/psycopg", "psycopg (ledger round trips)"),
         ("/tenacity/", "tenacity (retry wrapper)"),
-        ("/erpbridge/hooks/", "erpbridge hooks"), ("/erpbridge/sync/", "erpbridge sync engine"),
-        ("/erpbridge/ledger/", "erpbridge ledger"), ("/erpbridge/mappings/", "erpbridge mappings"),
+        ("/erpbridge/hooks/", "erpbridge hooks"), ("/erpbridge/engine/", "erpbridge sync engine"),
+        ("/erpbridge/ledger/", "erpbridge ledger"), ("/erpbridge/flows/", "erpbridge flows (mappings)"),
         ("/xml/", "XML (ElementTree)"), ("/defusedxml/", "XML (ElementTree)"),
         ("/json/", "json"), ("/logging/", "logging"), ("/email/", "http.client (stdlib HTTP)"),
         ("/airflow/", "airflow (connections, secrets masking)"), ("/structlog/", "airflow (connections, secrets masking)"),
@@ -344,8 +344,8 @@ def _synthetic_register():
     Source pages are Severa-shaped JSON dicts made page by page (as the hook yields them); the target
     hands out ids. Only the HTTP exchange is missing: its memory is per page, not per record.
     """
-    from erpbridge.mappings import severa_netvisor as m
-    from erpbridge.sync.registry import Register
+    from erpbridge.engine.registry import Register
+    from erpbridge.flows.severa_netvisor import mapping as m
 
     class Source:
         def __init__(self, n):
@@ -398,10 +398,10 @@ def _peak_rss_mb() -> float:
 
 
 def _p4_worker(mode: str, records: int) -> None:
+    from erpbridge.engine.registry import RegistrySync
     from erpbridge.ledger.store import Ledger, RunContext
     from erpbridge.settings import SeveraNetvisorSettings
-    from erpbridge.sync.registry import RegistrySync
-    from erpbridge.sync.severa_netvisor import build_registers  # noqa: F401  (imports as the task does)
+    from erpbridge.flows.severa_netvisor.registers import build_registers  # noqa: F401  (imports as the task does)
 
     import airflow.sdk  # noqa: F401  the task process has the SDK loaded
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger
-from erpbridge.operators.standardbooks_envoice import STANDARD_BOOKS_POOL, load_settings, transfer_documents
+from erpbridge.engine.tasks import migrate_ledger
+from erpbridge.flows.standardbooks_envoice.tasks import STANDARD_BOOKS_POOL, load_settings, transfer_documents
 
 
 @dag(

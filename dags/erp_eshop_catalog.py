@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger
-from erpbridge.operators.eshop_erp import load_settings, sync_catalog
+from erpbridge.engine.tasks import migrate_ledger
+from erpbridge.flows.eshop_erp.tasks import load_settings, sync_catalog
 
 
 @dag(

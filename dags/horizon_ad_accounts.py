@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger
-from erpbridge.operators.horizon_ad import sync_accounts
+from erpbridge.engine.tasks import migrate_ledger
+from erpbridge.flows.horizon_ad.tasks import sync_accounts
 
 
 @dag(

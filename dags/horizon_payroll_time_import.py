@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger
-from erpbridge.operators.horizon_payroll import WorkTimeReview, load_work_time, stage_work_time
+from erpbridge.engine.tasks import migrate_ledger
+from erpbridge.flows.horizon_payroll.tasks import WorkTimeReview, load_work_time, stage_work_time
 
-OPTIONS = ["Approve", "Approve excluding flagged rows", "Reject"]  # erpbridge.sync.payroll.OPTIONS
+OPTIONS = ["Approve", "Approve excluding flagged rows", "Reject"]  # erpbridge.flows.horizon_payroll.sync.OPTIONS
 
 
 @dag(

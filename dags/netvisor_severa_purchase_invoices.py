@@ -10,7 +10,7 @@ from datetime import datetime
 
 from airflow.sdk import dag
 
-from erpbridge.operators.severa_netvisor_documents import DEFAULT_ARGS, document_tasks, params, schedule
+from erpbridge.flows.severa_netvisor.document_tasks import DEFAULT_ARGS, document_tasks, params, schedule
 
 
 @dag(

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag
 
 from erpbridge.company import DEFAULT_COMPANY, dag_id
+from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.accounting_exchange.tasks import export_documents, load_settings
-from erpbridge.operators.common import migrate_ledger
 
 
 @dag(

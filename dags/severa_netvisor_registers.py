@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger, retry_records_param
-from erpbridge.operators.severa_netvisor import NETVISOR_POOL, REGISTERS, load_settings, sync_register
+from erpbridge.engine.tasks import migrate_ledger, retry_records_param
+from erpbridge.flows.severa_netvisor.tasks import NETVISOR_POOL, REGISTERS, load_settings, sync_register
 
 
 @dag(

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag
 
-from erpbridge.operators.common import migrate_ledger, retry_records_param
-from erpbridge.operators.standardbooks_envoice import MODES, prepare_master_data, sync_master_data
+from erpbridge.engine.tasks import migrate_ledger, retry_records_param
+from erpbridge.flows.standardbooks_envoice.tasks import MODES, prepare_master_data, sync_master_data
 
 
 @dag(

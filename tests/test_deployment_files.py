@@ -160,7 +160,7 @@ def test_init_migrates_the_metadata_db(services):
 
 
 def test_init_creates_the_netvisor_pool_after_migrating(services):
-    from erpbridge.operators.severa_netvisor import NETVISOR_POOL
+    from erpbridge.flows.severa_netvisor.tasks import NETVISOR_POOL
 
     script = command_text(services["airflow-init"])
     pools = [shlex.split(line) for line in script.splitlines() if "pools set" in line]
@@ -175,7 +175,7 @@ def test_init_creates_the_netvisor_pool_after_migrating(services):
 
 
 def test_ledger_database_is_created_and_connected(compose, services):
-    from erpbridge.operators.context import LEDGER_CONN_ID
+    from erpbridge.engine.run_context import LEDGER_CONN_ID
 
     postgres = services["postgres"]
     scripts = [v.split(":") for v in postgres["volumes"] if ":/docker-entrypoint-initdb.d/" in v]

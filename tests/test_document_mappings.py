@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from erpbridge.errors import RecordRejected, RecordSkipped
-from erpbridge.mappings import severa_netvisor_documents as m
+from erpbridge.flows.severa_netvisor import document_mapping as m
 from erpbridge.settings import SeveraNetvisorSettings
 
 

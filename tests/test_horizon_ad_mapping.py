@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from erpbridge.errors import RecordRejected
-from erpbridge.mappings.horizon_ad import account, ascii_name, employment_state, sam_base, sam_candidates
+from erpbridge.flows.horizon_ad.mapping import account, ascii_name, employment_state, sam_base, sam_candidates
 
 TODAY = date(2026, 11, 23)
 

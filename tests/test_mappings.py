@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from erpbridge.engine import checks
 from erpbridge.errors import RecordRejected, RecordSkipped
-from erpbridge.mappings import checks
-from erpbridge.mappings import severa_netvisor as m
+from erpbridge.flows.severa_netvisor import mapping as m
 
 
 @pytest.mark.parametrize("number, reason", [

@@ -122,7 +122,7 @@ CONNECTION_TYPES = [
     ),
     _conn_type(
         "woocommerce",
-        "woocommerce.WooCommerceHook",
+        "woocommerce_shop.WooCommerceHook",
         "WooCommerce",
         {"host": "Shop URL (https://..., without /wp-json)", "login": "Consumer key", "password": "Consumer secret"},
         {"host": "https://sklep.example.pl", "login": "ck_..."},
@@ -166,7 +166,7 @@ def get_provider_info() -> dict:
             {"integration-name": "Envoice", "python-modules": ["erpbridge.hooks.envoice"]},
             {"integration-name": "Visma Horizon", "python-modules": ["erpbridge.hooks.visma_horizon"]},
             {"integration-name": "Active Directory", "python-modules": ["erpbridge.hooks.active_directory"]},
-            {"integration-name": "WooCommerce", "python-modules": ["erpbridge.hooks.woocommerce"]},
+            {"integration-name": "WooCommerce", "python-modules": ["erpbridge.hooks.woocommerce_shop"]},
             {"integration-name": "Fakturownia", "python-modules": ["erpbridge.hooks.fakturownia"]},
             {"integration-name": "SaldeoSMART", "python-modules": ["erpbridge.hooks.saldeo"]},
         ],

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
-from erpbridge.hooks import xml
+from erpbridge.hooks import safe_xml as xml
 from erpbridge.hooks.netvisor import NetvisorHook, customer_record, product_record, purchase_invoice_record
 from tests.conftest import SECRET_VALUES
 from tests.contract._support import after_first_response, calls, gaps, override_connection, sent_bodies

@@ -113,7 +113,7 @@ def test_create_reads_the_key_from_the_url_on_data(sb):
 
 
 def test_a_create_whose_answer_was_lost_is_found_again_not_duplicated(sb):
-    from erpbridge.sync.standardbooks_envoice import StandardBooksIncomingInvoices
+    from erpbridge.flows.standardbooks_envoice.sync import StandardBooksIncomingInvoices
 
     target = StandardBooksIncomingInvoices(StandardBooksHook(), auto_create=False)
     payload = {"fields": {"SerNr": "", "SupplierCode": "2001", "InvoiceNr": "INV-9", "InvDate": "2024-05-02",

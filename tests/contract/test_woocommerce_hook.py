@@ -8,7 +8,7 @@ import json
 import pytest
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
-from erpbridge.hooks.woocommerce import WooCommerceHook
+from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from include.simulators import woocommerce as wc
 from tests.conftest import SECRETS
 from tests.contract._support import calls, override_connection

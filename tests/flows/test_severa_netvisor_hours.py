@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from erpbridge.mappings.severa_netvisor_documents import absence_days
+from erpbridge.flows.severa_netvisor.document_mapping import absence_days
 from erpbridge.settings import SettingsError, SeveraNetvisorSettings, parse
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import SECRETS, unthrottled

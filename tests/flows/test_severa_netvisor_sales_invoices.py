@@ -227,9 +227,9 @@ def test_31_ready_invoices_move_30_then_1_and_a_second_run_moves_nothing(flow):
 
 
 def test_a_post_that_times_out_after_netvisor_applied_it_is_adopted_on_the_rerun(flow, monkeypatch):
+    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow, transfer_in_batches
     from erpbridge.ledger.store import Ledger
     from erpbridge.settings import SeveraNetvisorSettings
-    from erpbridge.sync.severa_netvisor_documents import sales_invoice_flow, transfer_in_batches
 
     ledger_conn, severa, netvisor = flow
     severa.seed(**severa_seed([invoice(7001)]))
@@ -274,9 +274,9 @@ def test_a_post_that_times_out_after_netvisor_applied_it_is_adopted_on_the_rerun
 def test_a_failed_status_write_back_is_retried_on_the_next_run(flow):
     ledger, severa, netvisor = flow
     severa.seed(**severa_seed([invoice(7101)]))
+    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow, transfer_in_batches
     from erpbridge.ledger.store import Ledger
     from erpbridge.settings import SeveraNetvisorSettings
-    from erpbridge.sync.severa_netvisor_documents import sales_invoice_flow, transfer_in_batches
 
     store = Ledger.connect(DAG)
     store.migrate()

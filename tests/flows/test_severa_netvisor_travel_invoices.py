@@ -126,9 +126,9 @@ def test_dry_run_reads_only(flow):
 
 def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_transaction_id(flow):
     from erpbridge.errors import ExternalSystemError
+    from erpbridge.flows.severa_netvisor.documents import transfer_in_batches, travel_flow
     from erpbridge.ledger.store import Ledger
     from erpbridge.settings import SeveraNetvisorSettings
-    from erpbridge.sync.severa_netvisor_documents import transfer_in_batches, travel_flow
 
     ledger, severa, netvisor = flow
     store = Ledger.connect(DAG)

@@ -254,10 +254,10 @@ def test_refusals_wait_in_quarantine_with_a_clear_reason_and_move_once_when_fixe
 
 
 def test_a_crash_after_the_post_is_resolved_by_lookup_never_a_second_post(flow):
+    from erpbridge.engine.documents import DocumentTransfer
+    from erpbridge.flows.standardbooks_envoice.sync import document_flow
     from erpbridge.ledger.store import Ledger
     from erpbridge.settings import StandardBooksEnvoiceSettings
-    from erpbridge.sync.documents import DocumentTransfer
-    from erpbridge.sync.standardbooks_envoice import document_flow
 
     ledger_conn, sb, envoice = flow
     envoice.seed(documents=[doc(3001, "CRASH-1")])

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from erpbridge.flows.horizon_ad.tasks import sync_accounts_now
 from erpbridge.hooks import active_directory as ad_module
-from erpbridge.operators.horizon_ad import sync_accounts_now
 from tests.flows.dagrun import run_dag, task_states
 from tests.samba_ad import GROUPS, USERS_OU
 

@@ -225,7 +225,7 @@ OVERSIZE_LIMIT = 64 * 1024  # the real limit (MAX_PDF_BYTES, 20 MB) is lowered t
 
 
 def run_documents(simulators, postgres) -> Outcome:
-    from erpbridge.sync import standardbooks_envoice as flow_b
+    from erpbridge.flows.standardbooks_envoice import sync as flow_b
     from tests.flows.test_standardbooks_envoice import doc
 
     with pytest.MonkeyPatch.context() as patch:

@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # rerun at the end is a whole DAG run.
 CHILD = """
 import sys
+from erpbridge.engine.run_context import LEDGER_CONN_ID
+from erpbridge.flows.severa_netvisor.document_tasks import KINDS, _build
+from erpbridge.flows.severa_netvisor.documents import transfer_in_batches
 from erpbridge.ledger.store import Ledger, RunContext
-from erpbridge.operators.context import LEDGER_CONN_ID
-from erpbridge.operators.severa_netvisor_documents import KINDS, _build
-from erpbridge.sync.severa_netvisor_documents import transfer_in_batches
 kind, trial = sys.argv[1:3]
 if sys.stdin.readline().strip() == "go":
     flow, section, _ = _build(kind, {}, {})

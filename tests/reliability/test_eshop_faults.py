@@ -83,10 +83,10 @@ def test_orders_and_payments_under_faults_move_each_order_exactly_once(airflow_d
 
 CHILD = """
 import sys
+from erpbridge.engine.run_context import LEDGER_CONN_ID
+from erpbridge.flows.eshop_erp import orders as eshop_orders, payments as eshop_payments, sync as eshop_erp
 from erpbridge.ledger.store import Ledger, RunContext
-from erpbridge.operators.context import LEDGER_CONN_ID
 from erpbridge.settings import EshopErpSettings
-from erpbridge.sync import eshop_erp, eshop_orders, eshop_payments
 config = EshopErpSettings(eshop_warehouse_id=int(sys.argv[2]))
 if sys.stdin.readline().strip() == "go":
     for flow, step in ((eshop_erp.ORDERS_FLOW, eshop_orders.import_orders),

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
-ORDERS_FLOW, PAYMENTS_FLOW = "eshop_erp_orders", "eshop_erp_payments"  # = erpbridge.sync.eshop_erp's names
+ORDERS_FLOW, PAYMENTS_FLOW = "eshop_erp_orders", "eshop_erp_payments"  # = erpbridge.flows.eshop_erp.sync's names
 DOCUMENT_LABELS = {"customer_order": "customer order", "sales_document": "sales document",
                    "store_transfer": "transfer to store", "order_cancellation": "cancellation",
                    "correction": "correction"}

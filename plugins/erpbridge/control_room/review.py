@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from erpbridge.sync.payroll import parse_hours, text_problem
+from erpbridge.flows.horizon_payroll.sync import parse_hours, text_problem
 
 EDITABLE = ("employee_code", "work_date", "time_type", "hours", "comment")
 BATCH_COLUMNS = ("id", "flow", "period_start", "period_end", "status", "decision", "reason", "decided_by",

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from erpbridge.hooks.http import HttpClient
+from erpbridge.hooks.transport import HttpClient
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.http import Retryable
+from erpbridge.hooks.transport import Retryable
 
 API = "api/v1"
 PER_PAGE = 200  # the assumed maximum

@@ -17,7 +17,7 @@ from typing import Iterator
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.http import Retryable
+from erpbridge.hooks.transport import Retryable
 
 PER_PAGE = 100  # the API's maximum
 OID_TAKEN_FIELD = "oid"  # OID_TAKEN: the 422 field naming a taken order id

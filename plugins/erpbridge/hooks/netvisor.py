@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 from airflow.sdk.log import mask_secret
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
-from erpbridge.hooks import xml
+from erpbridge.hooks import safe_xml as xml
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.http import Retryable
+from erpbridge.hooks.transport import Retryable
 
 RECORD_CATEGORIES = {"INVALID_DATA", "INVALID_DATA_SIZE", "DUPLICATE_DATA", "PERIOD_LOCK"}
 TRANSIENT_CATEGORIES = {"TECHNICAL_ERROR", "SYSTEM_MAINTANANCE", "REQUEST_NOT_UNIQUE"}

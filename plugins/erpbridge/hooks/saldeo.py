@@ -25,8 +25,8 @@ from xml.etree.ElementTree import Element, tostring
 
 from erpbridge.errors import ExternalSystemError
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.http import Retryable
-from erpbridge.hooks.xml import build, parse_response
+from erpbridge.hooks.safe_xml import build, parse_response
+from erpbridge.hooks.transport import Retryable
 
 COMPANY_LIST = "api/xml/1.0/company/list"
 DOCUMENT_LIST = "api/xml/2.12/document/list"

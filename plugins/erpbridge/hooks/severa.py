@@ -20,7 +20,7 @@ from typing import Iterator
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.http import Retryable
+from erpbridge.hooks.transport import Retryable
 
 PAGE_SIZE = 100
 ROW_PAGED = frozenset({"businessunits", "costcenters", "overtimes", "worktypes", "invoicestatuses",

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from requests.auth import HTTPBasicAuth
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
-from erpbridge.hooks import xml
+from erpbridge.hooks import safe_xml as xml
 from erpbridge.hooks.base import HttpSystemHook
 
 PAGE_SIZE = 1000  # the vendor advises 1000-5000 records per page

@@ -24,7 +24,7 @@ from datetime import date, datetime, timezone
 from typing import Iterable, Iterator
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
-from erpbridge.hooks import xml
+from erpbridge.hooks import safe_xml as xml
 from erpbridge.hooks.base import HttpSystemHook
 
 EMPLOYEE = "TdmDarbBaseBL"

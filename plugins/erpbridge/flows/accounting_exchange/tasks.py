@@ -6,7 +6,7 @@ import logging
 
 from airflow.sdk import task
 
-from erpbridge.operators.context import LEDGER_CONN_ID, run_context
+from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,45 @@
+"""Tasks every flow starts with, and the ``retry_records`` Param the register DAGs share."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import Param, task
+
+from erpbridge.engine.run_context import LEDGER_CONN_ID
+
+log = logging.getLogger(__name__)
+
+
+@task
+def migrate_ledger() -> list[str]:
+    """Apply pending ledger migrations (idempotent), so a fresh database needs no manual step."""
+    from erpbridge.ledger.store import Ledger
+
+    ledger = Ledger.connect("-", conn_id=LEDGER_CONN_ID)
+    try:
+        applied = ledger.migrate()
+    finally:
+        ledger.close()
+    log.info("ledger migrations applied now: %s", ", ".join(applied) or "none (up to date)")
+    return applied
+
+
+def retry_records_param() -> Param:
+    """A register DAG's ``retry_records``: run just these records (the control room's "Retry now")."""
+    return Param([], type=["null", "array"],
+                 items={"type": "object", "required": ["entity", "source_id"],
+                        "properties": {"entity": {"type": "string"}, "source_id": {"type": "string"}}},
+                 description="Retry just these records (the control room's \"retry now\"), e.g. "
+                             "[{\"entity\": \"customer\", \"source_id\": \"...\"}]; empty: a "
+                             "normal pass. Watermarks stay as they are.")
+
+
+def retry_ids(records: list[dict] | None) -> dict[str, list[str]] | None:
+    """The ``retry_records`` param as {entity: [source id, ...]}; None when the run is a normal pass."""
+    if not records:
+        return None
+    by_entity: dict[str, list[str]] = {}
+    for record in records:
+        by_entity.setdefault(str(record["entity"]), []).append(str(record["source_id"]))
+    return by_entity

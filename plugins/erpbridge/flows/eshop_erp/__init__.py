@@ -1,0 +1,1 @@
+"""E-shop <-> ERP (WooCommerce <-> Fakturownia): orders, payments, product catalog."""

@@ -1,0 +1,1 @@
+"""Visma Horizon employee cards -> Active Directory accounts."""

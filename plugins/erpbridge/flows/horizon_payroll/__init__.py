@@ -1,0 +1,1 @@
+"""Work time (Severa, CSV inbox) -> a reviewed batch -> Horizon payroll time import."""

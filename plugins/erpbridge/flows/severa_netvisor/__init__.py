@@ -1,0 +1,1 @@
+"""Severa <-> Netvisor: registers (customers, products, dimensions) and documents (invoices, hours, purchases)."""

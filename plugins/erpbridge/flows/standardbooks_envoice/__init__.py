@@ -1,0 +1,1 @@
+"""Standard Books -> Envoice master data, Envoice -> Standard Books purchase documents."""

@@ -1,1 +1,0 @@
-"""Thin Airflow tasks over sync/: the building blocks the DAG files wire together."""
