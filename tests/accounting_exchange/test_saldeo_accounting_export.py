@@ -175,3 +175,19 @@ def test_an_unknown_format_version_is_its_own_reason_and_nothing_moves(hub, ledg
     assert (entity, source, category) == ("exchange_file", "settings", "FORMAT_VERSION")
     assert "epp 1.11 is not one this export writes (it writes: epp 1.05)" in reason and "What to do" in reason
     assert list(destination.iterdir()) == [] and hub.requests() == []
+
+
+def test_a_document_the_hub_does_not_mark_is_marked_by_the_next_run_never_exported_again(hub, ledger, destination):
+    hub.faults(respond={"path": "/api/xml/1.13/document/sync", "count": 1, "body": (
+        "<RESPONSE><STATUS>OK</STATUS><DOCUMENT_SYNCS>"
+        "<DOCUMENT_SYNC><SALDEO_ID>5001</SALDEO_ID><STATUS>NOT_VALID</STATUS><ERRORS><ERROR><PATH>DOCUMENT_STATUS</PATH>"
+        "<MESSAGE>document locked</MESSAGE></ERROR></ERRORS></DOCUMENT_SYNC></DOCUMENT_SYNCS></RESPONSE>")})
+    run("failed")
+    failed = {source: (category, reason, target) for _, source, _, category, reason, target in log_rows(ledger, "failed")}
+    assert {s: (c, t) for s, (c, _, t) in failed.items()} == {s: ("HUB_SYNC", FILE) for s in ("5001", "5002", "5003")}
+    assert "FV 5001/01/2026 (Saldeo id 5001) is in" in failed["5001"][1]
+    assert "DOCUMENT_STATUS: document locked" in failed["5001"][1] and "never written into another" in failed["5001"][1]
+    assert "no result for it in the answer" in failed["5002"][1]
+    run()
+    assert sorted(p.name for p in destination.iterdir()) == [FILE] and ready(hub) == []
+    assert [s for _, s, *_ in log_rows(ledger, "created")] == ["5001", "5002", "5003"]

@@ -91,12 +91,17 @@ def ready_documents(settings: AccountingExportSettings, ledger: Ledger, hook) ->
         raise
 
 
-def states(ledger: Ledger, saldeo_ids: list[str]) -> list[tuple[str, str, str]]:
-    """(saldeo id, stage, file name) of the documents already recorded in a file."""
+def states(ledger: Ledger, saldeo_ids: list[str]) -> list[tuple[str, str, str, str]]:
+    """(saldeo id, stage, file name, document number) of the documents already recorded in a file."""
     with ledger.conn.cursor() as cur:
-        cur.execute("SELECT source_id, stage, target_id FROM document_transfer WHERE flow = %s AND entity = %s"
+        cur.execute("SELECT source_id, stage, target_id, source_key FROM document_transfer WHERE flow = %s AND entity = %s"
                     " AND source_id = ANY(%s)", (ledger.flow, DOCUMENT, saldeo_ids))
         return cur.fetchall()
+
+
+def reference(saldeo_id: str) -> str:
+    """The document's unique reference in ``document_transfer``."""
+    return f"saldeo:{saldeo_id}"
 
 
 def reject(ledger: Ledger, document: dict, refused: RecordRejected) -> None:
@@ -116,9 +121,10 @@ def record_file(settings: AccountingExportSettings, ledger: Ledger, documents: l
         destination=settings.destination, content=content, documents=len(documents),
         first_issue_date=min(d.issue_date for d in documents), last_issue_date=max(d.issue_date for d in documents))
     files.record(ledger.conn, ledger.flow, exchange_file)
-    for d in documents:
-        ledger.set_document_state(DOCUMENT, d.saldeo_id, d.number, DocumentState(
-            reference=f"saldeo:{d.saldeo_id}", stage="in_flight", target_id=exchange_file.name))
+    with ledger.conn.pipeline():  # one round trip for the lot, not one per document
+        for d in documents:
+            ledger.set_document_state(DOCUMENT, d.saldeo_id, d.number,
+                                      DocumentState(reference(d.saldeo_id), "in_flight", exchange_file.name))
     log.info("recorded %s with %d document(s)", exchange_file.name, len(documents))
 
 
@@ -144,28 +150,30 @@ def write(ledger: Ledger, exchange_file: files.ExchangeFile) -> None:
 
 def mark_in_hub(settings: AccountingExportSettings, ledger: Ledger, hook) -> int:
     """``document/sync`` for every document in a written file and not yet marked; returns how many were marked."""
-    pending = [(source_id, ledger.document_state(DOCUMENT, source_id)) for source_id in
-               ledger.unfinished_documents(DOCUMENT)]
+    pending = [(source_id, file_name, number) for source_id, _, file_name, number in
+               states(ledger, ledger.unfinished_documents(DOCUMENT))]
     if not pending:
         return 0
     results = hook.mark_exported(settings.company_program_id, [
-        {"saldeo_id": source_id, "account_document_number": state.target_id} for source_id, state in pending])
-    failures, marked = [], 0
-    for source_id, state in pending:
-        refused = results.get(source_id, "no result for it in the answer")
-        if refused is None:
-            ledger.set_document_state(DOCUMENT, source_id, None, DocumentState(state.reference, "done", state.target_id))
-            ledger.log([Outcome(DOCUMENT, source_id, "created", None, state.target_id)])
-            marked += 1
-        else:
-            text = (f"document (Saldeo id {source_id}) is in {state.target_id} but SaldeoSMART did not mark it "
-                    f"exported: {refused}; it is marked again by the next run, never written into another file")
-            ledger.log([Outcome(DOCUMENT, source_id, "failed", None, state.target_id, "HUB_SYNC", text)])
-            failures.append(f"Saldeo id {source_id}: {refused}")
+        {"saldeo_id": source_id, "account_document_number": file_name} for source_id, file_name, _ in pending])
+    failures, outcomes = [], []
+    with ledger.conn.pipeline():
+        for source_id, file_name, number in pending:
+            refused = results.get(source_id, "no result for it in the answer")
+            if refused is None:
+                ledger.set_document_state(DOCUMENT, source_id, number,
+                                          DocumentState(reference(source_id), "done", file_name))
+                outcomes.append(Outcome(DOCUMENT, source_id, "created", number, file_name))
+            else:
+                text = (f"document {number} (Saldeo id {source_id}) is in {file_name} but SaldeoSMART did not mark it "
+                        f"exported: {refused}; it is marked again by the next run, never written into another file")
+                outcomes.append(Outcome(DOCUMENT, source_id, "failed", number, file_name, "HUB_SYNC", text))
+                failures.append(f"Saldeo id {source_id}: {refused}")
+        ledger.log(outcomes)
     ledger.commit()
     if failures:
         raise IncompleteTransfer(DOCUMENT, failures)
-    return marked
+    return len(pending) - len(failures)
 
 
 def rewrite_month(ledger: Ledger, month: str) -> int:
