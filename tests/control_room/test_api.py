@@ -8,6 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from erpbridge.company import DEFAULT_COMPANY
+
+REGISTERS = "severa_netvisor_registers"
 MARKER = "Secret Customer Oy"
 
 ENDPOINTS = [("GET", "/"), ("GET", "/api/history"), ("GET", "/quarantine"), ("GET", "/api/quarantine"),
@@ -15,23 +18,30 @@ ENDPOINTS = [("GET", "/"), ("GET", "/api/history"), ("GET", "/quarantine"), ("GE
 
 
 def add_rows(db, rows: list[dict]) -> None:
-    columns = ["at", "flow", "entity", "source_id", "source_key", "target_id", "action", "error_category",
-               "error_text", "dag_id", "run_id", "task_id", "try_number"]
+    columns = ["at", "company", "flow", "system", "entity", "source_id", "source_key", "target_id", "action",
+               "error_category", "error_text", "dag_id", "run_id", "task_id", "try_number"]
     with db.cursor() as cur:
         cur.executemany(
             f"INSERT INTO transfer_log ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
-            [[row.get(c) for c in columns] for row in rows])
+            [[row.get(c, DEFAULT_COMPANY if c == "company" else None) for c in columns] for row in rows])
 
 
-def quarantine_row(db, source_id: str, key: str, reason: str, flow: str = "severa_netvisor") -> None:
-    db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category)"
-               " VALUES (%s, 'customer', %s, %s, %s, 'INVALID_CODE')", (flow, source_id, key, reason))
+def quarantine_row(db, source_id: str, key: str, reason: str, flow: str = REGISTERS,
+                   company: str = DEFAULT_COMPANY) -> None:
+    db.execute("INSERT INTO quarantine (company, flow, system, entity, source_id, source_key, reason, error_category)"
+               " VALUES (%s, %s, 'severa', 'customer', %s, %s, %s, 'INVALID_CODE')",
+               (company, flow, source_id, key, reason))
+
+
+def record_form(source_id: str, flow: str = REGISTERS, entity: str = "customer", system: str = "severa") -> dict:
+    """The form fields that name a waiting record (the default company's when no company is given)."""
+    return {"flow": flow, "entity": entity, "system": system, "source_id": source_id}
 
 
 @pytest.fixture
 def seeded(room):
     now = datetime.now(timezone.utc)
-    add_rows(room.db, [{"at": now, "flow": "severa_netvisor", "entity": "customer", "source_id": "g-1",
+    add_rows(room.db, [{"at": now, "flow": REGISTERS, "entity": "customer", "source_id": "g-1",
                         "source_key": MARKER, "action": "rejected", "error_text": MARKER,
                         "dag_id": "severa_netvisor_registers"}])
     quarantine_row(room.db, "g-1", MARKER, f"{MARKER} is bad")
@@ -47,7 +57,7 @@ def test_no_login_no_data(seeded, credentials):
         elif credentials:
             http.headers["Authorization"] = credentials
         for accept in ("application/json", "text/html"):
-            data = {"flow": "severa_netvisor", "entity": "customer", "source_id": "g-1", "comment": "x"}
+            data = {**record_form("g-1"), "comment": "x"}
             response = http.request(method, seeded.url(path), headers={"Accept": accept}, allow_redirects=False,
                                     data=data if method == "POST" else None, timeout=30)
             assert response.status_code in (401, 403, 303), (method, path, response.status_code)
@@ -75,7 +85,7 @@ def test_history_filters_and_keyset_paging(room):
     for i in range(130):
         rows.append({
             "at": start + timedelta(hours=i // 2),  # pairs share a timestamp: the id breaks the tie
-            "flow": "severa_netvisor" if i % 3 else "documents", "entity": "customer" if i % 2 else "product",
+            "company": "acme" if i % 7 == 0 else DEFAULT_COMPANY, "flow": REGISTERS if i % 3 else "documents", "entity": "customer" if i % 2 else "product",
             "source_id": f"src-{i}", "source_key": f"K{i}", "target_id": f"T{i}" if i % 4 == 0 else None,
             "action": ("created", "updated", "rejected", "failed", "unchanged")[i % 5],
             "dag_id": "severa_netvisor_registers", "run_id": "manual__2026-03-01T08:00:00+00:00",
@@ -107,6 +117,8 @@ def test_history_filters_and_keyset_paging(room):
     assert ids(entity="product", action="rejected") == {f"src-{i}" for i in range(130) if i % 2 == 0 and i % 5 == 2}
     assert ids(record="src-7") == {"src-7"} and ids(record="K9") == {"src-9"} and ids(record="T8") == {"src-8"}
     assert ids(document="K11") == {"src-11"}
+    assert ids(company="acme") == {f"src-{i}" for i in range(130) if i % 7 == 0}
+    assert ids(company="acme", flow="documents") == {f"src-{i}" for i in range(130) if i % 21 == 0}
     assert ids(date_from="2026-03-02", date_to="2026-03-02") == {f"src-{i}" for i in range(32, 80)}
     assert http.get(room.url("/api/history"), params={"date_from": "yesterday"}, timeout=30).status_code == 422
     assert http.get(room.url("/api/history"), params={"action": "exploded"}, timeout=30).status_code == 422
@@ -118,7 +130,7 @@ def test_history_filters_and_keyset_paging(room):
 
 def test_a_customer_called_script_is_text(room):
     nasty = '<script>alert("x")</script>'
-    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": "severa_netvisor", "entity": "customer",
+    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": REGISTERS, "entity": "customer",
                         "source_id": nasty, "source_key": nasty, "action": "rejected",
                         "error_text": f'INVALID_DATA :: name "{nasty}" & <b>too long</b>'}])
     quarantine_row(room.db, nasty, nasty, f"customer {nasty} refused")
@@ -132,12 +144,12 @@ def test_a_customer_called_script_is_text(room):
 
 
 def test_dismiss_needs_a_comment_and_stays_in_the_history(room):
-    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": "severa_netvisor", "entity": "customer",
+    add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": REGISTERS, "entity": "customer",
                         "source_id": "g-12a", "source_key": "12A", "action": "rejected", "error_category": "INVALID_CODE",
                         "error_text": "customer code '12A' is not numeric", "dag_id": "severa_netvisor_registers",
                         "run_id": "r1", "task_id": "sync_customers", "try_number": 1}])
     quarantine_row(room.db, "g-12a", "12A", "customer code '12A' is not numeric")
-    form = {"flow": "severa_netvisor", "entity": "customer", "source_id": "g-12a"}
+    form = record_form("g-12a")
     json_accept = {"Accept": "application/json"}
 
     refused = room.session().post(room.url("/quarantine/dismiss"), data={**form, "comment": "  "},
@@ -167,19 +179,19 @@ def test_dismiss_needs_a_comment_and_stays_in_the_history(room):
 def test_flow_status_shows_counts_and_watermarks(room):
     now = datetime.now(timezone.utc)
     add_rows(room.db, [
-        {"at": now - timedelta(hours=1), "flow": "severa_netvisor", "entity": "customer", "source_id": "a",
+        {"at": now - timedelta(hours=1), "flow": REGISTERS, "entity": "customer", "source_id": "a",
          "action": "created", "dag_id": "severa_netvisor_registers", "run_id": "r", "task_id": "t"},
-        {"at": now - timedelta(hours=2), "flow": "severa_netvisor", "entity": "customer", "source_id": "b",
+        {"at": now - timedelta(hours=2), "flow": REGISTERS, "entity": "customer", "source_id": "b",
          "action": "rejected", "dag_id": "severa_netvisor_registers", "run_id": "r", "task_id": "t"},
-        {"at": now - timedelta(hours=30), "flow": "severa_netvisor", "entity": "customer", "source_id": "c",
+        {"at": now - timedelta(hours=30), "flow": REGISTERS, "entity": "customer", "source_id": "c",
          "action": "created", "dag_id": "severa_netvisor_registers", "run_id": "r", "task_id": "t"}])
-    room.db.execute("INSERT INTO watermark (flow, stream, value) VALUES ('severa_netvisor', 'customer',"
-                    " '2026-03-01T08:00:00+00:00')")
+    room.db.execute("INSERT INTO watermark (flow, system, stream, value) VALUES (%s, 'severa', 'customer',"
+                    " '2026-03-01T08:00:00+00:00')", (REGISTERS,))
     flows = room.session().get(room.url("/api/flows"), timeout=30).json()
-    assert [f["flow"] for f in flows] == ["severa_netvisor"]
+    assert [(f["company"], f["flow"]) for f in flows] == [(DEFAULT_COMPANY, REGISTERS)]
     assert flows[0]["counts"] == {"created": 1, "rejected": 1}
     assert flows[0]["watermarks"][0]["value"] == "2026-03-01T08:00:00+00:00"
-    assert [r["dag_id"] for r in flows[0]["runs"]] == ["severa_netvisor_registers"]
+    assert flows[0]["run"]["dag_id"] == "severa_netvisor_registers"
     html = room.session().get(room.url("/flows"), timeout=30).text
     assert "2026-03-01T08:00:00+00:00" in html and "severa_netvisor_registers" in html
 
@@ -225,7 +237,7 @@ def test_retry_triggers_the_flows_dag_for_just_that_record_with_the_users_rights
 
     guid = severa.seed(customers=[{"number": -1, "name": "Negative Number Oy"}])["customers"][0]
     assert run_dag("severa_netvisor_registers", {"registers": ["customers"]}).state == "success"
-    form = {"flow": "severa_netvisor", "entity": "customer", "source_id": guid}
+    form = record_form(guid)
     json_accept = {"Accept": "application/json"}
 
     as_viewer = room.session("viewer").post(room.url("/quarantine/retry"), data=form, headers=json_accept, timeout=30)
@@ -256,10 +268,10 @@ def test_retry_of_a_quarantined_document_names_the_document_in_the_runs_conf(roo
     add_rows(room.db, [{"at": datetime.now(timezone.utc), "flow": dag_id, "entity": entity, "source_id": source_id,
                         "source_key": key, "action": "rejected", "dag_id": dag_id, "run_id": "r1",
                         "task_id": "transfer_documents", "try_number": 1}])
-    room.db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category)"
-                    " VALUES (%s, %s, %s, %s, 'no such customer', 'INVALID_REFERENCE')",
+    room.db.execute("INSERT INTO quarantine (flow, system, entity, source_id, source_key, reason, error_category)"
+                    " VALUES (%s, 'severa', %s, %s, %s, 'no such customer', 'INVALID_REFERENCE')",
                     (dag_id, entity, source_id, key))
-    form = {"flow": dag_id, "entity": entity, "source_id": source_id}
+    form = record_form(source_id, dag_id, entity)
 
     started = room.session().post(room.url("/quarantine/retry"), data=form, headers={"Accept": "application/json"},
                                   timeout=30)
@@ -277,10 +289,10 @@ def test_every_dag_that_quarantines_records_can_retry_one_with_params_it_declare
     from tests.flows.dagrun import load_dag
 
     record = {"entity": "e", "source_id": "s-1", "source_key": "K 2026-03-02"}
-    for dag_id in RETRY_CONF:
-        conf = retry_conf(dag_id, {**record, "source_key": "101 2026-03-02"})
-        dag = load_dag(dag_id)
-        assert set(conf) <= set(dag.params.keys()), dag_id
+    for flow in RETRY_CONF:
+        conf = retry_conf(flow, {**record, "source_key": "101 2026-03-02"})
+        dag = load_dag(flow)  # the default company's DAG of the flow
+        assert set(conf) <= set(dag.params.keys()), flow
         for name, value in conf.items():
             dag.params[name] = value  # valid for the Param
     assert retry_conf("severa_netvisor_hours", {**record, "source_key": "Maija Virtanen 2026-03-02"}) == {
@@ -306,8 +318,9 @@ def waiting_vacation(room) -> None:
                         "source_id": "102/2026-11-02", "source_key": "102 2026-11-02", "action": "rejected",
                         "error_category": "ABSENCE_TYPE", "error_text": reason, "dag_id": "severa_netvisor_hours",
                         "run_id": "r1", "task_id": "t"}])
-    room.db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category) VALUES"
-                    " ('severa_netvisor_hours', 'workday', '102/2026-11-02', '102 2026-11-02', %s, 'ABSENCE_TYPE')",
+    room.db.execute("INSERT INTO quarantine (flow, system, entity, source_id, source_key, reason, error_category)"
+                    " VALUES ('severa_netvisor_hours', 'severa', 'workday', '102/2026-11-02', '102 2026-11-02', %s,"
+                    " 'ABSENCE_TYPE')",
                     (reason,))
     room.session().post(f"{room.base}/api/v2/variables", json={
         "key": "erpbridge_severa_netvisor", "value": json.dumps({"hours": {"record_types": {"DEV": "7"}}})},
@@ -330,7 +343,7 @@ def test_a_missing_absence_record_type_is_fixed_from_the_quarantine_into_the_set
     assert '<option value="7">' not in page  # ... not the ones the settings use
     assert [c["query"] for c in netvisor_in_airflow.requests() if c["path"] == "/payrollratiolist.nv"] == [
         "source=collectorratiolines"]
-    form = {"flow": "severa_netvisor_hours", "entity": "workday", "source_id": "102/2026-11-02"}
+    form = record_form("102/2026-11-02", "severa_netvisor_hours", "workday")
 
     viewer = room.session("viewer").post(room.url("/quarantine/fix-absence-type"), data={**form, "record_type": "20"},
                                          headers={"Accept": "application/json"}, timeout=30)
@@ -363,3 +376,43 @@ def test_the_fix_offers_the_settings_record_types_saying_why_when_netvisor_canno
     assert '<option value="1"></option><option value="7"></option>' in page and "Choices: 1, 7." in page
     assert '<span class="choices-from problem-inline">Netvisor&#39;s list of record types could not be read' in page
     assert "settings already use" in page and "Read from Netvisor" not in page
+
+
+def test_quarantine_and_flows_by_company_and_a_retry_asks_for_the_companys_dag(room):
+    """Two companies' records of one flow: grouped and filtered by company, each with its company's DAG; a retry of
+    acme's record asks Airflow for acme's DAG (which this installation, without a companies file, does not have)."""
+    from erpbridge.company import dag_id
+
+    now = datetime.now(timezone.utc)
+    for company in ("globex", "acme"):
+        add_rows(room.db, [{"at": now, "company": company, "flow": REGISTERS, "system": "severa", "entity": "customer",
+                            "source_id": f"{company}-1", "source_key": f"C-{company}", "action": "rejected",
+                            "dag_id": dag_id(REGISTERS, company), "run_id": "r", "task_id": "sync_customers"}])
+        quarantine_row(room.db, f"{company}-1", f"C-{company}", "customer code refused", company=company)
+    admin = room.session()
+
+    groups = admin.get(room.url("/api/quarantine"), timeout=30).json()
+    assert [(g["company"], g["reason"], [(r["source_id"], r["dag_id"]) for r in g["records"]]) for g in groups] == [
+        ("acme", "customer code refused", [("acme-1", "severa_netvisor_registers__acme")]),
+        ("globex", "customer code refused", [("globex-1", "severa_netvisor_registers__globex")])]
+    only = admin.get(room.url("/api/quarantine"), params={"company": "globex"}, timeout=30).json()
+    assert [g["company"] for g in only] == ["globex"]
+    page = admin.get(room.url("/quarantine"), params={"company": "acme"}, timeout=30).text
+    assert "C-acme" in page and "C-globex" not in page and '<h2 class="company-heading">acme</h2>' in page
+    assert '<input type="hidden" name="company" value="acme">' in page
+
+    flows = admin.get(room.url("/api/flows"), timeout=30).json()
+    assert [(f["company"], f["flow"], f["dag_id"], f["quarantined"]) for f in flows] == [
+        ("acme", REGISTERS, "severa_netvisor_registers__acme", 1),
+        ("globex", REGISTERS, "severa_netvisor_registers__globex", 1)]
+    assert [f["company"] for f in admin.get(room.url("/api/flows"), params={"company": "acme"}, timeout=30).json()] \
+        == ["acme"]
+    assert {r["company"] for r in admin.get(room.url("/api/history"), params={"company": "acme"},
+                                            timeout=30).json()["rows"]} == {"acme"}
+
+    retry = admin.post(room.url("/quarantine/retry"), data={**record_form("acme-1"), "company": "acme"},
+                       headers={"Accept": "application/json"}, timeout=30)
+    assert retry.status_code == 404 and "severa_netvisor_registers__acme" in retry.json()["message"], retry.text
+    unknown = admin.post(room.url("/quarantine/retry"), data=record_form("acme-1"),  # the default company's: none
+                         headers={"Accept": "application/json"}, timeout=30)
+    assert unknown.status_code == 404 and "not waiting" in unknown.json()["message"]

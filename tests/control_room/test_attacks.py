@@ -11,7 +11,7 @@ import pytest
 
 from include.airflow_services import free_port
 from tests.control_room.one_dag_auth_manager import ALICE, ALICE_DAG
-from tests.control_room.test_api import add_rows
+from tests.control_room.test_api import REGISTERS, add_rows, record_form
 
 JSON = {"Accept": "application/json"}
 OTHER_DAG = "severa_netvisor_hours"
@@ -51,21 +51,28 @@ def listener():
     server.server_close()
 
 
+# source id -> (company, flow, entity, key): alice's DAG is the default company's registers DAG; the same flow of
+# company "acme" runs in another DAG (severa_netvisor_registers__acme), so its records are not hers.
+WAITING = {"mine": ("default", REGISTERS, "customer", "C-MINE"),
+           "theirs": ("default", OTHER_DAG, "workday", "E7 2026-10-01"),
+           "acme-1": ("acme", REGISTERS, "customer", "C-ACME")}
+
+
 def records(room):
     now = datetime.now(timezone.utc)
     add_rows(room.db, [
-        {"at": now, "flow": "severa_netvisor", "entity": "customer", "source_id": "mine", "source_key": "C-MINE",
+        {"at": now, "flow": REGISTERS, "entity": "customer", "source_id": "mine", "source_key": "C-MINE",
          "action": "rejected", "dag_id": ALICE_DAG, "run_id": "r1", "task_id": "sync_customers"},
-        {"at": now, "flow": "severa_netvisor_hours", "entity": "workday", "source_id": "theirs",
+        {"at": now, "flow": OTHER_DAG, "entity": "workday", "source_id": "theirs",
          "source_key": "E7 2026-10-01", "action": "rejected", "dag_id": OTHER_DAG, "run_id": "r2", "task_id": "t"},
-        {"at": now, "flow": "severa_netvisor", "entity": "customer", "source_id": "nodag", "source_key": "C-NODAG",
+        {"at": now, "company": "acme", "flow": REGISTERS, "entity": "customer", "source_id": "acme-1",
+         "source_key": "C-ACME", "action": "rejected", "dag_id": f"{REGISTERS}__acme", "run_id": "r4", "task_id": "t"},
+        {"at": now, "flow": REGISTERS, "entity": "customer", "source_id": "nodag", "source_key": "C-NODAG",
          "action": "rejected"}])
-    for source_id, key, flow in (("mine", "C-MINE", "severa_netvisor"), ("theirs", "E7 2026-10-01",
-                                                                          "severa_netvisor_hours"),
-                                 ("nodag", "C-NODAG", "severa_netvisor")):
-        entity = "workday" if source_id == "theirs" else "customer"
-        room.db.execute("INSERT INTO quarantine (flow, entity, source_id, source_key, reason, error_category)"
-                        " VALUES (%s, %s, %s, %s, 'refused', 'INVALID_DATA')", (flow, entity, source_id, key))
+    for source_id, (company, flow, entity, key) in WAITING.items():
+        room.db.execute("INSERT INTO quarantine (company, flow, system, entity, source_id, source_key, reason,"
+                        " error_category) VALUES (%s, %s, 'severa', %s, %s, %s, 'refused', 'INVALID_DATA')",
+                        (company, flow, entity, source_id, key))
     batch = room.db.execute(
         "INSERT INTO payroll_batch (flow, period_start, period_end, dag_id, run_id) VALUES ('horizon_payroll',"
         " '2026-10-01', '2026-10-31', 'horizon_payroll_time_import', 'r3') RETURNING id").fetchone()[0]
@@ -82,7 +89,7 @@ def test_the_host_header_never_chooses_where_the_api_server_calls_or_links(room,
         page = viewer.get(room.url(path), headers={"Host": f"127.0.0.1:{listener.server_port}"}, timeout=30)
         assert page.status_code == 200, page.text
         assert "LEAKED-BODY" not in page.text
-    form = {"flow": "severa_netvisor", "entity": "customer", "source_id": "mine"}
+    form = record_form("mine")
     retry = room.session().post(room.url("/quarantine/retry"), data=form, timeout=30,
                                 headers={**JSON, "Host": f"127.0.0.1:{listener.server_port}"})
     assert "LEAKED-BODY" not in retry.text
@@ -106,7 +113,7 @@ def test_a_user_with_one_dag_sees_and_changes_only_that_dags_records(room):
     history = {r["source_id"] for r in alice.get(room.url("/api/history"), timeout=30).json()["rows"]}
     assert history == {"mine"}
     assert {r["source_id"] for r in admin.get(room.url("/api/history"), timeout=30).json()["rows"]} == {
-        "mine", "theirs", "nodag"}
+        "mine", "theirs", "acme-1", "nodag"}
     by_record = alice.get(room.url("/api/history"), params={"record": "theirs"}, timeout=30).json()["rows"]
     assert by_record == []
     html = alice.get(room.url("/"), params={"flow": "severa_netvisor_hours"}, timeout=30).text
@@ -115,9 +122,11 @@ def test_a_user_with_one_dag_sees_and_changes_only_that_dags_records(room):
     waiting = [r["source_id"] for g in alice.get(room.url("/api/quarantine"), timeout=30).json()
                for r in g["records"]]
     assert waiting == ["mine"]
-    assert "C-NODAG" not in alice.get(room.url("/quarantine"), timeout=30).text
+    assert "C-ACME" not in alice.get(room.url("/quarantine"), timeout=30).text
+    assert {r["source_id"] for g in admin.get(room.url("/api/quarantine"), timeout=30).json()
+            for r in g["records"]} == set(WAITING)
 
-    assert [f["dag_ids"] for f in alice.get(room.url("/api/flows"), timeout=30).json()] == [[ALICE_DAG]]
+    assert [f["dag_id"] for f in alice.get(room.url("/api/flows"), timeout=30).json()] == [ALICE_DAG]
 
     assert alice.get(room.url(f"/api/review/{batch}"), timeout=30).status_code == 404
     assert alice.get(room.url(f"/review/{batch}"), timeout=30).status_code == 404
@@ -126,22 +135,20 @@ def test_a_user_with_one_dag_sees_and_changes_only_that_dags_records(room):
     assert edit.status_code == 404
     assert admin.get(room.url(f"/api/review/{batch}"), timeout=30).json()["rows"][0]["hours"] == 8.0
 
-    for source_id, flow, entity in (("nodag", "severa_netvisor", "customer"),
-                                    ("theirs", "severa_netvisor_hours", "workday")):
-        form = {"flow": flow, "entity": entity, "source_id": source_id, "comment": "not yours"}
+    for source_id in ("acme-1", "theirs"):
+        company, flow, entity, _ = WAITING[source_id]
+        form = {**record_form(source_id, flow, entity), "company": company, "comment": "not yours"}
         for action in ("dismiss", "retry"):
             refused = alice.post(room.url(f"/quarantine/{action}"), data=form, headers=JSON, timeout=30)
             assert refused.status_code in (403, 404), (action, source_id, refused.text)
     assert room.db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 3
 
-    mine = alice.post(room.url("/quarantine/dismiss"), data={"flow": "severa_netvisor", "entity": "customer",
-                                                              "source_id": "mine", "comment": "closed"},
+    mine = alice.post(room.url("/quarantine/dismiss"), data={**record_form("mine"), "comment": "closed"},
                       headers=JSON, timeout=30)
     assert mine.status_code == 200, mine.text
-    nodag = admin.post(room.url("/quarantine/dismiss"), data={"flow": "severa_netvisor", "entity": "customer",
-                                                               "source_id": "nodag", "comment": "old"},
-                       headers=JSON, timeout=30)
-    assert nodag.status_code == 200, nodag.text
+    theirs = admin.post(room.url("/quarantine/dismiss"), data={**record_form("acme-1"), "company": "acme",
+                                                                "comment": "old"}, headers=JSON, timeout=30)
+    assert theirs.status_code == 200, theirs.text
     assert room.session("viewer").get(room.url("/api/history"), params={"action": "dismissed"},
                                       timeout=30).json()["rows"] == [], "dismissals carry no DAG: admins only"
 
@@ -150,7 +157,7 @@ def test_a_user_with_one_dag_sees_and_changes_only_that_dags_records(room):
 def test_far_dates_are_a_range_not_an_error(room, params):
     records(room)
     answer = room.session().get(room.url("/api/history"), params=params, timeout=30)
-    assert answer.status_code == 200 and len(answer.json()["rows"]) == 3
+    assert answer.status_code == 200 and len(answer.json()["rows"]) == 4
 
 
 @pytest.mark.parametrize("path, params", [

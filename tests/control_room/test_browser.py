@@ -133,7 +133,7 @@ def test_find_an_error_fix_the_record_and_retry_it(room, netvisor, severa, brows
 
     # The per-flow page and the link inside Airflow's own UI.
     driver.get(room.url("/flows"))
-    wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".card[data-flow=severa_netvisor] .last-success"),
+    wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".card[data-flow=severa_netvisor_registers] .last-success"),
              what="the last successful run")
     shot(driver, "08-flows")
     driver.execute_script("window.localStorage.setItem('theme', 'dark')")  # Airflow's colour mode, same origin

@@ -10,6 +10,7 @@ import json
 import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -24,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from erpbridge import settings
+from erpbridge.company import DEFAULT_COMPANY
 from erpbridge.control_room import fixes, queries, review
 from erpbridge.control_room.airflow_api import AirflowApi, AirflowApiError, api_root
 from erpbridge.control_room.auth import (Reader, is_admin, login_url, may_operate, may_read, readable, reader,
@@ -148,12 +150,27 @@ def history_json(request: Request, user: Reader):
 
 # --- quarantine ----------------------------------------------------------------------------------
 
-def _quarantine(user) -> list[tuple[str, list[dict]]]:
-    """Waiting records grouped by reason, only those of DAGs whose runs the user may read."""
+def _quarantine(user, company: str) -> list[tuple[tuple[str, str], list[dict]]]:
+    """Waiting records (of ``company``, or of all) grouped by company and reason, only those of DAGs whose runs
+    the user may read."""
     with ledger() as conn:
-        groups = queries.quarantine(conn)
-    shown = [(reason, [r for r in records if may_read(user, r["dag_id"])]) for reason, records in groups]
-    return [(reason, records) for reason, records in shown if records]
+        groups = queries.quarantine(conn, company)
+    shown = [(key, [r for r in records if may_read(user, r["dag_id"])]) for key, records in groups]
+    return [(key, records) for key, records in shown if records]
+
+
+def _companies() -> list[str]:
+    with ledger() as conn:
+        return queries.companies(conn)
+
+
+def record_key(flow: str = Form(), entity: str = Form(), system: str = Form(), source_id: str = Form(),
+               company: str = Form(DEFAULT_COMPANY)) -> dict:
+    """The form fields that name one waiting record (queries.RECORD_KEY); without a company, the default one."""
+    return {"company": company, "flow": flow, "entity": entity, "system": system, "source_id": source_id}
+
+
+RecordKey = Annotated[dict, Depends(record_key)]
 
 
 def _offer_fixes(request: Request, groups) -> str | None:
@@ -172,16 +189,18 @@ def _offer_fixes(request: Request, groups) -> str | None:
 
 
 @app.get("/quarantine", response_class=HTMLResponse, name="quarantine_page")
-def quarantine_page(request: Request, user: Reader):
-    groups = _quarantine(user)
+def quarantine_page(request: Request, user: Reader, company: str = ""):
+    groups = _quarantine(user, company)
     return render(request, "quarantine.html", groups=groups, total=sum(len(g) for _, g in groups),
-                  retryable=RETRY_CONF.keys(), fix_problem=_offer_fixes(request, groups))
+                  retryable=RETRY_CONF.keys(), fix_problem=_offer_fixes(request, groups), company=company,
+                  companies=_companies())
 
 
 @app.get("/api/quarantine", name="quarantine_json")
-def quarantine_json(user: Reader):
-    groups = _quarantine(user)
-    return jsonable_encoder([{"reason": reason, "records": records} for reason, records in groups])
+def quarantine_json(user: Reader, company: str = ""):
+    groups = _quarantine(user, company)
+    return jsonable_encoder([{"company": company_name, "reason": reason, "records": records}
+                             for (company_name, reason), records in groups])
 
 
 def _back(request: Request, wants_json: bool, payload: dict, problem: bool = False, code: int = 200) -> Response:
@@ -197,18 +216,17 @@ def _wants_json(request: Request) -> bool:
 
 
 @app.post("/quarantine/retry", name="retry", dependencies=[Depends(same_origin)])
-def retry(request: Request, user: Reader, flow: str = Form(), entity: str = Form(), source_id: str = Form()):
+def retry(request: Request, user: Reader, key: RecordKey):
+    """Run the record's company's DAG of its flow for just this record (with the user's rights)."""
+    entity, source_id = key["entity"], key["source_id"]
     with ledger() as conn:
-        record = queries.quarantined_record(conn, flow, entity, source_id)
+        record = queries.quarantined_record(conn, key)
     if record is None or not may_read(user, record["dag_id"]):
         return _back(request, _wants_json(request), {"message": f"{entity} {source_id} is not waiting any more"},
                      problem=True, code=404)
-    if not record["dag_id"]:
-        return _back(request, _wants_json(request), {"message": f"no DAG run of flow {flow} has tried "
-                                                                f"{entity} {source_id} yet"}, problem=True, code=409)
     label = record["source_key"] or source_id
     try:
-        conf = retry_conf(record["dag_id"], record)
+        conf = retry_conf(record["flow"], record)
         run = AirflowApi(api_root(), token_of(request)).retry_record(
             record["dag_id"], conf, f"{entity} {label}", user.get_name())
     except CannotRetry as exc:
@@ -224,11 +242,11 @@ def retry(request: Request, user: Reader, flow: str = Form(), entity: str = Form
 
 
 @app.post("/quarantine/dismiss", name="dismiss", dependencies=[Depends(same_origin)])
-def dismiss(request: Request, user: Reader, flow: str = Form(), entity: str = Form(), source_id: str = Form(),
-            comment: str = Form("")):
+def dismiss(request: Request, user: Reader, key: RecordKey, comment: str = Form("")):
     wants_json = _wants_json(request)
+    entity, source_id = key["entity"], key["source_id"]
     with ledger() as conn:
-        record = queries.quarantined_record(conn, flow, entity, source_id)
+        record = queries.quarantined_record(conn, key)
         if record is None or not may_read(user, record["dag_id"]):
             return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting any more"},
                          problem=True, code=404)
@@ -237,18 +255,18 @@ def dismiss(request: Request, user: Reader, flow: str = Form(), entity: str = Fo
         if not comment.strip():
             return _back(request, wants_json, {"message": "say why: a comment is required to dismiss a record"},
                          problem=True, code=422)
-        queries.dismiss(conn, flow, entity, source_id, comment, user.get_name())
+        queries.dismiss(conn, key, comment, user.get_name())
     label = record["source_key"] or source_id
     return _back(request, wants_json, {"message": f"{entity} {label} dismissed; the comment is in the history"})
 
 
 @app.post("/quarantine/fix-absence-type", name="fix_absence_type", dependencies=[Depends(same_origin)])
-def fix_absence_type(request: Request, user: Reader, flow: str = Form(), entity: str = Form(),
-                     source_id: str = Form(), record_type: str = Form()):
+def fix_absence_type(request: Request, user: Reader, key: RecordKey, record_type: str = Form()):
     """Write the Netvisor record type of the absence type a waiting record lacks into the flow's settings."""
     wants_json = _wants_json(request)
+    entity, source_id = key["entity"], key["source_id"]
     with ledger() as conn:
-        record = queries.quarantined_record(conn, flow, entity, source_id)
+        record = queries.quarantined_record(conn, key)
     if record is None or not may_read(user, record["dag_id"]):
         return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting any more"}, problem=True,
                      code=404)
@@ -276,37 +294,34 @@ def fix_absence_type(request: Request, user: Reader, flow: str = Form(), entity:
 
 # --- per flow ------------------------------------------------------------------------------------
 
-def _status(request: Request, user) -> list[dict]:
-    """Per flow the ledger's side and its DAGs' last runs; only flows with a DAG whose runs the user may read
-    (flows no DAG run wrote: admins only)."""
+def _status(request: Request, user, company: str) -> list[dict]:
+    """Per company and flow the ledger's side and its DAG's last runs; only flows whose DAG's runs the user may
+    read."""
     with ledger() as conn:
-        flows = queries.flow_status(conn)
-    admin = is_admin(user)
-    for flow in flows:
-        flow["dag_ids"] = sorted(readable(user, flow["dag_ids"]))
-    flows = [flow for flow in flows if flow["dag_ids"] or admin]
+        flows = [flow for flow in queries.flow_status(conn, company) if may_read(user, flow["dag_id"])]
     api = AirflowApi(api_root(), token_of(request))
     for flow in flows:
-        flow["runs"] = []
-        for dag_id in flow["dag_ids"]:
-            entry = {"dag_id": dag_id, "last_success": None, "last_run": None, "error": None}
-            try:
-                entry["last_success"] = api.last_run(dag_id, "success")
-                entry["last_run"] = api.last_run(dag_id)
-            except AirflowApiError as exc:  # the page still shows the ledger's side
-                entry["error"] = str(exc)
-            flow["runs"].append(entry)
+        run = {"dag_id": flow["dag_id"], "last_success": None, "last_run": None, "error": None}
+        try:
+            run["last_success"] = api.last_run(flow["dag_id"], "success")
+            run["last_run"] = api.last_run(flow["dag_id"])
+        except AirflowApiError as exc:  # the page still shows the ledger's side
+            run["error"] = str(exc)
+        flow["run"] = run
     return flows
 
 
 @app.get("/flows", response_class=HTMLResponse, name="status_page")
-def status_page(request: Request, user: Reader):
-    return render(request, "status.html", flows=_status(request, user), now=datetime.now(timezone.utc))
+def status_page(request: Request, user: Reader, company: str = ""):
+    flows = _status(request, user, company)
+    return render(request, "status.html", groups=[(name, list(group)) for name, group in
+                                                  groupby(flows, key=lambda f: f["company"])],
+                  company=company, companies=_companies(), now=datetime.now(timezone.utc))
 
 
 @app.get("/api/flows", name="status_json")
-def status_json(request: Request, user: Reader):
-    return jsonable_encoder(_status(request, user))
+def status_json(request: Request, user: Reader, company: str = ""):
+    return jsonable_encoder(_status(request, user, company))
 
 
 # --- payroll review batches ------------------------------------------------------------------------

@@ -17,13 +17,14 @@ router = APIRouter()
 
 
 def orders(conn, limit: int = LIMIT) -> list[dict]:
-    """The most recently touched shop orders, newest first: documents (entity, stage, ERP id), waiting reasons,
-    reserved stock, and a state in words."""
-    found: dict[str, dict] = {}
+    """The most recently touched shop orders (per company), newest first: documents (entity, stage, ERP id),
+    waiting reasons, reserved stock, and a state in words."""
+    found: dict[tuple[str, str], dict] = {}
 
-    def order(order_id: str, key: str | None) -> dict:
-        entry = found.setdefault(order_id, {"order_id": order_id, "number": None, "documents": [], "waiting": [],
-                                            "reserved": [], "updated_at": None})
+    def order(company: str, order_id: str, key: str | None) -> dict:
+        entry = found.setdefault((company, order_id), {
+            "company": company, "order_id": order_id, "number": None, "documents": [], "waiting": [], "reserved": [],
+            "updated_at": None})
         if key and key.startswith("order ") and not entry["number"]:
             entry["number"] = key.removeprefix("order ").split(" refund ")[0]
         return entry
@@ -34,24 +35,24 @@ def orders(conn, limit: int = LIMIT) -> list[dict]:
 
     flows = [ORDERS_FLOW, PAYMENTS_FLOW]
     with conn.cursor() as cur:
-        cur.execute("SELECT source_id, source_key, entity, stage, target_id, reference, updated_at FROM document_transfer"
-                    " WHERE flow = ANY(%s) ORDER BY created_at", (flows,))
-        for source_id, key, entity, stage, target_id, reference, updated_at in cur.fetchall():
-            entry = order(source_id.split("/")[0], key)
+        cur.execute("SELECT company, source_id, source_key, entity, stage, target_id, reference, updated_at"
+                    " FROM document_transfer WHERE flow = ANY(%s) ORDER BY created_at", (flows,))
+        for company, source_id, key, entity, stage, target_id, reference, updated_at in cur.fetchall():
+            entry = order(company, source_id.split("/")[0], key)
             entry["documents"].append({"what": DOCUMENT_LABELS.get(entity, entity), "stage": stage,
                                        "erp_id": target_id, "reference": reference})
             touched(entry, updated_at)
-        cur.execute("SELECT source_id, source_key, entity, reason, last_seen FROM quarantine WHERE flow = ANY(%s)",
-                    (flows,))
-        for source_id, key, entity, reason, last_seen in cur.fetchall():
-            entry = order(source_id.split("/")[0], key)
+        cur.execute("SELECT company, source_id, source_key, entity, reason, last_seen FROM quarantine"
+                    " WHERE flow = ANY(%s)", (flows,))
+        for company, source_id, key, entity, reason, last_seen in cur.fetchall():
+            entry = order(company, source_id.split("/")[0], key)
             entry["waiting"].append({"what": DOCUMENT_LABELS.get(entity, entity), "reason": reason})
             touched(entry, last_seen)
         cur.execute("SELECT to_regclass('eshop_reservation') IS NOT NULL")
         if cur.fetchone()[0]:
-            cur.execute("SELECT shop_order_id, sku, quantity, created_at FROM eshop_reservation ORDER BY sku")
-            for order_id, sku, quantity, created_at in cur.fetchall():
-                entry = order(order_id, None)
+            cur.execute("SELECT company, shop_order_id, sku, quantity, created_at FROM eshop_reservation ORDER BY sku")
+            for company, order_id, sku, quantity, created_at in cur.fetchall():
+                entry = order(company, order_id, None)
                 entry["reserved"].append(f"{sku} × {quantity.normalize():f}")
                 touched(entry, created_at)
     rows = sorted(found.values(), key=lambda e: (e["updated_at"] is not None, e["updated_at"]), reverse=True)[:limit]

@@ -11,18 +11,21 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
-ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "dismissed")
+from erpbridge.company import dag_id
+
+ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "dismissed", "gone")
 PAGE_SIZE = 50
 QUARANTINE_LIMIT = 1000
 
-HISTORY_COLUMNS = ("id", "at", "flow", "entity", "source_id", "source_key", "target_id", "action", "error_category",
-                   "error_text", "dag_id", "run_id", "task_id", "try_number", "comment", "actor")
+HISTORY_COLUMNS = ("id", "at", "company", "flow", "system", "entity", "source_id", "source_key", "target_id", "action",
+                   "error_category", "error_text", "dag_id", "run_id", "task_id", "try_number", "comment", "actor")
 
 
 @dataclass
 class HistoryFilter:
     """The history's filters as the user typed them; empty means "any"."""
 
+    company: str = ""
     flow: str = ""
     entity: str = ""
     action: str = ""
@@ -41,7 +44,7 @@ class HistoryFilter:
     def where(self) -> tuple[list[str], list]:
         clauses: list[str] = []
         args: list = []
-        for column in ("flow", "entity", "action"):
+        for column in ("company", "flow", "entity", "action"):
             if value := getattr(self, column):
                 clauses.append(f"{column} = %s")
                 args.append(value)
@@ -133,9 +136,10 @@ def history(conn, flt: HistoryFilter, after: str | None = None, limit: int = PAG
 
 
 def choices(conn) -> dict[str, list[str]]:
-    """Values for the flow and entity pickers: distinct values by a loose index scan (cheap on big tables)."""
+    """Values for the company, flow and entity pickers: distinct values by a loose index scan (cheap on big
+    tables)."""
     out = {}
-    for column, index_lead in (("flow", "flow"), ("entity", "entity")):
+    for column, index_lead in (("company", "company"), ("flow", "flow"), ("entity", "entity")):
         with conn.cursor() as cur:
             cur.execute(
                 f"WITH RECURSIVE v AS (SELECT min({index_lead}) AS x FROM transfer_log UNION ALL"
@@ -145,79 +149,99 @@ def choices(conn) -> dict[str, list[str]]:
     return out
 
 
+def companies(conn) -> list[str]:
+    """The companies the ledger knows (its log, quarantine and watermarks), for the company pickers."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT company FROM quarantine UNION SELECT company FROM watermark")
+        known = {row[0] for row in cur.fetchall()}
+    return sorted(known | set(choices(conn)["company"]))
+
+
 # --- quarantine ------------------------------------------------------------------------------------
 
-QUARANTINE_COLUMNS = ("flow", "entity", "source_id", "source_key", "reason", "error_category", "first_seen",
-                      "last_seen", "attempts", "dag_id")
+QUARANTINE_COLUMNS = ("company", "flow", "entity", "system", "source_id", "source_key", "reason", "error_category",
+                      "first_seen", "last_seen", "attempts")
+RECORD_KEY = ("company", "flow", "entity", "system", "source_id")  # what names one waiting record
 
 
-def quarantine(conn, limit: int = QUARANTINE_LIMIT) -> list[tuple[str, list[dict]]]:
-    """Waiting records grouped by reason (largest group first), each with the DAG that last tried it."""
+def _waiting(row: tuple) -> dict:
+    """A quarantine row, with the DAG that runs its flow for its company."""
+    record = dict(zip(QUARANTINE_COLUMNS, row))
+    return {**record, "dag_id": dag_id(record["flow"], record["company"])}
+
+
+def quarantine(conn, company: str = "", limit: int = QUARANTINE_LIMIT) -> list[tuple[tuple[str, str], list[dict]]]:
+    """Waiting records (of ``company``, or of all) grouped by company and reason, largest group first within a
+    company."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT q.flow, q.entity, q.source_id, q.source_key, q.reason, q.error_category, q.first_seen,"
-            " q.last_seen, q.attempts, t.dag_id FROM quarantine q LEFT JOIN LATERAL (SELECT dag_id FROM transfer_log l"
-            " WHERE l.flow = q.flow AND l.entity = q.entity AND l.source_id = q.source_id AND l.dag_id <> ''"
-            " ORDER BY l.at DESC, l.id DESC LIMIT 1) t ON true"
-            " ORDER BY count(*) OVER (PARTITION BY q.reason) DESC, q.reason, q.first_seen LIMIT %s", (limit,))
-        rows = [dict(zip(QUARANTINE_COLUMNS, row)) for row in cur.fetchall()]
-    return [(reason, list(group)) for reason, group in groupby(rows, key=lambda r: r["reason"])]
+            f"SELECT {', '.join(QUARANTINE_COLUMNS)} FROM quarantine WHERE (%s = '' OR company = %s)"
+            " ORDER BY company, count(*) OVER (PARTITION BY company, reason) DESC, reason, first_seen LIMIT %s",
+            (company, company, limit))
+        rows = [_waiting(row) for row in cur.fetchall()]
+    return [(key, list(group)) for key, group in groupby(rows, key=lambda r: (r["company"], r["reason"]))]
 
 
-def quarantined_record(conn, flow: str, entity: str, source_id: str) -> dict | None:
-    """One waiting record with the DAG that last tried it, or None when it is not (or no longer) waiting."""
+def quarantined_record(conn, key: dict) -> dict | None:
+    """One waiting record named by ``key`` (RECORD_KEY), or None when it is not (or no longer) waiting."""
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT q.flow, q.entity, q.source_id, q.source_key, q.reason, q.error_category, q.first_seen,"
-            " q.last_seen, q.attempts, (SELECT dag_id FROM transfer_log l WHERE l.flow = q.flow AND"
-            " l.entity = q.entity AND l.source_id = q.source_id AND l.dag_id <> '' ORDER BY l.at DESC, l.id DESC"
-            " LIMIT 1) FROM quarantine q WHERE q.flow = %s AND q.entity = %s AND q.source_id = %s",
-            (flow, entity, source_id))
+        cur.execute(f"SELECT {', '.join(QUARANTINE_COLUMNS)} FROM quarantine WHERE "
+                    + " AND ".join(f"{column} = %s" for column in RECORD_KEY), [key[c] for c in RECORD_KEY])
         row = cur.fetchone()
-    return dict(zip(QUARANTINE_COLUMNS, row)) if row else None
+    return _waiting(row) if row else None
 
 
-def dismiss(conn, flow: str, entity: str, source_id: str, comment: str, actor: str) -> bool:
+def dismiss(conn, key: dict, comment: str, actor: str) -> bool:
     """Take a record out of quarantine, keeping a 'dismissed' row with the comment in the history."""
     if not comment.strip():
         raise ValueError("a comment is required to dismiss a record")
+    values = [key[c] for c in RECORD_KEY]
     with conn.transaction():
         with conn.cursor() as cur:
-            cur.execute("DELETE FROM quarantine WHERE flow = %s AND entity = %s AND source_id = %s"
-                        " RETURNING source_key, reason, error_category", (flow, entity, source_id))
+            cur.execute("DELETE FROM quarantine WHERE " + " AND ".join(f"{column} = %s" for column in RECORD_KEY)
+                        + " RETURNING source_key, reason, error_category", values)
             row = cur.fetchone()
             if row is None:
                 return False
             cur.execute(
-                "INSERT INTO transfer_log (flow, entity, source_id, source_key, action, error_category, error_text,"
-                " comment, actor) VALUES (%s, %s, %s, %s, 'dismissed', %s, %s, %s, %s)",
-                (flow, entity, source_id, row[0], row[2], row[1], comment.strip(), actor))
+                f"INSERT INTO transfer_log ({', '.join(RECORD_KEY)}, source_key, action, error_category, error_text,"
+                " comment, actor) VALUES (%s, %s, %s, %s, %s, %s, 'dismissed', %s, %s, %s, %s)",
+                (*values, row[0], row[2], row[1], comment.strip(), actor))
     return True
 
 
 # --- per flow ------------------------------------------------------------------------------------
 
-def flow_status(conn, now: datetime | None = None) -> list[dict]:
-    """Per flow: counts of the last 24 h by action, waiting records, watermarks and its latest DAG."""
-    flows: dict[str, dict] = {}
+def flow_status(conn, company: str = "", now: datetime | None = None) -> list[dict]:
+    """Per company and flow (of ``company``, or of all): counts of the last 24 h by action, waiting records,
+    watermarks and the DAG that runs it."""
+    flows: dict[tuple[str, str], dict] = {}
 
-    def flow(name: str) -> dict:
-        return flows.setdefault(name, {"flow": name, "counts": {}, "quarantined": 0, "watermarks": [],
-                                       "dag_ids": []})
+    def flow(company_name: str, name: str) -> dict:
+        return flows.setdefault((company_name, name), {
+            "company": company_name, "flow": name, "dag_id": dag_id(name, company_name), "counts": {},
+            "quarantined": 0, "watermarks": []})
 
+    mine = "(%(company)s = '' OR company = %(company)s)"
+    args = {"company": company, "now": now}
     with conn.cursor() as cur:
-        cur.execute("SELECT flow, action, count(*) FROM transfer_log WHERE at >= coalesce(%s, now())"
-                    " - interval '24 hours' GROUP BY flow, action", (now,))
-        for name, action, count in cur.fetchall():
-            flow(name)["counts"][action] = count
-        cur.execute("SELECT flow, count(*) FROM quarantine GROUP BY flow")
-        for name, count in cur.fetchall():
-            flow(name)["quarantined"] = count
-        cur.execute("SELECT flow, stream, value, updated_at FROM watermark ORDER BY flow, stream")
-        for name, stream, value, updated_at in cur.fetchall():
-            flow(name)["watermarks"].append({"stream": stream, "value": value, "updated_at": updated_at})
-        for name in list(flows) + [f for f in choices(conn)["flow"] if f not in flows]:
-            cur.execute("SELECT DISTINCT dag_id FROM (SELECT dag_id FROM transfer_log WHERE flow = %s"
-                        " AND dag_id <> '' ORDER BY at DESC, id DESC LIMIT 200) recent", (name,))
-            flow(name)["dag_ids"] = sorted(row[0] for row in cur.fetchall())
-    return [flows[name] for name in sorted(flows)]
+        cur.execute(f"SELECT company, flow, action, count(*) FROM transfer_log WHERE {mine} AND"
+                    " at >= coalesce(%(now)s, now()) - interval '24 hours' GROUP BY company, flow, action", args)
+        for company_name, name, action, count in cur.fetchall():
+            flow(company_name, name)["counts"][action] = count
+        cur.execute(f"SELECT company, flow, count(*) FROM quarantine WHERE {mine} GROUP BY company, flow", args)
+        for company_name, name, count in cur.fetchall():
+            flow(company_name, name)["quarantined"] = count
+        cur.execute(f"SELECT company, flow, system, stream, value, updated_at FROM watermark WHERE {mine}"
+                    " ORDER BY company, flow, system, stream", args)
+        for company_name, name, system, stream, value, updated_at in cur.fetchall():
+            flow(company_name, name)["watermarks"].append(
+                {"system": system, "stream": stream, "value": value, "updated_at": updated_at})
+        cur.execute(  # every (company, flow) the log has ever seen, by a loose scan of transfer_log_source
+            f"WITH RECURSIVE v (company, flow) AS ((SELECT company, flow FROM transfer_log WHERE {mine}"
+            " ORDER BY company, flow LIMIT 1) UNION ALL SELECT n.company, n.flow FROM v, LATERAL (SELECT company, flow"
+            f" FROM transfer_log WHERE {mine} AND (company, flow) > (v.company, v.flow) ORDER BY company, flow LIMIT 1) n)"
+            " SELECT company, flow FROM v", args)
+        for company_name, name in cur.fetchall():
+            flow(company_name, name)
+    return [flows[key] for key in sorted(flows)]

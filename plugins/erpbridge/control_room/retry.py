@@ -1,10 +1,9 @@
-"""How "Retry now" limits a run of a flow's DAG to one quarantined record: the DAG conf per DAG id.
+"""How "Retry now" limits a run of a flow's DAG to one quarantined record: the DAG conf per flow.
 
-The DAG is the one that last tried the record (``transfer_log.dag_id``; a ledger flow such as
-``severa_netvisor`` or ``envoice_standardbooks_documents`` is not a DAG id). Register DAGs take the
-record itself (``retry_records``: entity + source id, watermarks untouched); document DAGs take the
-document number the ledger keeps as the record's ``source_key``. Before triggering, the control room
-checks that the DAG still declares every Param the conf names.
+The DAG is the record's company's DAG of its flow (``erpbridge.company.dag_id``; a ledger flow is the flow's
+DAG id). Register DAGs take the record itself (``retry_records``: entity + source id, watermarks untouched);
+document DAGs take the document number the ledger keeps as the record's ``source_key``. Before triggering,
+the control room checks that the DAG still declares every Param the conf names.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ def _person_day(record: dict) -> dict:
     return conf
 
 
-# DAG id -> the conf of a run for just this quarantined record (a dict from the ledger's quarantine row)
+# flow -> the conf of a run of its DAG for just this quarantined record (a dict from the ledger's quarantine row)
 RETRY_CONF: dict[str, Callable[[dict], dict]] = {
     "severa_netvisor_registers": _record,
     "standardbooks_envoice_master_data": _record,
@@ -58,8 +57,8 @@ RETRY_CONF: dict[str, Callable[[dict], dict]] = {
 }
 
 
-def retry_conf(dag_id: str, record: dict) -> dict:
-    """The conf that makes a run of ``dag_id`` handle just ``record``; CannotRetry when there is none."""
-    if dag_id not in RETRY_CONF:
-        raise CannotRetry(f"DAG {dag_id} cannot retry a single record")
-    return RETRY_CONF[dag_id](record)
+def retry_conf(flow: str, record: dict) -> dict:
+    """The conf that makes a run of ``flow``'s DAG handle just ``record``; CannotRetry when there is none."""
+    if flow not in RETRY_CONF:
+        raise CannotRetry(f"flow {flow} cannot retry a single record")
+    return RETRY_CONF[flow](record)

@@ -37,6 +37,8 @@ class Attachment:
 
 
 class DocumentSource(Protocol):
+    system: str  # the system its ids are of (e.g. "severa"): the ledger keeps them apart by it
+
     def ready(self) -> Iterable[dict]: ...  # the documents waiting to move
     def fetch(self, source_ids: list[str]) -> Iterable[dict]: ...  # by id: unfinished transfers to complete
     def source_id(self, document: dict) -> str: ...
@@ -71,7 +73,7 @@ class DocumentTransfer:
     def __init__(self, flow: DocumentFlow, ledger: Ledger, *, dry_run: bool = False,
                  resend: Iterable[str] = ()):
         self.flow = flow
-        self.ledger = ledger
+        self.ledger = ledger.of(flow.source.system)
         self.dry_run = dry_run
         self.resend = set(resend)
         self.result = SyncResult(flow.entity)

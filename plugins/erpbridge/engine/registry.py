@@ -3,7 +3,10 @@
 Exactly once without idempotency keys: the id map first, then a lookup by natural key in the
 target (adopt what exists), and only then a create, remembered in the ledger right after.
 A content hash per record makes an unchanged record cost no write. Records refused for their
-data go to quarantine and are tried again on every run; system failures stop the task.
+data go to quarantine and are tried again on every run; one the source no longer has (or whose id it
+refuses as none of its own) leaves the quarantine as 'gone', saying why. System failures stop the task.
+The ledger rows of a register are those of its source's system: a register whose direction is switched
+starts on the other system's id map, watermark and quarantine.
 """
 
 from __future__ import annotations
@@ -25,7 +28,10 @@ log = logging.getLogger(__name__)
 class Source(Protocol):
     """Records of one register. ``changed_pages`` gets what the stream's Watermark makes of the stored
     value (by default a datetime, from ``changed_at``); a source may bring its own by a ``watermark()``
-    method returning a Watermark (e.g. a change sequence number)."""
+    method returning a Watermark (e.g. a change sequence number). ``system`` names the system its ids are of
+    (e.g. "severa"): the ledger keeps them apart by it."""
+
+    system: str
 
     def changed_pages(self, since) -> Iterator[list[dict]]: ...
     def fetch(self, source_ids: list[str]) -> Iterable[dict]: ...
@@ -100,7 +106,7 @@ class RegistrySync:
                  only: list[str] | None = None):
         self.register = register
         self.only = only  # just these source ids (a control-room retry, named employees); the watermark stays
-        self.ledger = ledger
+        self.ledger = ledger.of(register.source.system)
         self.full = full
         self.dry_run = dry_run
         self.overlap = overlap
@@ -118,7 +124,7 @@ class RegistrySync:
         retry_ids = self.ledger.quarantined(entity)
         if retry_ids:
             log.info("%s: retrying %d quarantined records", entity, len(retry_ids))
-            self._process(list(self.register.source.fetch(retry_ids)))
+            self._process(self._fetch(retry_ids))
         since = None if self.full else watermark.since(self.ledger.watermark(entity))
         for page in source.changed_pages(since):
             watermark.observe(page)
@@ -132,14 +138,42 @@ class RegistrySync:
 
     def _run_only(self, source_ids: list[str]) -> SyncResult:
         """Fetch and transfer just these records; the watermark stays where the last full pass left it."""
-        records = list(self.register.source.fetch(source_ids)) if source_ids else []
-        found = {self.register.source.source_id(r) for r in records}
-        missing = [sid for sid in source_ids if sid not in found]
-        if missing:
-            log.warning("%s: not found in the source, left as they are: %s", self.register.entity, ", ".join(missing))
-        self._process(records)
+        self._process(self._fetch(source_ids) if source_ids else [])
         log.info(self.result.summary())
         return self.result
+
+    def _fetch(self, source_ids: list[str]) -> list[dict]:
+        """These records as the source has them now. An id the source says it does not have, or refuses as none
+        of its own, is logged; if it waits in the quarantine it leaves it as 'gone' with the source's words."""
+        source, entity = self.register.source, self.register.entity
+        try:
+            records, refused = list(source.fetch(source_ids)), {}
+        except (RecordRejected, ExternalSystemError) as exc:
+            if not _refuses_the_id(exc):
+                raise
+            records, refused = self._fetch_each(source_ids)
+        found = {source.source_id(r) for r in records}
+        gone = {sid: refused.get(sid) or f"{source.system} has no {entity} {sid} (any more)"
+                for sid in source_ids if sid not in found}
+        if gone:
+            log.warning("%s: not in %s, not transferred: %s", entity, source.system,
+                        "; ".join(f"{sid}: {why}" for sid, why in gone.items()))
+            if not self.dry_run:
+                self.result.counts["gone"] += len(self.ledger.gone(entity, gone))
+                self.ledger.commit()
+        return records
+
+    def _fetch_each(self, source_ids: list[str]) -> tuple[list[dict], dict[str, str]]:
+        """One by one, after the source refused a list: (the records it gave, {id: its refusal})."""
+        records, refused = [], {}
+        for source_id in source_ids:
+            try:
+                records += list(self.register.source.fetch([source_id]))
+            except (RecordRejected, ExternalSystemError) as exc:
+                if not _refuses_the_id(exc):
+                    raise
+                refused[source_id] = f"{self.register.source.system} refuses {self.register.entity} {source_id}: {exc}"
+        return records, refused
 
     def _process(self, page: list[dict]) -> None:
         reg = self.register
@@ -226,6 +260,12 @@ class RegistrySync:
             self.ledger.log(outcomes)
             self.ledger.commit()
         outcomes.clear()
+
+
+def _refuses_the_id(exc: Exception) -> bool:
+    """The source's answer to a read by id says the id is not one of its records (refused as data, or not
+    found), not that the source cannot be used."""
+    return isinstance(exc, RecordRejected) or exc.category == "NOT_FOUND"
 
 
 def _describe(record: dict) -> str | None:

@@ -17,9 +17,9 @@ class PayrollReview:
     def new_batch(self, start: date, end: date, rows: list[dict]) -> int:
         run = self.ledger.run
         with self.ledger.conn.cursor() as cur:
-            cur.execute("INSERT INTO payroll_batch (flow, period_start, period_end, dag_id, run_id)"
-                        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                        (self.ledger.flow, start, end, run.dag_id, run.run_id))
+            cur.execute("INSERT INTO payroll_batch (company, flow, period_start, period_end, dag_id, run_id)"
+                        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                        (self.ledger.company, self.ledger.flow, start, end, run.dag_id, run.run_id))
             batch_id = cur.fetchone()[0]
             cur.executemany(
                 "INSERT INTO payroll_row (batch_id, source, source_ref, employee_code, work_date, time_type, hours,"
@@ -33,7 +33,7 @@ class PayrollReview:
     def batch(self, batch_id: int) -> dict:
         with self.ledger.conn.cursor() as cur:
             cur.execute("SELECT id, period_start, period_end, status, decision, reason FROM payroll_batch"
-                        " WHERE id = %s AND flow = %s", (batch_id, self.ledger.flow))
+                        " WHERE id = %s AND company = %s AND flow = %s", (batch_id, self.ledger.company, self.ledger.flow))
             row = cur.fetchone()
         if row is None:
             raise LookupError(f"no payroll batch {batch_id}")
@@ -67,7 +67,7 @@ class PayrollReview:
         with self.ledger.conn.cursor() as cur:
             cur.execute(
                 "SELECT DISTINCT r.employee_code, r.work_date, r.time_type FROM payroll_row r"
-                " JOIN payroll_batch b ON b.id = r.batch_id WHERE b.flow = %s AND b.period_start = %s"
-                " AND b.period_end = %s AND b.id < %s AND r.status = 'loaded'",
-                (self.ledger.flow, start, end, before_batch))
+                " JOIN payroll_batch b ON b.id = r.batch_id WHERE b.company = %s AND b.flow = %s"
+                " AND b.period_start = %s AND b.period_end = %s AND b.id < %s AND r.status = 'loaded'",
+                (self.ledger.company, self.ledger.flow, start, end, before_batch))
             return {tuple(row) for row in cur.fetchall()}

@@ -22,8 +22,8 @@ from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 from erpbridge.settings import EshopErpSettings
-from erpbridge.flows.eshop_erp.sync import (CANCEL_ENTITY, CANCELLED_ERP_STATUS, CUSTOMER_ENTITY, ORDER_ENTITY,
-                                      ORDERS_STREAM, PAYMENTS_FLOW, PRODUCT_INDEX, STORE_ENTITY, OrderNotes,
+from erpbridge.flows.eshop_erp.sync import (CANCEL_ENTITY, CANCELLED_ERP_STATUS, CUSTOMER_ENTITY, ERP, ORDER_ENTITY,
+                                      ORDERS_STREAM, PAYMENTS_FLOW, PRODUCT_INDEX, SHOP, STORE_ENTITY, OrderNotes,
                                       ShopOrders, ShopOrderSource, StockHolds)
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class ErpProductIndex:
 
     def __init__(self, hook: FakturowniaHook, ledger: Ledger, overlap: timedelta, *, keep: bool = True):
         self.hook = hook
-        self.ledger = ledger
+        self.ledger = ledger.of(ERP)  # ERP product codes
         self.overlap = overlap
         self.keep = keep
         self.read: dict[str, str] = {}
@@ -68,7 +68,7 @@ class Customers:
 
     def __init__(self, hook: FakturowniaHook, ledger: Ledger):
         self.hook = hook
-        self.ledger = ledger
+        self.ledger = ledger.of(SHOP)  # keyed by the shop order's buyer
 
     def card_id(self, buyer: m.Buyer) -> int:
         key = buyer.key()
@@ -250,12 +250,13 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] |
 
     shop, erp = WooCommerceHook(config.shop_conn_id), FakturowniaHook(config.erp_conn_id)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
+    ledger = ledger.of(SHOP)  # shop order ids
     index = ErpProductIndex(erp, ledger, overlap, keep=not dry_run)
     index.refresh()
     stored = ledger.watermark(ORDERS_STREAM)
-    reservations = None if dry_run else Reservations(ledger.conn, config.shop_conn_id)
+    reservations = None if dry_run else Reservations(ledger, config.shop_conn_id)
     to_store = tuple(s for s, action in config.status_map.items() if action == "to_store")
-    holds = reservations and StockHolds(reservations, ledger, Ledger(ledger.conn, PAYMENTS_FLOW, ledger.run),
+    holds = reservations and StockHolds(reservations, ledger, ledger.for_flow(PAYMENTS_FLOW),
                                         to_store)
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)

@@ -16,7 +16,7 @@ from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import Ledger
 from erpbridge.settings import EshopErpSettings
 from erpbridge.flows.eshop_erp.sync import (CORRECTION_ENTITY, ORDER_ENTITY, ORDERS_FLOW, PAID_STREAM, SALE_ENTITY,
-                                      OrderNotes, ShopOrders, ShopOrderSource, gmt)
+                                      SHOP, OrderNotes, ShopOrders, ShopOrderSource, gmt)
 
 
 class PaidOrders(ShopOrderSource):
@@ -101,6 +101,8 @@ class ErpDocuments:
 class Refunds:
     """The refunds of the read orders whose sales document is in the ERP, as ``{"order", "refund"}``."""
 
+    system = SHOP
+
     def __init__(self, orders: list[dict], sales: Ledger, shop: WooCommerceHook, notes: OrderNotes):
         self.orders = orders
         self.sales = sales
@@ -172,7 +174,8 @@ def import_payments(config: EshopErpSettings, ledger: Ledger, *, only: list[str]
     from erpbridge.errors import IncompleteTransfer
 
     shop, erp = WooCommerceHook(config.shop_conn_id), FakturowniaHook(config.erp_conn_id)
-    made = Ledger(ledger.conn, ORDERS_FLOW, ledger.run)
+    ledger = ledger.of(SHOP)  # shop order ids
+    made = ledger.for_flow(ORDERS_FLOW)
     notes = OrderNotes(shop, erp)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     stored = ledger.watermark(PAID_STREAM)
@@ -182,7 +185,7 @@ def import_payments(config: EshopErpSettings, ledger: Ledger, *, only: list[str]
                          only=only)
     orders = list({o["id"]: o for o in [*listing.fetch(listing.retry), *listing.changed()]}.values())
     prefix = config.oid_prefix
-    paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger.conn, config.shop_conn_id))
+    paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger, config.shop_conn_id))
     refunds = Refunds(orders, ledger, shop, notes)
     flows = [
         DocumentFlow(SALE_ENTITY, paid, ErpDocuments(erp, (m.INVOICE_KIND, m.RECEIPT_KIND)),

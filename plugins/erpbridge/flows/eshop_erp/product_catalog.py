@@ -53,7 +53,7 @@ class ShopIndex:
 
     def __init__(self, shop: WooCommerceHook, ledger: Ledger, *, keep: bool = True):
         self.shop = shop
-        self.ledger = ledger
+        self.ledger = ledger.of(orders_flow.SHOP)  # the shop's products
         self.keep = keep
         self.read: dict[str, str] = {}
 
@@ -100,7 +100,7 @@ class PendingOrders:
     def __init__(self, shop: WooCommerceHook, ledger: Ledger, reservations: Reservations, since: datetime):
         self.shop = shop
         self.reservations = reservations
-        self.issued = Ledger(ledger.conn, orders_flow.PAYMENTS_FLOW, ledger.run)
+        self.issued = ledger.for_flow(orders_flow.PAYMENTS_FLOW).of(orders_flow.SHOP)
         self.since = since
 
     def held(self) -> dict[str, Counter]:
@@ -122,6 +122,7 @@ def sync_catalog(config: EshopErpSettings, ledger: Ledger, *, shop: WooCommerceH
     erp = erp or FakturowniaHook(config.erp_conn_id)
     started = datetime.now(timezone.utc)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
+    ledger = ledger.of(orders_flow.ERP)  # catalog items are ERP product codes
     stored = ledger.watermark(STOCK_STREAM)
     index = ShopIndex(shop, ledger, keep=not dry_run)
     if full or not stored:
@@ -147,8 +148,9 @@ def _quarantined(ledger: Ledger, index: ShopIndex, erp: FakturowniaHook, warehou
     if not waiting:
         return {}
     with ledger.conn.cursor() as cur:
-        cur.execute("SELECT source_id, payload->>'erp_product_id' FROM quarantine WHERE flow = %s AND entity = %s"
-                    " AND source_id = ANY(%s)", (ledger.flow, ITEM_ENTITY, waiting))
+        cur.execute("SELECT source_id, payload->>'erp_product_id' FROM quarantine WHERE company = %s AND flow = %s"
+                    " AND system = %s AND entity = %s AND source_id = ANY(%s)",
+                    (ledger.company, ledger.flow, ledger.system, ITEM_ENTITY, waiting))
         product_ids = {sku: product_id for sku, product_id in cur.fetchall() if product_id}
     found = index.find(sorted(product_ids))
     products = {sku: erp.get("products", product_ids[sku], {"warehouse_id": warehouse_id} if warehouse_id else None)
@@ -165,7 +167,7 @@ def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, inde
                              "shop has no product or variation with this SKU; add it in the shop",
                 "UNKNOWN_SKU", erp_items[sku], dry_run)
         counts["rejected"] += 1
-    reservations = Reservations(ledger.conn, config.shop_conn_id)
+    reservations = Reservations(ledger.of(orders_flow.SHOP), config.shop_conn_id)
     pending = PendingOrders(shop, ledger, reservations, _pending_since(config, ledger))
     held = reservations.reserved(items)
     before = pending.held()
@@ -194,7 +196,7 @@ def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, inde
 def _pending_since(config: EshopErpSettings, ledger: Ledger) -> datetime:
     """Orders newer than the orders flow's watermark (or the setting orders_since, or an hour) are not in the
     ledger's reservations yet."""
-    stored = Ledger(ledger.conn, orders_flow.ORDERS_FLOW, ledger.run).watermark(orders_flow.ORDERS_STREAM)
+    stored = ledger.for_flow(orders_flow.ORDERS_FLOW).of(orders_flow.SHOP).watermark(orders_flow.ORDERS_STREAM)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     if stored:
         return datetime.fromisoformat(stored) - overlap

@@ -20,6 +20,7 @@ from erpbridge.settings import EshopErpSettings
 log = logging.getLogger(__name__)
 
 ORDERS_FLOW, PAYMENTS_FLOW = "eshop_erp_orders", "eshop_erp_payments"  # ledger flows (= the DAG ids)
+SHOP, ERP = "woocommerce", "fakturownia"  # the systems whose ids the ledger keeps (order ids, product codes)
 ORDER_ENTITY = "customer_order"
 CANCEL_ENTITY = "order_cancellation"
 CUSTOMER_ENTITY = "customer"
@@ -60,6 +61,7 @@ class ShopOrderSource:
     number, with no attachment."""
 
     shop: WooCommerceHook
+    system = SHOP
 
     def fetch(self, source_ids: list[str]) -> Iterator[dict]:
         return (order for order in map(self.shop.order, source_ids) if order is not None)

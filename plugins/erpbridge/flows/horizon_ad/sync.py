@@ -25,6 +25,8 @@ ENTITY = "ad_account"
 
 
 class HorizonEmployees:
+    system = "visma_horizon"
+
     def __init__(self, hook: VismaHorizonHook, today: date):
         self.hook = hook
         self.today = today

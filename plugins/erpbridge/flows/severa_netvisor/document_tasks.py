@@ -163,7 +163,7 @@ def transfer_documents(kind: str, settings: dict, params: dict | None = None, ti
     try:
         report = transfer_in_batches(flow, ledger, batch_size=section.batch_size, resend=bool(resend), only=only)
         if flow.entity == WORKDAY:
-            release_superseded(ledger, WORKDAY, report.seen)
+            release_superseded(ledger.of(flow.source.system), WORKDAY, report.seen)
     finally:
         ledger.close()
     log.info("summary %s; batches: %s", SyncResult(flow.entity, report.counts).summary(),

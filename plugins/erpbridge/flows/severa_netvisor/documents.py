@@ -88,6 +88,7 @@ class _PostCarriesAll:
 class _SeveraNumberedDocuments:
     """Severa documents picked by status, then limited to some numbers, one ``resend`` number and dates."""
 
+    system = "severa"
     status_resource = ""  # the Severa list of statuses these documents move through
 
     def __init__(self, hook: SeveraHook, settings, numbers=(), resend: str | None = None,
@@ -191,6 +192,8 @@ class SeveraPersonDays:
     """Severa hour entries and absences in a date range grouped per person and day, as a DocumentSource.
 
     ``employees`` limits to some employee codes; ``resend`` is one "<employee code> <YYYY-MM-DD>"."""
+
+    system = "severa"
 
     def __init__(self, hook: SeveraHook, config: SeveraNetvisorSettings, date_from: str, date_to: str,
                  employees=(), resend: str | None = None):
@@ -393,6 +396,8 @@ PURCHASE_INVOICE = "purchase_invoice"
 class NetvisorPurchaseInvoices:
     """Netvisor purchase invoices in the configured status and date range, as a DocumentSource."""
 
+    system = "netvisor"
+
     def __init__(self, netvisor: NetvisorHook, severa: SeveraHook, config: SeveraNetvisorSettings, numbers=(),
                  resend: str | None = None, date_from: str | None = None, date_to: str | None = None,
                  today: date | None = None):
@@ -569,6 +574,7 @@ def transfer_in_batches(flow: DocumentFlow, ledger: Ledger, *, batch_size: int, 
     person approved)."""
     report = BatchReport()
     source = flow.source
+    ledger = ledger.of(source.system)
     failures = RunFailures(flow.entity)
     while True:
         batch = []

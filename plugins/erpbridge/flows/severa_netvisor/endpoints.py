@@ -12,6 +12,8 @@ from erpbridge.hooks.severa import SeveraHook
 class SeveraSource:
     """A Severa list read by ``changedSince``; records are the API's JSON."""
 
+    system = "severa"
+
     def __init__(self, hook: SeveraHook, resource: str):
         self.hook = hook
         self.resource = resource
@@ -53,6 +55,8 @@ class SeveraTarget:
 class NetvisorCustomers:
     """Netvisor's customer register as a source (by change time) and a target (by customer code)."""
 
+    system = "netvisor"
+
     def __init__(self, hook: NetvisorHook):
         self.hook = hook
 
@@ -83,6 +87,8 @@ class NetvisorCustomers:
 
 class NetvisorProducts:
     """Netvisor's product register as a source and a target (by product code)."""
+
+    system = "netvisor"
 
     def __init__(self, hook: NetvisorHook):
         self.hook = hook

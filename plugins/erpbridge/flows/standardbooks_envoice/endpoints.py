@@ -12,6 +12,8 @@ from erpbridge.hooks.standard_books import StandardBooksHook
 class StandardBooksSource:
     """A Standard Books register read by change sequence (``updates_after``); records as the hook gives them."""
 
+    system = "standard_books"
+
     def __init__(self, hook: StandardBooksHook, register: str, key_field: str, filters: dict | None = None):
         self.hook = hook
         self.register = register

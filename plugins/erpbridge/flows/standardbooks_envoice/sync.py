@@ -44,6 +44,7 @@ def delete_envoice_master_data(ledger: Ledger, *, dry_run: bool) -> dict[str, in
     """R-B.2 "delete and send again": remove every master-data record Envoice holds for the company
     and forget the id map, so the next sync sends everything afresh. Returns counts per entity."""
     hook = EnvoiceHook()
+    ledger = ledger.of(ep.StandardBooksSource.system)  # the id map and watermarks of Standard Books' codes
     deleted: dict[str, int] = {}
     for entity in DELETE_ORDER:
         kind = MASTER_DATA[entity][3]
@@ -64,6 +65,8 @@ def delete_envoice_master_data(ledger: Ledger, *, dry_run: bool) -> dict[str, in
 
 class EnvoiceDocuments:
     """Envoice's published purchase documents (optionally only some numbers) as a DocumentSource."""
+
+    system = "envoice"
 
     def __init__(self, hook: EnvoiceHook, numbers: list[str] | None = None, resend: str | None = None):
         self.hook = hook
