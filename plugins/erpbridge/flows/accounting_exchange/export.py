@@ -25,7 +25,8 @@ from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 
 log = logging.getLogger(__name__)
 
-FLOW = "saldeo_accounting_export"
+FLOW = "saldeo_accounting_export"  # the DAG id (of the default company)
+SYSTEM = "saldeo"  # whose ids the document rows hold
 DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
 FORMATS = {"epp": ("epp", epp.VERSIONS)}  # format -> (file extension, versions written)
 
@@ -47,7 +48,8 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, *, reexport
         return {}
     counts = {"exported": 0, "rejected": 0, "already_in_a_file": 0, "files": 0}
     documents = ready_documents(settings, ledger, hook)
-    in_files = {row[0] for row in states(ledger, [d["document_id"] for d in documents])}
+    hub_ids = ledger.of(SYSTEM)  # document rows are keyed by the hub's document ids
+    in_files = {row[0] for row in states(hub_ids, [d["document_id"] for d in documents])}
     mapped: list[AccountingDocument] = []
     for document in documents:
         if document["document_id"] in in_files:
@@ -56,15 +58,15 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, *, reexport
         try:
             mapped.append(to_accounting(document, settings))
         except RecordRejected as refused:
-            reject(ledger, document, refused)
+            reject(hub_ids, document, refused)
             counts["rejected"] += 1
-    ledger.release(DOCUMENT, [d.saldeo_id for d in mapped])
+    hub_ids.release(DOCUMENT, [d.saldeo_id for d in mapped])
     if mapped:
-        record_file(settings, ledger, mapped, extension)
+        record_file(settings, hub_ids, mapped, extension)
         counts["files"] = 1
     ledger.commit()  # the file's bytes and its documents, before the file is written or the hub marked
     write_recorded(ledger)
-    counts["exported"] = mark_in_hub(settings, ledger, hook)
+    counts["exported"] = mark_in_hub(settings, hub_ids, hook)
     return counts
 
 
@@ -94,8 +96,9 @@ def ready_documents(settings: AccountingExportSettings, ledger: Ledger, hook) ->
 def states(ledger: Ledger, saldeo_ids: list[str]) -> list[tuple[str, str, str, str]]:
     """(saldeo id, stage, file name, document number) of the documents already recorded in a file."""
     with ledger.conn.cursor() as cur:
-        cur.execute("SELECT source_id, stage, target_id, source_key FROM document_transfer WHERE flow = %s AND entity = %s"
-                    " AND source_id = ANY(%s)", (ledger.flow, DOCUMENT, saldeo_ids))
+        cur.execute("SELECT source_id, stage, target_id, source_key FROM document_transfer WHERE company = %s"
+                    " AND flow = %s AND system = %s AND entity = %s AND source_id = ANY(%s)",
+                    (ledger.company, ledger.flow, ledger.system, DOCUMENT, saldeo_ids))
         return cur.fetchall()
 
 
@@ -120,7 +123,7 @@ def record_file(settings: AccountingExportSettings, ledger: Ledger, documents: l
         name=files.file_name(settings.company_program_id, documents[0].saldeo_id, extension),
         destination=settings.destination, content=content, documents=len(documents),
         first_issue_date=min(d.issue_date for d in documents), last_issue_date=max(d.issue_date for d in documents))
-    files.record(ledger.conn, ledger.flow, exchange_file)
+    files.record(ledger, exchange_file)
     with ledger.conn.pipeline():  # one round trip for the lot, not one per document
         for d in documents:
             ledger.set_document_state(DOCUMENT, d.saldeo_id, d.number,
@@ -130,9 +133,9 @@ def record_file(settings: AccountingExportSettings, ledger: Ledger, documents: l
 
 def write_recorded(ledger: Ledger) -> None:
     """Every recorded file not yet in its destination, written there and marked written."""
-    for exchange_file in files.unwritten(ledger.conn, ledger.flow):
+    for exchange_file in files.unwritten(ledger):
         write(ledger, exchange_file)
-        files.mark_written(ledger.conn, ledger.flow, exchange_file.name)
+        files.mark_written(ledger, exchange_file.name)
         ledger.commit()
         log.info("wrote %s/%s", exchange_file.destination, exchange_file.name)
 
@@ -180,7 +183,7 @@ def rewrite_month(ledger: Ledger, month: str) -> int:
     """The recorded files with a document issued in ``month`` (YYYY-MM), written again as they were first written."""
     year, number = (int(part) for part in month.split("-"))
     first, last = date(year, number, 1), date(year, number, monthrange(year, number)[1])
-    rewritten = files.of_period(ledger.conn, ledger.flow, first, last)
+    rewritten = files.of_period(ledger, first, last)
     for exchange_file in rewritten:
         write(ledger, exchange_file)
         log.info("re-exported %s/%s", exchange_file.destination, exchange_file.name)

@@ -27,37 +27,39 @@ def file_name(company_program_id: str, first_saldeo_id: str, extension: str) -> 
     return f"{safe}-{int(first_saldeo_id):010d}.{extension}"
 
 
-def record(conn, flow: str, exchange_file: ExchangeFile) -> None:
-    with conn.cursor() as cur:
+def record(ledger, exchange_file: ExchangeFile) -> None:
+    """The file in the ledger of its company and flow (the caller commits)."""
+    with ledger.conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO accounting_export_file (flow, file_name, destination, content, sha256, documents,"
-            " first_issue_date, last_issue_date) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (flow, exchange_file.name, exchange_file.destination, exchange_file.content,
+            "INSERT INTO accounting_export_file (company, flow, file_name, destination, content, sha256, documents,"
+            " first_issue_date, last_issue_date) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (ledger.company, ledger.flow, exchange_file.name, exchange_file.destination, exchange_file.content,
              hashlib.sha256(exchange_file.content).hexdigest(), exchange_file.documents,
              exchange_file.first_issue_date, exchange_file.last_issue_date))
 
 
-def _rows(conn, where: str, args: tuple) -> list[ExchangeFile]:
-    with conn.cursor() as cur:
+def _rows(ledger, where: str, args: tuple) -> list[ExchangeFile]:
+    with ledger.conn.cursor() as cur:
         cur.execute("SELECT file_name, destination, content, first_issue_date, last_issue_date, documents"
-                    f" FROM accounting_export_file WHERE {where} ORDER BY file_name", args)
+                    f" FROM accounting_export_file WHERE company = %s AND flow = %s AND {where} ORDER BY file_name",
+                    (ledger.company, ledger.flow, *args))
         return [ExchangeFile(name, destination, bytes(content), first, last, count)
                 for name, destination, content, first, last, count in cur.fetchall()]
 
 
-def unwritten(conn, flow: str) -> list[ExchangeFile]:
-    return _rows(conn, "flow = %s AND written_at IS NULL", (flow,))
+def unwritten(ledger) -> list[ExchangeFile]:
+    return _rows(ledger, "written_at IS NULL", ())
 
 
-def of_period(conn, flow: str, first: date, last: date) -> list[ExchangeFile]:
+def of_period(ledger, first: date, last: date) -> list[ExchangeFile]:
     """Files holding a document issued between ``first`` and ``last`` (inclusive)."""
-    return _rows(conn, "flow = %s AND first_issue_date <= %s AND last_issue_date >= %s", (flow, last, first))
+    return _rows(ledger, "first_issue_date <= %s AND last_issue_date >= %s", (last, first))
 
 
-def mark_written(conn, flow: str, name: str) -> None:
-    with conn.cursor() as cur:
-        cur.execute("UPDATE accounting_export_file SET written_at = now() WHERE flow = %s AND file_name = %s",
-                    (flow, name))
+def mark_written(ledger, name: str) -> None:
+    with ledger.conn.cursor() as cur:
+        cur.execute("UPDATE accounting_export_file SET written_at = now() WHERE company = %s AND flow = %s"
+                    " AND file_name = %s", (ledger.company, ledger.flow, name))
 
 
 def write_atomically(folder: str, name: str, content: bytes) -> Path:

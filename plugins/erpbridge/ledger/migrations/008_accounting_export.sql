@@ -3,6 +3,7 @@
 -- BEFORE the file is written and before the hub is marked, so the next run finishes a crashed one from these
 -- bytes: an unwritten file is written, an unmarked document marked; none goes into a second file.
 CREATE TABLE IF NOT EXISTS accounting_export_file (
+    company          text NOT NULL,
     flow             text NOT NULL,
     file_name        text NOT NULL,
     destination      text NOT NULL,
@@ -13,6 +14,6 @@ CREATE TABLE IF NOT EXISTS accounting_export_file (
     last_issue_date  date NOT NULL,
     written_at       timestamptz,  -- null until the file is in the destination under its name
     created_at       timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (flow, file_name)
+    PRIMARY KEY (company, flow, file_name)
 );
-CREATE INDEX IF NOT EXISTS accounting_export_file_period ON accounting_export_file (flow, first_issue_date, last_issue_date);
+CREATE INDEX IF NOT EXISTS accounting_export_file_period ON accounting_export_file (company, flow, first_issue_date, last_issue_date);
