@@ -25,7 +25,7 @@ from xml.etree.ElementTree import Element, tostring
 
 from erpbridge.errors import ExternalSystemError
 from erpbridge.hooks.base import HttpSystemHook
-from erpbridge.hooks.safe_xml import build, parse_response
+from erpbridge.hooks.safe_xml import build, each_in_response, parse_response
 from erpbridge.hooks.transport import Retryable
 
 COMPANY_LIST = "api/xml/1.0/company/list"
@@ -93,15 +93,17 @@ class SaldeoHook(HttpSystemHook):
         auth["req_sig"] = signature({**params, **auth}, self.api_token)
         request.prepare_url(request.url, auth)
 
-    def request(self, method: str, path: str, *, params: dict | None = None, command: Element | None = None) -> Element:
-        """One signed call; the user's calls from this process go one at a time, as the API demands."""
+    def request(self, method: str, path: str, *, params: dict | None = None, command: Element | None = None,
+                parse=None):
+        """One signed call (its answer parsed by ``parse``, default: the envelope checked, the root returned); the
+        user's calls from this process go one at a time, as the API demands."""
         self.connection  # noqa: B018 - reads the credentials before the first request
         data = {"command": encode_command(command)} if command is not None else None
         key = (self.connection.host or "", self.username)
         with _user_locks_guard:
             lock = _user_locks.setdefault(key, threading.Lock())
         with lock:  # a sync repeated after a lost answer sets the same number again: reads' retry rules are safe
-            return self.client.call(method, path, params=params, data=data, parse=_parse)
+            return self.client.call(method, path, params=params, data=data, parse=parse or _parse)
 
     def probe(self) -> str:
         companies = self.request("GET", COMPANY_LIST).find("COMPANIES")
@@ -109,9 +111,8 @@ class SaldeoHook(HttpSystemHook):
 
     def documents_to_export(self, company_program_id: str) -> list[dict]:
         """The company's documents marked for export (policy ``SALDEO``), oldest id first."""
-        root = self.request("GET", DOCUMENT_LIST, params={"company_program_id": company_program_id,
-                                                          "policy": EXPORT_POLICY})
-        return record(root).get("documents", [])
+        return self.request("GET", DOCUMENT_LIST, params={"company_program_id": company_program_id,
+                                                          "policy": EXPORT_POLICY}, parse=_documents)
 
     def mark_exported(self, company_program_id: str, marks: list[dict]) -> dict[str, str | None]:
         """``document/sync`` for each {saldeo_id, account_document_number}: status ``EXPORTED_STATUS``.
@@ -127,6 +128,14 @@ class SaldeoHook(HttpSystemHook):
                 refused = "; ".join(f"{e.get('path')}: {e.get('message')}" for e in item.get("errors", []))
                 results[item.get("saldeo_id", "")] = None if item.get("status") == "OK" else refused or item.get("status")
         return results
+
+
+def _documents(response) -> list[dict]:
+    """A document list read as a stream (thousands of documents never stand as one tree); an error envelope
+    (it opens the answer) is raised as :func:`_parse` raises it."""
+    if not response.ok or b"<STATUS>ERROR</STATUS>" in response.content[:512]:
+        _parse(response)
+    return each_in_response(response, SaldeoHook.system_name, "DOCUMENT", record)
 
 
 def _parse(response) -> Element:

@@ -223,15 +223,21 @@ class Ledger:
         return DocumentState(*row) if row else None
 
     def set_document_state(self, entity: str, source_id: str, source_key: str | None, state: DocumentState) -> None:
+        self.set_document_states(entity, [(source_id, source_key, state)])
+
+    def set_document_states(self, entity: str, rows: Iterable[tuple[str, str | None, DocumentState]]) -> None:
+        """``set_document_state`` for many (source id, source key, state) rows in one pipelined batch."""
+        scope = self._scope
         with self.conn.cursor() as cur:
-            cur.execute(
+            cur.executemany(
                 "INSERT INTO document_transfer (company, flow, system, entity, source_id, source_key, reference, stage,"
                 " target_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (company, flow, entity, system, source_id) DO UPDATE SET"
                 " source_key = EXCLUDED.source_key, reference = EXCLUDED.reference, stage = EXCLUDED.stage,"
                 " target_id = EXCLUDED.target_id, updated_at = now(),"
                 " attempts = document_transfer.attempts + (EXCLUDED.stage = 'in_flight')::int",
-                (*self._scope, entity, source_id, source_key, state.reference, state.stage, state.target_id))
+                [(*scope, entity, source_id, source_key, state.reference, state.stage, state.target_id)
+                 for source_id, source_key, state in rows])
 
     def unfinished_documents(self, entity: str) -> list[str]:
         """Source ids whose transfer began but did not reach 'done' (a crash or a failed write-back)."""

@@ -124,10 +124,8 @@ def record_file(settings: AccountingExportSettings, ledger: Ledger, documents: l
         destination=settings.destination, content=content, documents=len(documents),
         first_issue_date=min(d.issue_date for d in documents), last_issue_date=max(d.issue_date for d in documents))
     files.record(ledger, exchange_file)
-    with ledger.conn.pipeline():  # one round trip for the lot, not one per document
-        for d in documents:
-            ledger.set_document_state(DOCUMENT, d.saldeo_id, d.number,
-                                      DocumentState(reference(d.saldeo_id), "in_flight", exchange_file.name))
+    ledger.set_document_states(DOCUMENT, [(d.saldeo_id, d.number, DocumentState(
+        reference(d.saldeo_id), "in_flight", exchange_file.name)) for d in documents])
     log.info("recorded %s with %d document(s)", exchange_file.name, len(documents))
 
 
@@ -159,20 +157,19 @@ def mark_in_hub(settings: AccountingExportSettings, ledger: Ledger, hook) -> int
         return 0
     results = hook.mark_exported(settings.company_program_id, [
         {"saldeo_id": source_id, "account_document_number": file_name} for source_id, file_name, _ in pending])
-    failures, outcomes = [], []
-    with ledger.conn.pipeline():
-        for source_id, file_name, number in pending:
-            refused = results.get(source_id, "no result for it in the answer")
-            if refused is None:
-                ledger.set_document_state(DOCUMENT, source_id, number,
-                                          DocumentState(reference(source_id), "done", file_name))
-                outcomes.append(Outcome(DOCUMENT, source_id, "created", number, file_name))
-            else:
-                text = (f"document {number} (Saldeo id {source_id}) is in {file_name} but SaldeoSMART did not mark it "
-                        f"exported: {refused}; it is marked again by the next run, never written into another file")
-                outcomes.append(Outcome(DOCUMENT, source_id, "failed", number, file_name, "HUB_SYNC", text))
-                failures.append(f"Saldeo id {source_id}: {refused}")
-        ledger.log(outcomes)
+    failures, outcomes, done = [], [], []
+    for source_id, file_name, number in pending:
+        refused = results.get(source_id, "no result for it in the answer")
+        if refused is None:
+            done.append((source_id, number, DocumentState(reference(source_id), "done", file_name)))
+            outcomes.append(Outcome(DOCUMENT, source_id, "created", number, file_name))
+        else:
+            text = (f"document {number} (Saldeo id {source_id}) is in {file_name} but SaldeoSMART did not mark it "
+                    f"exported: {refused}; it is marked again by the next run, never written into another file")
+            outcomes.append(Outcome(DOCUMENT, source_id, "failed", number, file_name, "HUB_SYNC", text))
+            failures.append(f"Saldeo id {source_id}: {refused}")
+    ledger.set_document_states(DOCUMENT, done)
+    ledger.log(outcomes)
     ledger.commit()
     if failures:
         raise IncompleteTransfer(DOCUMENT, failures)
