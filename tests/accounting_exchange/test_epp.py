@@ -96,6 +96,8 @@ def test_an_unknown_format_version_is_refused_naming_the_ones_written():
     ({"vat_registries": [{"rate": "23", "netto": "1.005", "vat": "0.23"}]}, "NETTO '1.005' is not an amount", "INVALID_DATA"),
     ({"is_corrective": "true", "corr_inv_num": ""}, "CORR_INV_NUM is empty", "INVALID_DATA"),
     ({"number": "FV 1/2026 ✓"}, "field NUMBER", "INVALID_DATA"),
+    ({"contractor": {"short_name": "Nobody"}}, "CONTRACTOR/CONTRACTOR_PROGRAM_ID and CONTRACTOR/VAT_NUMBER are both",
+     "INVALID_DATA"),
 ])
 def test_a_document_that_cannot_be_mapped_is_refused_naming_it_and_the_field(change, field, category):
     with pytest.raises(RecordRejected) as refused:

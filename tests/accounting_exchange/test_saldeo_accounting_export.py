@@ -173,7 +173,7 @@ def test_an_unknown_format_version_is_its_own_reason_and_nothing_moves(hub, ledg
     run("failed")
     [(entity, source, _, category, reason, _)] = log_rows(ledger, "failed")
     assert (entity, source, category) == ("exchange_file", "settings", "FORMAT_VERSION")
-    assert "epp 1.11 is not one this export writes (it writes: epp 1.05)" in reason and "What to do" in reason
+    assert "epp 1.11 is not one this export writes (it writes: epp 1.05; optima 2.00)" in reason and "What to do" in reason
     assert list(destination.iterdir()) == [] and hub.requests() == []
 
 
@@ -191,3 +191,11 @@ def test_a_document_the_hub_does_not_mark_is_marked_by_the_next_run_never_export
     run()
     assert sorted(p.name for p in destination.iterdir()) == [FILE] and ready(hub) == []
     assert [s for _, s, *_ in log_rows(ledger, "created")] == ["5001", "5002", "5003"]
+
+
+def test_optima_xml_is_written_when_the_settings_ask_for_it(hub, ledger, destination, configure):
+    configure(format="optima", format_version="2.00")
+    run()
+    [written] = destination.iterdir()
+    assert written.name == f"{COMPANY}-0000005001.xml" and b"http://www.comarch.pl/cdn/optima/offline" in written.read_bytes()
+    assert ready(hub) == []

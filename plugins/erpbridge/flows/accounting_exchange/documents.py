@@ -12,6 +12,7 @@ from erpbridge.flows.accounting_exchange.settings import SETTINGS_VARIABLE, Acco
 
 CODE_PAGE = "cp1250"  # every text of an EPP file must be writable in it
 CENT = Decimal("0.01")
+SALES_KIND = "INVOICE_SALES"  # the hub's kind (DOCUMENT_TYPE/MODEL_TYPE) of a sales document
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Counterparty:
 @dataclass(frozen=True)
 class AccountingDocument:
     saldeo_id: str
+    sales: bool  # a sales document (else a purchase / cost one)
     document_type: str  # EPP type: FZ, FS, KFZ, KFS ...
     number: str
     issue_date: date
@@ -105,8 +107,12 @@ def to_accounting(document: dict, settings: AccountingExportSettings) -> Account
         raise RecordRejected(f"{name}: field VAT_REGISTRIES is empty; an accounting program needs the VAT table",
                              "INVALID_DATA")
     contractor = document.get("contractor") or {}
+    if not (contractor.get("contractor_program_id") or contractor.get("vat_number")):
+        raise RecordRejected(f"{name}: fields CONTRACTOR/CONTRACTOR_PROGRAM_ID and CONTRACTOR/VAT_NUMBER are both "
+                             "empty; the accounting program needs the counterparty's code", "INVALID_DATA")
     result = AccountingDocument(
         saldeo_id=str(document["document_id"]),
+        sales=kind == SALES_KIND,
         document_type=("K" if corrective else "") + settings.document_types[kind],
         number=document.get("number") or "",
         issue_date=day(document, "issue_date", name),

@@ -68,10 +68,9 @@ def info(sender: Sender, documents: list[AccountingDocument], version: str) -> s
 
 def header(d: AccountingDocument, sender: Sender) -> str:
     c = d.counterparty
-    cost = d.document_type.endswith("FZ")
     fields = [
         text(d.document_type), "1", "0", "0",  # type, status done, not fiscalised, no own number
-        text(d.number if cost else ""), "", text(d.number),  # supplier's number, extension, full number
+        text("" if d.sales else d.number), "", text(d.number),  # supplier's number, extension, full number
         text(d.corrected_number), stamp(d.corrected_date), "", "",  # corrected document, its date; order; MM target
         text(c.code), text(c.short_name), text(c.full_name), text(c.city), text(c.postcode), text(c.street),
         text(c.nip), text(d.account), "", text(sender.city),  # category (the mapped account), subtitle, place

@@ -18,7 +18,7 @@ from calendar import monthrange
 from datetime import date
 
 from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordRejected
-from erpbridge.flows.accounting_exchange import epp, files
+from erpbridge.flows.accounting_exchange import epp, files, optima
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
 from erpbridge.flows.accounting_exchange.settings import SETTINGS_VARIABLE, AccountingExportSettings
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 FLOW = "saldeo_accounting_export"  # the DAG id (of the default company)
 SYSTEM = "saldeo"  # whose ids the document rows hold
 DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
-FORMATS = {"epp": ("epp", epp.VERSIONS)}  # format -> (file extension, versions written)
+# format -> (file extension, versions written, the writer: (documents, settings) -> bytes)
+FORMATS = {
+    "epp": ("epp", epp.VERSIONS, lambda documents, s: epp.render(documents, s.sender, s.format_version)),
+    "optima": ("xml", optima.VERSIONS, lambda documents, s: optima.render(documents, s.company_program_id, s.registers)),
+}
 
 
 class ExportFailed(ExternalSystemError):
@@ -73,7 +77,7 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, *, reexport
 def check_format(settings: AccountingExportSettings, ledger: Ledger) -> str:
     fmt = FORMATS.get(settings.format)
     if fmt is None or settings.format_version not in fmt[1]:
-        written = "; ".join(f"{name} {', '.join(versions)}" for name, (_, versions) in FORMATS.items())
+        written = "; ".join(f"{name} {', '.join(versions)}" for name, (_, versions, _) in FORMATS.items())
         fail(ledger, FILE, "settings", "FORMAT_VERSION",
              f"the exchange format {settings.format} {settings.format_version} is not one this export writes "
              f"(it writes: {written}). What to do: set format and format_version in Variable {SETTINGS_VARIABLE} "
@@ -118,7 +122,7 @@ def reject(ledger: Ledger, document: dict, refused: RecordRejected) -> None:
 def record_file(settings: AccountingExportSettings, ledger: Ledger, documents: list[AccountingDocument],
                 extension: str) -> None:
     documents = sorted(documents, key=lambda d: int(d.saldeo_id))
-    content = epp.render(documents, settings.sender, settings.format_version)
+    content = FORMATS[settings.format][2](documents, settings)
     exchange_file = files.ExchangeFile(
         name=files.file_name(settings.company_program_id, documents[0].saldeo_id, extension),
         destination=settings.destination, content=content, documents=len(documents),
