@@ -199,3 +199,30 @@ def test_optima_xml_is_written_when_the_settings_ask_for_it(hub, ledger, destina
     [written] = destination.iterdir()
     assert written.name == f"{COMPANY}-0000005001.xml" and b"http://www.comarch.pl/cdn/optima/offline" in written.read_bytes()
     assert ready(hub) == []
+
+
+def test_the_four_failure_kinds_each_show_their_own_reason_in_the_control_room(hub, ledger, destination, configure,
+                                                                              monkeypatch):
+    from erpbridge.control_room import queries
+
+    hub.seed(documents=[UNMAPPED])
+    configure(format_version="9.99")
+    run("failed")  # unknown format version
+    configure()
+    conn = json.loads(os.environ["AIRFLOW_CONN_SALDEO_DEFAULT"])
+    monkeypatch.setenv("AIRFLOW_CONN_SALDEO_DEFAULT", json.dumps({**conn, "password": "changed-in-saldeo"}))
+    run("failed")  # hub credentials refused
+    monkeypatch.setenv("AIRFLOW_CONN_SALDEO_DEFAULT", json.dumps(conn))
+    with unwritable(destination):
+        run("failed")  # unwritable folder; the unmapped document is refused in the same run
+
+    rows = queries.history(ledger, queries.HistoryFilter(flow=DAG_ID)).rows
+    reasons = {row["error_category"]: row["error_text"] for row in rows if row["action"] in ("failed", "rejected")}
+    assert set(reasons) == {"FORMAT_VERSION", "HUB_CREDENTIALS", "DESTINATION_UNWRITABLE", "UNMAPPED_ACCOUNT"}
+    assert all(row["dag_id"] == DAG_ID for row in rows)
+    assert "set format and format_version" in reasons["FORMAT_VERSION"]
+    assert "check the login (API user) and the password (API token)" in reasons["HUB_CREDENTIALS"]
+    assert "give the user Airflow's workers run as the right to create files" in reasons["DESTINATION_UNWRITABLE"]
+    assert "FV 9/2026 (Saldeo id 5004): field CATEGORY 'Paliwo'" in reasons["UNMAPPED_ACCOUNT"]
+    [(flow, waiting)] = queries.quarantine(ledger)
+    assert [(r["source_id"], r["error_category"]) for r in waiting] == [("5004", "UNMAPPED_ACCOUNT")]
