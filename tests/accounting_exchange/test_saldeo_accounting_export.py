@@ -226,3 +226,17 @@ def test_the_four_failure_kinds_each_show_their_own_reason_in_the_control_room(h
     assert "FV 9/2026 (Saldeo id 5004): field CATEGORY 'Paliwo'" in reasons["UNMAPPED_ACCOUNT"]
     [(flow, waiting)] = queries.quarantine(ledger)
     assert [(r["source_id"], r["error_category"]) for r in waiting] == [("5004", "UNMAPPED_ACCOUNT")]
+
+
+def test_the_demo_exports_the_hub_demo_document_with_the_sandbox_settings(airflow_db, ledger, saldeo, tmp_path,
+                                                                          monkeypatch):
+    from include import sandbox
+    from include.simulators import saldeo as saldeo_sim
+
+    monkeypatch.setattr(sandbox, "STATE", tmp_path)
+    for name, value in sandbox.accounting_exchange_settings().items():
+        monkeypatch.setenv(name, value)
+    saldeo.seed(**saldeo_sim.DEMO_DOCUMENTS)
+    run()
+    [written] = (tmp_path / "accounting_exchange").iterdir()
+    assert b'"FV 12/2026"' in written.read_bytes() and ready(saldeo) == []
