@@ -33,15 +33,18 @@ ROOT = Path(__file__).resolve().parents[2]
 # rerun at the end is a whole DAG run.
 CHILD = """
 import sys
-from erpbridge.engine.run_context import LEDGER_CONN_ID
-from erpbridge.flows.severa_netvisor.document_tasks import KINDS, _build
+from erpbridge.catalog import FLOWS
+from erpbridge.companies import company_flow
+from erpbridge.engine.run_context import Scope
+from erpbridge.flows.severa_netvisor.document_tasks import _build
 from erpbridge.flows.severa_netvisor.documents import transfer_in_batches
-from erpbridge.ledger.store import Ledger, RunContext
+from erpbridge.ledger.store import RunContext
 kind, trial = sys.argv[1:3]
 if sys.stdin.readline().strip() == "go":
-    flow, section, _ = _build(kind, {}, {})
-    dag_id = KINDS[kind][0]
-    ledger = Ledger.connect(dag_id, RunContext(dag_id, f"crash-trial-{trial}", "transfer_documents", 1), LEDGER_CONN_ID)
+    dag_id = next(flow.id for flow in FLOWS.values() if flow.family == "severa_netvisor" and flow.kind == kind)
+    scope = Scope.of(company_flow(dag_id).scope())
+    flow, section, _ = _build(scope, {}, {})
+    ledger = scope.ledger(RunContext(dag_id, f"crash-trial-{trial}", "transfer_documents", 1))
     transfer_in_batches(flow, ledger, batch_size=section.batch_size)
 """
 

@@ -226,7 +226,7 @@ def retry(request: Request, user: Reader, key: RecordKey):
                      problem=True, code=404)
     label = record["source_key"] or source_id
     try:
-        conf = retry_conf(record["flow"], record)
+        conf = retry_conf(record["dag_id"], record)
         run = AirflowApi(api_root(), token_of(request)).retry_record(
             record["dag_id"], conf, f"{entity} {label}", user.get_name())
     except CannotRetry as exc:

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from erpbridge import settings
+from erpbridge.catalog import FLOWS
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks.netvisor import NetvisorHook
 
 log = logging.getLogger(__name__)
-VARIABLE = "erpbridge_severa_netvisor"
+HOURS = FLOWS["severa_netvisor_hours"]  # the flow whose refusals this fixes
+VARIABLE = HOURS.settings_variable
 _ABSENCE = re.compile(r"\(code (?P<code>[^)\s]+)\) has no Netvisor record type")
 PAGE_TIMEOUT = 10.0  # seconds a page waits for Netvisor's list (one attempt, no retries)
-FROM_NETVISOR = f"Read from Netvisor (connection {NetvisorHook.default_conn_name}): its record types (collector ratios)"
+FROM_NETVISOR = f"Read from Netvisor (connection {HOURS.connections['netvisor']}): its record types (collector ratios)"
 FROM_SETTINGS = ("Netvisor's list of record types could not be read ({problem}): these are the record types your "
                  "settings already use; any record-type number Netvisor knows is accepted")
 
@@ -64,7 +66,7 @@ def current(raw: str | None) -> dict:
         overrides = json.loads(raw) if raw else {}
     except json.JSONDecodeError as exc:
         raise settings.SettingsError(f"Variable {VARIABLE} is not valid JSON: {exc}") from None
-    settings.parse(settings.SeveraNetvisorSettings, overrides, f"Variable {VARIABLE}")
+    settings.parse(HOURS.settings(), overrides, f"Variable {VARIABLE}")
     return overrides
 
 
@@ -80,13 +82,13 @@ def choices(overrides: dict) -> tuple[list[RecordType], str | None]:
 
 def netvisor_record_types() -> list[RecordType]:
     """Netvisor's collector ratios through the hours flow's connection, in one short attempt."""
-    hook = NetvisorHook()
+    hook = NetvisorHook(HOURS.connections["netvisor"])
     hook.client.attempts, hook.client.timeout = 1, min(hook.client.timeout, PAGE_TIMEOUT)
     return [RecordType(ratio["number"], ratio["name"]) for ratio in hook.list_payroll_ratios()]
 
 
 def settings_record_types(overrides: dict) -> list[RecordType]:
-    hours = settings.parse(settings.SeveraNetvisorSettings, overrides, VARIABLE).hours
+    hours = settings.parse(HOURS.settings(), overrides, VARIABLE).hours
     used = {hours.default_record_type, *hours.record_types.values(), *hours.absence_record_types.values()}
     return [RecordType(number) for number in sorted(used, key=int)]
 
@@ -97,5 +99,5 @@ def with_absence_type(overrides: dict, code: str, record_type: str) -> dict:
     hours = dict(overrides.get("hours") or {})
     hours["absence_record_types"] = {**(hours.get("absence_record_types") or {}), code: record_type.strip()}
     updated = {**overrides, "hours": hours}
-    settings.parse(settings.SeveraNetvisorSettings, updated, f"Variable {VARIABLE}")
+    settings.parse(HOURS.settings(), updated, f"Variable {VARIABLE}")
     return updated

@@ -21,10 +21,10 @@ from typing import Iterator
 from erpbridge.engine.documents import Attachment, DocumentFlow, DocumentTransfer
 from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordSkipped, RunFailures
 from erpbridge.flows.severa_netvisor import document_mapping as m
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
 from erpbridge.hooks.netvisor import NetvisorHook
 from erpbridge.hooks.severa import SeveraHook
 from erpbridge.ledger.store import Ledger, Outcome
-from erpbridge.settings import SeveraNetvisorSettings
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +178,12 @@ class NetvisorSalesInvoices(_PostCarriesAll):
         return self.hook.add_sales_invoice(payload)
 
 
-def sales_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
-                       date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    return DocumentFlow(SALES_INVOICE, SeveraInvoices(SeveraHook(), config, numbers=numbers, resend=resend,
+def sales_invoice_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, numbers=(),
+                       resend: str | None = None, date_from: str | None = None,
+                       date_to: str | None = None) -> DocumentFlow:
+    return DocumentFlow(SALES_INVOICE, SeveraInvoices(severa, config, numbers=numbers, resend=resend,
                                                        date_from=date_from, date_to=date_to),
-                        NetvisorSalesInvoices(NetvisorHook()), m.invoice_reference,
+                        NetvisorSalesInvoices(netvisor), m.invoice_reference,
                         partial(m.sales_invoice, config=config))
 
 
@@ -296,13 +297,14 @@ class NetvisorWorkdays(_PostCarriesAll):
         return f"{payload['employee']}:{payload['date']}"
 
 
-def hours_flow(config: SeveraNetvisorSettings, employees=(), resend: str | None = None,
-               date_from: str | None = None, date_to: str | None = None, today: date | None = None) -> DocumentFlow:
+def hours_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, employees=(),
+               resend: str | None = None, date_from: str | None = None, date_to: str | None = None,
+               today: date | None = None) -> DocumentFlow:
     today = today or date.today()
     date_to = date_to or today.isoformat()
     date_from = date_from or (date.fromisoformat(date_to) - timedelta(days=config.hours.days_back - 1)).isoformat()
-    source = SeveraPersonDays(SeveraHook(), config, date_from, date_to, employees, resend)
-    return DocumentFlow(WORKDAY, source, NetvisorWorkdays(NetvisorHook()),
+    source = SeveraPersonDays(severa, config, date_from, date_to, employees, resend)
+    return DocumentFlow(WORKDAY, source, NetvisorWorkdays(netvisor),
                         lambda day: f"severa-hours-{source.source_id(day)}", partial(m.workday, config=config))
 
 
@@ -380,11 +382,11 @@ class NetvisorTripExpenses(_PostCarriesAll):
         return self.hook.add_trip_expense(payload)
 
 
-def travel_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
-                date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    return DocumentFlow(TRAVEL_INVOICE, SeveraTravelInvoices(SeveraHook(), config, numbers=numbers, resend=resend,
+def travel_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, numbers=(),
+                resend: str | None = None, date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
+    return DocumentFlow(TRAVEL_INVOICE, SeveraTravelInvoices(severa, config, numbers=numbers, resend=resend,
                                                              date_from=date_from, date_to=date_to),
-                        NetvisorTripExpenses(NetvisorHook()), m.travel_reference,
+                        NetvisorTripExpenses(netvisor), m.travel_reference,
                         partial(m.travel_expense, config=config))
 
 
@@ -506,11 +508,11 @@ class SeveraProjectCosts(_PostCarriesAll):
         return ",".join(guids)
 
 
-def purchase_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
-                          date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    severa = SeveraHook()
+def purchase_invoice_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, numbers=(),
+                          resend: str | None = None, date_from: str | None = None,
+                          date_to: str | None = None) -> DocumentFlow:
     return DocumentFlow(PURCHASE_INVOICE,
-                        NetvisorPurchaseInvoices(NetvisorHook(), severa, config, numbers, resend, date_from, date_to),
+                        NetvisorPurchaseInvoices(netvisor, severa, config, numbers, resend, date_from, date_to),
                         SeveraProjectCosts(severa, config.currency), m.purchase_reference,
                         partial(m.project_costs, config=config))
 
