@@ -1,27 +1,22 @@
 """SaldeoSMART -> accounting program, hourly: the documents marked for export in SaldeoSMART (company
 `company_program_id`, Variable `erpbridge_saldeo_accounting`) become one exchange file in the program's import
-format (EPP / EDI++ 1.05), mapped with the settings (accounts, document types, VAT symbols) and written into
-the `destination` folder; each document is then marked exported in SaldeoSMART. Each document goes into one
-file only. A document that cannot be mapped waits in the quarantine naming the field. `reexport_month` writes
-that month's files again, byte for byte as they were first written."""
+format (EPP / EDI++ 1.05, or Comarch ERP Optima offline XML), mapped with the settings (accounts, document types,
+VAT symbols, registers) and written into the `destination` folder; each document is then marked exported in
+SaldeoSMART. Each document goes into one file only. A document that cannot be mapped waits in the quarantine
+naming the field. `reexport_month` writes that month's files again, byte for byte as they were first written."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import Param, dag
+from airflow.sdk import Param
 
-from erpbridge.company import DEFAULT_COMPANY, dag_id
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.accounting_exchange.tasks import export_documents, load_settings
 
 
-@dag(
-    dag_id=dag_id("saldeo_accounting_export", DEFAULT_COMPANY),
-    schedule=timedelta(hours=1),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=["saldeo", "accounting", "epp", "documents"],
-    doc_md=__doc__,
+@company_dags(
+    "saldeo_accounting_export",
     default_args={"retries": 3, "retry_delay": timedelta(minutes=5), "retry_exponential_backoff": True},
     params={
         "reexport_month": Param(None, type=["null", "string"], pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
@@ -29,10 +24,10 @@ from erpbridge.flows.accounting_exchange.tasks import export_documents, load_set
                                             "written; nothing new is exported and SaldeoSMART is not touched."),
     },
 )
-def saldeo_accounting_export():
-    settings = load_settings()
+def saldeo_accounting_export(cf: CompanyFlow):
+    settings = load_settings(cf.scope())
     migrate_ledger() >> settings
-    export_documents(settings=settings)
+    export_documents(settings=settings, scope=cf.scope())
 
 
-saldeo_accounting_export()
+saldeo_accounting_export.for_every_company()

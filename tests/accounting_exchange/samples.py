@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from erpbridge.catalog import flow
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
+
+VARIABLE = flow("saldeo_accounting_export").settings_variable  # the default company's
 
 SETTINGS = AccountingExportSettings(
     company_program_id="BIURO-1",

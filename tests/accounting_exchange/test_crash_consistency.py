@@ -28,7 +28,7 @@ CHILD = """
 import json, os, sys
 from erpbridge import settings
 from erpbridge.flows.accounting_exchange.export import FLOW, export
-from erpbridge.flows.accounting_exchange.settings import SETTINGS_VARIABLE, AccountingExportSettings
+from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.hooks.saldeo import SaldeoHook
 from erpbridge.ledger.store import Ledger, RunContext
 config = settings.parse(AccountingExportSettings, json.loads(os.environ["AIRFLOW_VAR_ERPBRIDGE_SALDEO_ACCOUNTING"]), "env")
@@ -36,7 +36,7 @@ print("ready", flush=True)
 if sys.stdin.readline().strip() == "go":
     ledger = Ledger.connect(FLOW, RunContext(FLOW, "crash-" + sys.argv[1], "export_documents", 1))
     ledger.migrate()
-    export(config, ledger, SaldeoHook())
+    export(config, ledger, SaldeoHook(), "erpbridge_saldeo_accounting")
 """
 
 

@@ -14,7 +14,7 @@ import pytest
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.accounting_exchange import epp
 from erpbridge.flows.accounting_exchange.documents import to_accounting
-from tests.accounting_exchange.samples import COST, SALE, SALE_CORRECTION, SETTINGS, hub_document
+from tests.accounting_exchange.samples import COST, SALE, SALE_CORRECTION, SETTINGS, VARIABLE, hub_document
 
 EXPECTED = Path(__file__).parent / "expected" / "cost_sale_correction.epp"
 DATE = re.compile(r"^\d{14}$")
@@ -45,7 +45,7 @@ def read_epp(data: bytes) -> dict:
 
 
 def written(*documents) -> bytes:
-    return epp.render([to_accounting(d, SETTINGS) for d in documents], SETTINGS.sender)
+    return epp.render([to_accounting(d, SETTINGS, VARIABLE) for d in documents], SETTINGS.sender)
 
 
 def test_the_file_is_byte_for_byte_the_hand_verified_one():
@@ -86,7 +86,7 @@ def test_the_same_documents_give_the_same_bytes():
 
 def test_an_unknown_format_version_is_refused_naming_the_ones_written():
     with pytest.raises(epp.UnknownFormatVersion, match="'1.11' is not one this export writes .*1.05"):
-        epp.render([to_accounting(COST, SETTINGS)], SETTINGS.sender, version="1.11")
+        epp.render([to_accounting(COST, SETTINGS, VARIABLE)], SETTINGS.sender, version="1.11")
 
 
 @pytest.mark.parametrize("change, field, category", [
@@ -101,6 +101,6 @@ def test_an_unknown_format_version_is_refused_naming_the_ones_written():
 ])
 def test_a_document_that_cannot_be_mapped_is_refused_naming_it_and_the_field(change, field, category):
     with pytest.raises(RecordRejected) as refused:
-        to_accounting(hub_document(7001, **change), SETTINGS)
+        to_accounting(hub_document(7001, **change), SETTINGS, VARIABLE)
     assert refused.value.category == category
     assert "(Saldeo id 7001)" in refused.value.reason and field in refused.value.reason

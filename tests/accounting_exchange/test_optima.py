@@ -9,13 +9,13 @@ from xml.etree import ElementTree as ET
 
 from erpbridge.flows.accounting_exchange import optima
 from erpbridge.flows.accounting_exchange.documents import to_accounting
-from tests.accounting_exchange.samples import COST, SALE, SALE_CORRECTION, SETTINGS, hub_document
+from tests.accounting_exchange.samples import COST, SALE, SALE_CORRECTION, SETTINGS, VARIABLE, hub_document
 
 NS = {"o": "http://www.comarch.pl/cdn/optima/offline"}
 
 
 def written(*documents, company: str = "BIURO-1") -> bytes:
-    return optima.render([to_accounting(d, SETTINGS) for d in documents], company, SETTINGS.registers)
+    return optima.render([to_accounting(d, SETTINGS, VARIABLE) for d in documents], company, SETTINGS.registers)
 
 
 def records(root: ET.Element) -> dict[str, ET.Element]:

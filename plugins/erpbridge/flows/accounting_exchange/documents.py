@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from erpbridge.errors import RecordRejected
-from erpbridge.flows.accounting_exchange.settings import SETTINGS_VARIABLE, AccountingExportSettings
+from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 
 CODE_PAGE = "cp1250"  # every text of an EPP file must be writable in it
 CENT = Decimal("0.01")
@@ -77,17 +77,18 @@ def label(document: dict) -> str:
     return f"document {document.get('number') or '(no number)'} (Saldeo id {document.get('document_id')})"
 
 
-def to_accounting(document: dict, settings: AccountingExportSettings) -> AccountingDocument:
-    """The hub document as the accounting program will receive it."""
+def to_accounting(document: dict, settings: AccountingExportSettings, variable: str) -> AccountingDocument:
+    """The hub document as the accounting program will receive it; ``variable`` (where the settings live) is
+    named in a refusal."""
     name = label(document)
     kind = (document.get("document_type") or {}).get("model_type", "")
     if kind not in settings.document_types:
         raise Unmapped(f"{name}: field DOCUMENT_TYPE/MODEL_TYPE {kind!r} has no EPP document type; add it to "
-                       f"document_types in Variable {SETTINGS_VARIABLE}, then retry", "UNMAPPED_DOCUMENT_TYPE")
+                       f"document_types in Variable {variable}, then retry", "UNMAPPED_DOCUMENT_TYPE")
     category = document.get("category") or ""
     if category not in settings.accounts:
         raise Unmapped(f"{name}: field CATEGORY {category!r} has no account mapping; add it to accounts in Variable "
-                       f"{SETTINGS_VARIABLE} (the account or category the accounting program posts it to), then "
+                       f"{variable} (the account or category the accounting program posts it to), then "
                        "retry", "UNMAPPED_ACCOUNT")
     corrective = str(document.get("is_corrective", "")).lower() == "true"
     if corrective and not document.get("corr_inv_num"):
@@ -99,7 +100,7 @@ def to_accounting(document: dict, settings: AccountingExportSettings) -> Account
         rate = (row.get("rate") or "").strip()
         if rate.lower() not in symbols:
             raise Unmapped(f"{name}: field VAT_REGISTRIES/VAT_REGISTRY[{index}]/RATE {rate!r} has no EPP VAT symbol; "
-                           f"add it to vat_symbols in Variable {SETTINGS_VARIABLE}, then retry", "UNMAPPED_VAT_RATE")
+                           f"add it to vat_symbols in Variable {variable}, then retry", "UNMAPPED_VAT_RATE")
         symbol = symbols[rate.lower()]
         percent = Decimal(symbol) if symbol.isdigit() else Decimal(0)
         rows.append(VatRow(symbol, percent, amount(row, "netto", name, index), amount(row, "vat", name, index)))

@@ -20,7 +20,7 @@ from datetime import date
 from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordRejected
 from erpbridge.flows.accounting_exchange import epp, files, optima
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
-from erpbridge.flows.accounting_exchange.settings import SETTINGS_VARIABLE, AccountingExportSettings
+from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 
 log = logging.getLogger(__name__)
@@ -42,13 +42,15 @@ class ExportFailed(ExternalSystemError):
         super().__init__("erpbridge", message, category)
 
 
-def export(settings: AccountingExportSettings, ledger: Ledger, hook, *, reexport_month: str | None = None) -> dict:
-    """Counts of what the run did; ExportFailed / IncompleteTransfer when something is left for the next run."""
-    extension = check_format(settings, ledger)
+def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: str, *,
+           reexport_month: str | None = None) -> dict:
+    """Counts of what the run did; ExportFailed / IncompleteTransfer when something is left for the next run.
+    ``ledger`` is the company's ledger of the flow, ``variable`` the company's settings Variable (named in reasons)."""
+    extension = check_format(settings, ledger, variable)
     if reexport_month:
-        return {"rewritten": rewrite_month(ledger, reexport_month)}
+        return {"rewritten": rewrite_month(ledger, reexport_month, variable)}
     if not settings.company_program_id:
-        log.warning("company_program_id is not set in Variable %s: nothing to export", SETTINGS_VARIABLE)
+        log.warning("company_program_id is not set in Variable %s: nothing to export", variable)
         return {}
     counts = {"exported": 0, "rejected": 0, "already_in_a_file": 0, "files": 0}
     documents = ready_documents(settings, ledger, hook)
@@ -60,7 +62,7 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, *, reexport
             counts["already_in_a_file"] += 1
             continue
         try:
-            mapped.append(to_accounting(document, settings))
+            mapped.append(to_accounting(document, settings, variable))
         except RecordRejected as refused:
             reject(hub_ids, document, refused)
             counts["rejected"] += 1
@@ -69,18 +71,18 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, *, reexport
         record_file(settings, hub_ids, mapped, extension)
         counts["files"] = 1
     ledger.commit()  # the file's bytes and its documents, before the file is written or the hub marked
-    write_recorded(ledger)
+    write_recorded(ledger, variable)
     counts["exported"] = mark_in_hub(settings, hub_ids, hook)
     return counts
 
 
-def check_format(settings: AccountingExportSettings, ledger: Ledger) -> str:
+def check_format(settings: AccountingExportSettings, ledger: Ledger, variable: str) -> str:
     fmt = FORMATS.get(settings.format)
     if fmt is None or settings.format_version not in fmt[1]:
         written = "; ".join(f"{name} {', '.join(versions)}" for name, (_, versions, _) in FORMATS.items())
         fail(ledger, FILE, "settings", "FORMAT_VERSION",
              f"the exchange format {settings.format} {settings.format_version} is not one this export writes "
-             f"(it writes: {written}). What to do: set format and format_version in Variable {SETTINGS_VARIABLE} "
+             f"(it writes: {written}). What to do: set format and format_version in Variable {variable} "
              "to the import template the accounting program expects.")
     return fmt[0]
 
@@ -90,8 +92,8 @@ def ready_documents(settings: AccountingExportSettings, ledger: Ledger, hook) ->
         return hook.documents_to_export(settings.company_program_id)
     except ExternalSystemError as exc:
         if exc.category == "AuthenticationRequired":
-            fail(ledger, HUB, settings.saldeo_conn_id, "HUB_CREDENTIALS",
-                 f"SaldeoSMART refused the API user of connection {settings.saldeo_conn_id} ({exc.message}). What to "
+            fail(ledger, HUB, hook.conn_id, "HUB_CREDENTIALS",
+                 f"SaldeoSMART refused the API user of connection {hook.conn_id} ({exc.message}). What to "
                  "do: check the login (API user) and the password (API token) of that connection against SaldeoSMART "
                  "(Settings -> API; a regenerated token must be copied into the connection), and the API address.")
         raise
@@ -133,23 +135,23 @@ def record_file(settings: AccountingExportSettings, ledger: Ledger, documents: l
     log.info("recorded %s with %d document(s)", exchange_file.name, len(documents))
 
 
-def write_recorded(ledger: Ledger) -> None:
+def write_recorded(ledger: Ledger, variable: str) -> None:
     """Every recorded file not yet in its destination, written there and marked written."""
     for exchange_file in files.unwritten(ledger):
-        write(ledger, exchange_file)
+        write(ledger, exchange_file, variable)
         files.mark_written(ledger, exchange_file.name)
         ledger.commit()
         log.info("wrote %s/%s", exchange_file.destination, exchange_file.name)
 
 
-def write(ledger: Ledger, exchange_file: files.ExchangeFile) -> None:
+def write(ledger: Ledger, exchange_file: files.ExchangeFile, variable: str) -> None:
     try:
         files.write_atomically(exchange_file.destination, exchange_file.name, exchange_file.content)
     except OSError as exc:
         fail(ledger, FILE, exchange_file.name, "DESTINATION_UNWRITABLE",
              f"cannot write {exchange_file.name} into {exchange_file.destination}: {exc.strerror or exc}. What to do: "
              "give the user Airflow's workers run as the right to create files in that folder (or set destination in "
-             f"Variable {SETTINGS_VARIABLE} to a folder it may write); the file is kept in the ledger and written by "
+             f"Variable {variable} to a folder it may write); the file is kept in the ledger and written by "
              "the next run, its documents are marked in SaldeoSMART only then.")
 
 
@@ -180,13 +182,13 @@ def mark_in_hub(settings: AccountingExportSettings, ledger: Ledger, hook) -> int
     return len(pending) - len(failures)
 
 
-def rewrite_month(ledger: Ledger, month: str) -> int:
+def rewrite_month(ledger: Ledger, month: str, variable: str) -> int:
     """The recorded files with a document issued in ``month`` (YYYY-MM), written again as they were first written."""
     year, number = (int(part) for part in month.split("-"))
     first, last = date(year, number, 1), date(year, number, monthrange(year, number)[1])
     rewritten = files.of_period(ledger, first, last)
     for exchange_file in rewritten:
-        write(ledger, exchange_file)
+        write(ledger, exchange_file, variable)
         log.info("re-exported %s/%s", exchange_file.destination, exchange_file.name)
     return len(rewritten)
 

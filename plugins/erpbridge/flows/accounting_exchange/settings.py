@@ -1,4 +1,5 @@
-"""Settings of the accounting export (Variable ``erpbridge_saldeo_accounting``), validated at run start.
+"""Settings of the accounting export (the default company's Variable: ``erpbridge_saldeo_accounting``),
+validated at run start.
 
 The format version is checked by the export itself (not here), so that a wrong one is reported in the
 transfer log as its own failure kind rather than as a settings error."""
@@ -11,7 +12,6 @@ from pydantic import Field
 
 from erpbridge.settings import Strict
 
-SETTINGS_VARIABLE = "erpbridge_saldeo_accounting"
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -28,7 +28,6 @@ class Sender(Strict):
 
 
 class AccountingExportSettings(Strict):
-    saldeo_conn_id: str = "saldeo_default"
     company_program_id: str = ""  # the company's program id in the hub; empty: nothing is exported
     # the folder exchange files are written to (set by an administrator here, never from a run's Params)
     destination: Annotated[str, Field(pattern=r"^/")] = "/opt/airflow/data/accounting_exchange"
