@@ -240,3 +240,32 @@ def test_the_demo_exports_the_hub_demo_document_with_the_sandbox_settings(airflo
     run()
     [written] = (tmp_path / "accounting_exchange").iterdir()
     assert b'"FV 12/2026"' in written.read_bytes() and ready(saldeo) == []
+
+
+def test_two_client_companies_each_get_their_own_files_from_their_own_hub_company(airflow_db, ledger, saldeo,
+                                                                                 tmp_path, monkeypatch):
+    import yaml
+
+    companies = {"north": "BIURO-1", "south": "BIURO-2"}
+    path = tmp_path / "companies.yaml"
+    path.write_text(yaml.safe_dump({"companies": {key: {"name": key.title(), "flows": {DAG_ID: {}}}
+                                                  for key in companies}}))
+    monkeypatch.setenv("ERPBRIDGE_COMPANIES_FILE", str(path))
+    saldeo.seed(companies=[{"program_id": "BIURO-2", "name": "Drugi Klient"}])
+    saldeo.seed(documents=[hub_seed(5101), hub_seed(5201, company_program_id="BIURO-2", number="FV S/1")])
+    conn = os.environ["AIRFLOW_CONN_SALDEO_DEFAULT"]
+    for key, program_id in companies.items():
+        (tmp_path / key).mkdir()
+        monkeypatch.setenv(f"AIRFLOW_CONN_SALDEO_{key.upper()}", conn)
+        monkeypatch.setenv(f"AIRFLOW_VAR_ERPBRIDGE_SALDEO_ACCOUNTING_{key.upper()}", json.dumps(
+            {**SETTINGS.model_dump(mode="json"), "company_program_id": program_id, "destination": str(tmp_path / key)}))
+    for key in companies:
+        result = run_dag(f"{DAG_ID}__{key}")
+        assert str(result.state) == "success", task_states(result)
+    assert [p.name for p in (tmp_path / "north").iterdir()] == ["BIURO-1-0000005101.epp"]
+    assert [p.name for p in (tmp_path / "south").iterdir()] == ["BIURO-2-0000005201.epp"]
+    assert b"FV S/1" in (tmp_path / "south" / "BIURO-2-0000005201.epp").read_bytes()
+    assert sorted(ledger.execute("SELECT company, source_id, dag_id FROM transfer_log WHERE action = 'created'")) == [
+        ("north", "5101", f"{DAG_ID}__north"), ("south", "5201", f"{DAG_ID}__south")]
+    assert sorted(ledger.execute("SELECT company, file_name FROM accounting_export_file")) == [
+        ("north", "BIURO-1-0000005101.epp"), ("south", "BIURO-2-0000005201.epp")]
