@@ -55,7 +55,7 @@ def seed(world: World, count: int) -> None:
 
 
 def export_once(world: World, destination: str) -> dict:
-    from erpbridge.flows.accounting_exchange.export import FLOW, export
+    from erpbridge.flows.accounting_exchange.export import export
     from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
     from erpbridge.hooks.saldeo import SaldeoHook
     from erpbridge.ledger.store import Ledger
@@ -64,7 +64,7 @@ def export_once(world: World, destination: str) -> dict:
         {"conn_type": "saldeo", "host": world.urls["saldeo"], "login": USER, "password": TOKEN})
     settings = AccountingExportSettings(company_program_id=COMPANY, destination=destination,
                                         accounts={"Usługi": "402"})
-    ledger = Ledger.connect(FLOW)
+    ledger = Ledger.connect("saldeo_accounting_export")
     before = resident_mb()
     started = time.perf_counter()
     try:

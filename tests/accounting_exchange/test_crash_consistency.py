@@ -27,14 +27,15 @@ SYNC = "/api/xml/1.13/document/sync"
 CHILD = """
 import json, os, sys
 from erpbridge import settings
-from erpbridge.flows.accounting_exchange.export import FLOW, export
+from erpbridge.flows.accounting_exchange.export import export
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.hooks.saldeo import SaldeoHook
 from erpbridge.ledger.store import Ledger, RunContext
 config = settings.parse(AccountingExportSettings, json.loads(os.environ["AIRFLOW_VAR_ERPBRIDGE_SALDEO_ACCOUNTING"]), "env")
 print("ready", flush=True)
 if sys.stdin.readline().strip() == "go":
-    ledger = Ledger.connect(FLOW, RunContext(FLOW, "crash-" + sys.argv[1], "export_documents", 1))
+    flow = "saldeo_accounting_export"
+    ledger = Ledger.connect(flow, RunContext(flow, "crash-" + sys.argv[1], "export_documents", 1))
     ledger.migrate()
     export(config, ledger, SaldeoHook(), "erpbridge_saldeo_accounting")
 """

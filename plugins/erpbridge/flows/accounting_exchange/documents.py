@@ -69,10 +69,6 @@ class AccountingDocument:
         return self.net + self.vat
 
 
-class Unmapped(RecordRejected):
-    """A document the settings cannot map; ``category`` says which mapping is missing."""
-
-
 def label(document: dict) -> str:
     return f"document {document.get('number') or '(no number)'} (Saldeo id {document.get('document_id')})"
 
@@ -83,11 +79,11 @@ def to_accounting(document: dict, settings: AccountingExportSettings, variable: 
     name = label(document)
     kind = (document.get("document_type") or {}).get("model_type", "")
     if kind not in settings.document_types:
-        raise Unmapped(f"{name}: field DOCUMENT_TYPE/MODEL_TYPE {kind!r} has no EPP document type; add it to "
+        raise RecordRejected(f"{name}: field DOCUMENT_TYPE/MODEL_TYPE {kind!r} has no EPP document type; add it to "
                        f"document_types in Variable {variable}, then retry", "UNMAPPED_DOCUMENT_TYPE")
     category = document.get("category") or ""
     if category not in settings.accounts:
-        raise Unmapped(f"{name}: field CATEGORY {category!r} has no account mapping; add it to accounts in Variable "
+        raise RecordRejected(f"{name}: field CATEGORY {category!r} has no account mapping; add it to accounts in Variable "
                        f"{variable} (the account or category the accounting program posts it to), then "
                        "retry", "UNMAPPED_ACCOUNT")
     corrective = str(document.get("is_corrective", "")).lower() == "true"
@@ -99,7 +95,7 @@ def to_accounting(document: dict, settings: AccountingExportSettings, variable: 
     for index, row in enumerate(document.get("vat_registries") or [], start=1):
         rate = (row.get("rate") or "").strip()
         if rate.lower() not in symbols:
-            raise Unmapped(f"{name}: field VAT_REGISTRIES/VAT_REGISTRY[{index}]/RATE {rate!r} has no EPP VAT symbol; "
+            raise RecordRejected(f"{name}: field VAT_REGISTRIES/VAT_REGISTRY[{index}]/RATE {rate!r} has no EPP VAT symbol; "
                            f"add it to vat_symbols in Variable {variable}, then retry", "UNMAPPED_VAT_RATE")
         symbol = symbols[rate.lower()]
         percent = Decimal(symbol) if symbol.isdigit() else Decimal(0)

@@ -25,7 +25,6 @@ from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 
 log = logging.getLogger(__name__)
 
-FLOW = "saldeo_accounting_export"  # the DAG id (of the default company)
 SYSTEM = "saldeo"  # whose ids the document rows hold
 DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
 # format -> (file extension, versions written, the writer: (documents, settings) -> bytes)
