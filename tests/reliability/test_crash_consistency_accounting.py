@@ -13,10 +13,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from tests.accounting_exchange.test_saldeo_accounting_export import (  # noqa: F401 (fixtures)
-    DAG_ID, configure, destination, hub_seed, run)
+    configure, destination, hub_seed, run)
 from tests.saldeo import saldeo  # noqa: F401 (fixture)
 
 TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
@@ -117,9 +118,23 @@ def test_killed_while_the_mark_is_on_its_way(airflow_db, ledger, saldeo, configu
     assert len(list(destination.glob("*.epp"))) == 1
 
 
+def left_by_the_kill(saldeo, ledger, saldeo_ids: list[str]) -> str:
+    """Where a trial's documents were when the process died."""
+    rows = dict(ledger.execute(
+        "SELECT d.source_id, CASE WHEN d.stage = 'done' THEN 'done' WHEN f.written_at IS NULL THEN 'file recorded,"
+        " not written' ELSE 'file written, not marked' END FROM document_transfer d JOIN accounting_export_file f"
+        " ON f.company = d.company AND f.flow = d.flow AND f.file_name = d.target_id WHERE d.source_id = ANY(%s)",
+        (saldeo_ids,)).fetchall())
+    marked = {str(d["document_id"]) for d in saldeo.state()["documents"] if not d["ready"]}
+    states = {rows.get(i, "not in a file") + (" (hub marked)" if i in marked and rows.get(i) != "done" else "")
+              for i in saldeo_ids}
+    return " / ".join(sorted(states))
+
+
 def test_killed_at_random_moments(airflow_db, ledger, saldeo, configure, destination):
     rng = random.Random(17)
     numbers: set[str] = set()
+    left: Counter[str] = Counter()
     saldeo.configure(hold_seconds=0.05)
     for trial in range(TRIALS):
         new = [hub_seed(7000 + trial * 3 + i) for i in range(3)]
@@ -128,6 +143,8 @@ def test_killed_at_random_moments(airflow_db, ledger, saldeo, configure, destina
         proc = task_process(f"r{trial}")
         time.sleep(rng.uniform(0.0, 0.6))
         kill(proc)
+        left[left_by_the_kill(saldeo, ledger, [str(d["document_id"]) for d in new])] += 1
     saldeo.configure(hold_seconds=0)
     run()
     assert_each_document_once(saldeo, ledger, destination, numbers)
+    print(f"accounting export, {TRIALS} kills left: {dict(left)}")
