@@ -30,7 +30,7 @@ class Flow:
     pools: tuple[str, ...] = ()  # rate-limited targets its transfers queue for (keys of POOL_TARGETS)
     retry: str | None = None  # how "Retry now" names one record: a key of control_room.retry.RETRY_BY
     kind: str | None = None  # document kind (its settings section) for the families that have several
-    noun: str = "record"  # what a person calls one of the documents or records it moves
+    noun: str = "document"  # what a person calls one document it moves (the approval's words)
     paused_on_creation: bool = False
     entities: dict[str, str] = field(default_factory=dict)  # ledger entity -> label, where plain names won't do
 
@@ -72,27 +72,26 @@ FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
     Flow("envoice_standardbooks_purchase_documents", "standardbooks_envoice",
          "Envoice -> Standard Books purchase documents", _SB_ENVOICE, "settings:StandardBooksEnvoiceSettings",
          "erpbridge_standardbooks_envoice", timedelta(minutes=20), ("envoice", "standard_books", "documents"),
-         pools=("standard_books",), retry="document_number", noun="document"),
+         pools=("standard_books",), retry="document_number"),
     Flow("horizon_ad_accounts", "horizon_ad", "Horizon -> Active Directory accounts",
          {"visma_horizon": "visma_horizon_default", "active_directory": "active_directory_default"},
          "settings:HorizonAdSettings", "erpbridge_horizon_ad", timedelta(minutes=5),
-         ("horizon", "active-directory", "identity"), retry="employee_code", noun="account",
+         ("horizon", "active-directory", "identity"), retry="employee_code",
          paused_on_creation=True),  # it creates and disables accounts: an admin switches it on deliberately
     Flow("horizon_payroll_time_import", "horizon_payroll", "Work time -> Horizon payroll",
          {"severa": "severa_default", "visma_horizon": "visma_horizon_default"}, "settings:HorizonPayrollSettings",
-         "erpbridge_horizon_payroll", "0 6 2 * *", ("horizon", "severa", "payroll", "review"), noun="work-time row"),
+         "erpbridge_horizon_payroll", "0 6 2 * *", ("horizon", "severa", "payroll", "review")),
     Flow("eshop_erp_orders", "eshop_erp", "Shop orders -> ERP", _ESHOP, "settings:EshopErpSettings",
          "erpbridge_eshop_erp", timedelta(minutes=5), ("woocommerce", "fakturownia", "eshop", "documents"),
-         noun="order", entities=_ESHOP_ENTITIES),
+         entities=_ESHOP_ENTITIES),
     Flow("eshop_erp_payments", "eshop_erp", "Shop payments -> ERP", _ESHOP, "settings:EshopErpSettings",
          "erpbridge_eshop_erp", timedelta(minutes=5), ("woocommerce", "fakturownia", "eshop", "documents"),
-         noun="payment", entities=_ESHOP_ENTITIES),
+         entities=_ESHOP_ENTITIES),
     Flow("erp_eshop_catalog", "eshop_erp", "ERP catalog -> shop", _ESHOP, "settings:EshopErpSettings",
-         "erpbridge_eshop_erp", timedelta(minutes=10), ("fakturownia", "woocommerce", "eshop", "registers"),
-         noun="product"),
+         "erpbridge_eshop_erp", timedelta(minutes=10), ("fakturownia", "woocommerce", "eshop", "registers")),
     Flow("saldeo_accounting_export", "accounting_exchange", "SaldeoSMART -> accounting program files",
          {"saldeo": "saldeo_default"}, "settings:AccountingExportSettings", "erpbridge_saldeo_accounting",
-         timedelta(hours=1), ("saldeo", "accounting", "epp", "documents"), noun="document"),
+         timedelta(hours=1), ("saldeo", "accounting", "epp", "documents")),
 )}
 
 

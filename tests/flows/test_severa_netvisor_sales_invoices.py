@@ -227,7 +227,8 @@ def test_31_ready_invoices_move_30_then_1_and_a_second_run_moves_nothing(flow):
 
 
 def test_a_post_that_times_out_after_netvisor_applied_it_is_adopted_on_the_rerun(flow, monkeypatch):
-    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow, transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow
     from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
     from erpbridge.hooks.netvisor import NetvisorHook
     from erpbridge.hooks.severa import SeveraHook
@@ -277,7 +278,8 @@ def test_a_post_that_times_out_after_netvisor_applied_it_is_adopted_on_the_rerun
 def test_a_failed_status_write_back_is_retried_on_the_next_run(flow):
     ledger, severa, netvisor = flow
     severa.seed(**severa_seed([invoice(7101)]))
-    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow, transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow
     from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
     from erpbridge.hooks.netvisor import NetvisorHook
     from erpbridge.hooks.severa import SeveraHook

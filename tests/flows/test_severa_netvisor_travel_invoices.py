@@ -126,7 +126,8 @@ def test_dry_run_reads_only(flow):
 
 def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_transaction_id(flow):
     from erpbridge.errors import ExternalSystemError
-    from erpbridge.flows.severa_netvisor.documents import transfer_in_batches, travel_flow
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import travel_flow
     from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
     from erpbridge.hooks.netvisor import NetvisorHook
     from erpbridge.hooks.severa import SeveraHook

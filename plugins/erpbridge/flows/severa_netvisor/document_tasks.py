@@ -86,7 +86,7 @@ def summarise(kind: str, preview: list[dict]) -> str:
 def preview_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Read-only: what would move. Needed for ``dry_run`` and for the approval; otherwise skipped."""
     from erpbridge.engine.report import preview_table
-    from erpbridge.flows.severa_netvisor.documents import transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
 
     params, scope = params or {}, Scope.of(scope)
     dry_run, catalog_entry = bool(params.get("dry_run")), catalog_flow(scope.flow)
@@ -128,7 +128,8 @@ class DocumentApproval(ApprovalOperator):
 def transfer_documents(settings: dict, scope: dict, params: dict | None = None, ti=None) -> dict:
     """Move the documents, at most the batch size per transfer, each exactly once."""
     from erpbridge.engine.registry import SyncResult
-    from erpbridge.flows.severa_netvisor.documents import WORKDAY, release_superseded, transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import WORKDAY, release_superseded
 
     params, scope = params or {}, Scope.of(scope)
     if params.get("dry_run"):
