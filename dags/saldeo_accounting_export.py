@@ -3,7 +3,8 @@
 format (EPP / EDI++ 1.05, or Comarch ERP Optima offline XML), mapped with the settings (accounts, document types,
 VAT symbols, registers) and written into the `destination` folder; each document is then marked exported in
 SaldeoSMART. Each document goes into one file only. A document that cannot be mapped waits in the quarantine
-naming the field. `reexport_month` writes that month's files again, byte for byte as they were first written."""
+naming the field. `reexport_month` writes that month's files again, byte for byte as they were first written;
+`dry_run` logs what would be exported and writes nothing."""
 
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from erpbridge.flows.accounting_exchange.tasks import export_documents, load_set
     "saldeo_accounting_export",
     default_args={"retries": 3, "retry_delay": timedelta(minutes=5), "retry_exponential_backoff": True},
     params={
+        "dry_run": Param(False, type="boolean", description="Preview: log what would be exported, write nothing."),
         "reexport_month": Param(None, type=["null", "string"], pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
                                 description="Write this month's exchange files (YYYY-MM) again, as they were first "
                                             "written; nothing new is exported and SaldeoSMART is not touched."),

@@ -269,3 +269,12 @@ def test_two_client_companies_each_get_their_own_files_from_their_own_hub_compan
         ("north", "5101", f"{DAG_ID}__north"), ("south", "5201", f"{DAG_ID}__south")]
     assert sorted(ledger.execute("SELECT company, file_name FROM accounting_export_file")) == [
         ("north", "BIURO-1-0000005101.epp"), ("south", "BIURO-2-0000005201.epp")]
+
+
+def test_a_dry_run_says_what_would_be_exported_and_writes_nothing(hub, ledger, destination):
+    hub.seed(documents=[UNMAPPED])
+    result = run(dry_run=True)
+    assert result.get_task_instance("export_documents").xcom_pull() == {
+        "would_export": 3, "would_reject": 1, "already_in_a_file": 0}
+    assert list(destination.iterdir()) == [] and ready(hub) == [5001, 5002, 5003, 5004]
+    assert log_rows(ledger) == [] and ledger.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)

@@ -75,6 +75,29 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
     return counts
 
 
+def preview(settings: AccountingExportSettings, ledger: Ledger, hook, variable: str) -> dict:
+    """What a run would do, writing nothing (no file, no ledger row, no mark in the hub): each document it would
+    export and each refusal, logged; their counts returned."""
+    if FORMATS.get(settings.format) is None or settings.format_version not in FORMATS[settings.format][1]:
+        raise ExportFailed("FORMAT_VERSION", f"the exchange format {settings.format} {settings.format_version} is "
+                                             "not one this export writes")
+    documents = hook.documents_to_export(settings.company_program_id) if settings.company_program_id else []
+    in_files = {row[0] for row in states(ledger.of(SYSTEM), [d["document_id"] for d in documents])}
+    counts = {"would_export": 0, "would_reject": 0, "already_in_a_file": len(in_files)}
+    for document in documents:
+        if document["document_id"] in in_files:
+            continue
+        try:
+            mapped = to_accounting(document, settings, variable)
+        except RecordRejected as refused:
+            log.warning("dry run, would refuse: %s", refused.reason)
+            counts["would_reject"] += 1
+            continue
+        log.info("dry run, would export %s (Saldeo id %s), %s gross", mapped.number, mapped.saldeo_id, mapped.gross)
+        counts["would_export"] += 1
+    return counts
+
+
 def check_format(settings: AccountingExportSettings, ledger: Ledger, variable: str) -> str:
     fmt = FORMATS.get(settings.format)
     if fmt is None or settings.format_version not in fmt[1]:

@@ -22,18 +22,21 @@ def load_settings(scope: dict) -> dict:
 @task
 def export_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """The documents marked for export in SaldeoSMART -> one exchange file in the destination -> marked in the hub
-    (or, with ``reexport_month``, that month's files written again as they were)."""
+    (with ``reexport_month``, that month's files written again as they were; with ``dry_run``, only logged)."""
     from airflow.sdk import Connection
 
-    from erpbridge.flows.accounting_exchange.export import export
+    from erpbridge.flows.accounting_exchange.export import export, preview
 
     scope = Scope.of(scope)
     config = scope.parse_settings(settings)
     hook = Connection.get(scope.conn_id("saldeo")).get_hook()
     ledger = scope.ledger()
+    params = params or {}
     try:
-        counts = export(config, ledger, hook, scope.settings_variable,
-                        reexport_month=(params or {}).get("reexport_month"))
+        if params.get("dry_run"):
+            counts = preview(config, ledger, hook, scope.settings_variable)
+        else:
+            counts = export(config, ledger, hook, scope.settings_variable, reexport_month=params.get("reexport_month"))
     finally:
         ledger.close()
     log.info("summary %s", counts)
