@@ -20,8 +20,10 @@ import time
 
 from bench.env import FAST_HOOK_RATE, RESULTS, World, cores, setup_airflow_env
 
-QUICK = {"customers": 5000, "changed": 50, "p2_customers": 2000, "records": 20000, "p4_mode": "synthetic"}
-FULL = {"customers": 20000, "changed": 50, "p2_customers": 5000, "records": 100000, "p4_mode": "synthetic"}
+QUICK = {"customers": 5000, "changed": 50, "p2_customers": 2000, "records": 20000, "p4_mode": "synthetic",
+         "p6_customers": 200}
+FULL = {"customers": 20000, "changed": 50, "p2_customers": 5000, "records": 100000, "p4_mode": "synthetic",
+        "p6_customers": 2000}
 ALL = ["p1", "p2", "p3", "p4", "p5", "p6"]
 
 
@@ -30,7 +32,8 @@ def parse(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", nargs="*", choices=[*ALL, []], metavar="p1..p6",
                         help="benchmarks to run (default: all)")
-    parser.add_argument("--full", action="store_true", help="goal sizes: P1 20,000 customers, P4 100,000 records")
+    parser.add_argument("--full", action="store_true",
+                        help="goal sizes: P1 20,000 customers, P4 100,000 records, P6 2,000 customers per company")
     parser.add_argument("--customers", type=int, help="P1: customers in Severa (quick 5,000; full 20,000)")
     parser.add_argument("--changed", type=int, help="P1: customers changed before the incremental run (50)")
     parser.add_argument("--p2-customers", type=int, help="P2: customers in the full sync (quick 2,000; full 5,000)")
@@ -44,7 +47,7 @@ def parse(argv):
     parser.add_argument("--p3-repeats", type=int, default=3, help="P3: fresh subprocesses per figure (median)")
     parser.add_argument("--p5-timeout", type=float, default=600, help="P5: give up after this many seconds")
     parser.add_argument("--p6-companies", type=int, default=10, help="P6: companies running at once (10)")
-    parser.add_argument("--p6-customers", type=int, default=2000, help="P6: Severa customers per company (2,000)")
+    parser.add_argument("--p6-customers", type=int, help="P6: Severa customers per company (quick 200; full 2,000)")
     args = parser.parse_args(argv)
     sizes = FULL if args.full else QUICK
     for key, value in sizes.items():

@@ -48,7 +48,8 @@ try:
 finally:
     ledger.close()
 print(json.dumps({"company": scope.company, "sync_s": time.perf_counter() - syncing,
-                  "process_s": time.perf_counter() - started, "counts": dict(result.counts)}))
+                  "process_s": time.perf_counter() - started, "cpu_s": time.process_time(),
+                  "counts": dict(result.counts)}))
 """
 
 
@@ -89,6 +90,13 @@ def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list
     return procs, env
 
 
+def simulators_cpu(procs: list) -> float:
+    """CPU seconds the simulator processes have used so far (on this machine they compete with erpbridge)."""
+    import psutil
+
+    return sum(sum(psutil.Process(proc.pid).cpu_times()[:2]) for proc in procs)
+
+
 def run_all(companies: list[str], path: Path, env: dict[str, str]) -> dict:
     """Every company's customers register at once, one process each; wall time until the last is done."""
     from erpbridge.companies import company_flow
@@ -116,18 +124,25 @@ def p6(world: World, companies: int = 10, customers: int = 2000, latency_ms: int
     env = {**conns, "ERPBRIDGE_COMPANIES_FILE": str(path), "PYTHONPATH": str(ROOT)}
     try:
         world.fresh_ledger()  # a ledger per measurement: until the ledger is scoped by company, watermarks are shared
+        before = simulators_cpu(procs[1:])
         together = run_all(keys[1:], path, {**os.environ, **env})
+        together["simulators_cpu_s"] = round(simulators_cpu(procs[1:]) - before, 1)
         world.fresh_ledger()
+        before = simulators_cpu(procs[:1])
         alone = run_all(keys[:1], path, {**os.environ, **env})
+        alone["simulators_cpu_s"] = round(simulators_cpu(procs[:1]) - before, 1)
     finally:
         for proc in procs:
             stop(proc)
     created = {r["company"]: r["counts"].get("created", 0) for r in together["runs"] + alone["runs"]}
     ratio = together["wall_s"] / alone["wall_s"]
     sync_alone, sync_together = alone["runs"][0]["sync_s"], max(r["sync_s"] for r in together["runs"])
-    print(f"  P6 {cores()} one company alone: {alone['wall_s']} s (sync {sync_alone:.1f} s); {companies} at once: "
-          f"{together['wall_s']} s (slowest sync {sync_together:.1f} s): {ratio:.2f}x; created per company: "
-          f"{sorted(set(created.values()))}", flush=True)
+    cpu = sum(r["cpu_s"] for r in together["runs"])
+    print(f"  P6 {cores()} one company alone: {alone['wall_s']} s (sync {sync_alone:.1f} s, CPU "
+          f"{alone['runs'][0]['cpu_s']:.1f} s); {companies} at once: {together['wall_s']} s (slowest sync "
+          f"{sync_together:.1f} s, CPU of the {companies} processes {cpu:.0f} s): {ratio:.2f}x; created per company: "
+          f"{sorted(set(created.values()))}; simulators' CPU alone {alone['simulators_cpu_s']} s, together "
+          f"{together['simulators_cpu_s']} s", flush=True)
     out = {"companies": companies, "customers": customers, "latency_ms": latency_ms, "alone": alone,
            "together": together, "ratio": round(ratio, 2), "parse": parse_times(world.home)}
     out["goals"] = {"<= 1.5x one company": ratio <= 1.5,

@@ -209,3 +209,17 @@ def test_a_dry_run_writes_nothing_anywhere(shop, ledger, woocommerce, fakturowni
     tables = [t for (t,) in ledger.execute("SELECT table_name FROM information_schema.tables WHERE table_schema ="
                                            " 'public' AND table_name <> 'schema_migration'")]
     assert {t: n for t in tables if (n := ledger.execute(f"SELECT count(*) FROM {t}").fetchone()[0])} == {}
+
+
+def test_a_quarantined_order_the_shop_no_longer_has_leaves_as_gone(shop, ledger, fakturownia):
+    refused = shop.order({"MUG-01": 1}, nip=NIP_WRONG, company="Zła Firma")
+    assert run_dag(DAG).state == "success"
+    ledger.execute("INSERT INTO quarantine (flow, system, entity, source_id, source_key, reason)"
+                   " VALUES (%s, 'woocommerce', 'customer_order', '999999', 'order 999999', 'refused')", (DAG,))
+
+    run = run_dag(DAG)
+
+    assert task_states(run)["import_orders"] == "success"
+    assert list(quarantine(ledger)) == [f"order {refused['number']}"]  # still in the shop: still waiting
+    assert ledger.execute("SELECT source_id, error_text FROM transfer_log WHERE action = 'gone'").fetchall() == [
+        ("999999", "the shop has no order 999999 any more")]

@@ -15,7 +15,8 @@ class Reservations:
 
     def __init__(self, ledger: Ledger, shop: str):
         self.conn = ledger.conn
-        self.scope = (ledger.company, shop, ledger._scope[2])  # (company, shop, system)
+        company, _, system = ledger.scope
+        self.scope = (company, shop, system)
 
     def hold(self, order_id: str, quantities: dict[str, Decimal]) -> None:
         """The order's lines (SKU -> quantity) as its reservation, replacing what it held before."""

@@ -82,7 +82,7 @@ class Ledger:
         return Ledger(self.conn, flow, self.run, self.company, self.system)
 
     @property
-    def _scope(self) -> tuple[str, str, str]:
+    def scope(self) -> tuple[str, str, str]:
         """(company, flow, system) of every row holding a source id."""
         if self.system is None:
             raise ValueError(f"ledger of flow {self.flow!r}: say which system its source ids belong to (Ledger.of)")
@@ -123,7 +123,7 @@ class Ledger:
             return {}
         with self.conn.cursor() as cur:
             cur.execute("SELECT source_id, target_id, content_hash FROM id_map WHERE company = %s AND flow = %s"
-                        " AND system = %s AND entity = %s AND source_id = ANY(%s)", (*self._scope, entity, ids))
+                        " AND system = %s AND entity = %s AND source_id = ANY(%s)", (*self.scope, entity, ids))
             return {row[0]: (row[1], row[2]) for row in cur.fetchall()}
 
     def remember(self, entity: str, source_id: str, target_id: str, content_hash: str | None) -> None:
@@ -134,7 +134,7 @@ class Ledger:
         rows = list(rows)
         if not rows:
             return
-        scope = self._scope
+        scope = self.scope
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO id_map (company, flow, system, entity, source_id, target_id, content_hash)"
@@ -147,7 +147,7 @@ class Ledger:
     def watermark(self, stream: str) -> str | None:
         with self.conn.cursor() as cur:
             cur.execute("SELECT value FROM watermark WHERE company = %s AND flow = %s AND system = %s AND stream = %s",
-                        (*self._scope, stream))
+                        (*self.scope, stream))
             row = cur.fetchone()
         return row[0] if row else None
 
@@ -155,7 +155,7 @@ class Ledger:
         with self.conn.cursor() as cur:
             cur.execute("INSERT INTO watermark (company, flow, system, stream, value) VALUES (%s, %s, %s, %s, %s)"
                         " ON CONFLICT (company, flow, system, stream) DO UPDATE SET value = EXCLUDED.value,"
-                        " updated_at = now()", (*self._scope, stream, value))
+                        " updated_at = now()", (*self.scope, stream, value))
 
     # --- transfer log and quarantine ------------------------------------------------------------
 
@@ -183,7 +183,7 @@ class Ledger:
                 " source_key = EXCLUDED.source_key, reason = EXCLUDED.reason,"
                 " error_category = EXCLUDED.error_category, payload = EXCLUDED.payload, last_seen = now(),"
                 " attempts = quarantine.attempts + 1",
-                (*self._scope, entity, storable(source_id), storable(source_key), storable(reason), category,
+                (*self.scope, entity, storable(source_id), storable(source_key), storable(reason), category,
                  json.dumps(storable(payload), default=str) if payload is not None else None))
 
     def release(self, entity: str, source_ids: Iterable[str]) -> None:
@@ -191,7 +191,7 @@ class Ledger:
         if ids:
             with self.conn.cursor() as cur:
                 cur.execute("DELETE FROM quarantine WHERE company = %s AND flow = %s AND system = %s AND entity = %s"
-                            " AND source_id = ANY(%s)", (*self._scope, entity, ids))
+                            " AND source_id = ANY(%s)", (*self.scope, entity, ids))
 
     def gone(self, entity: str, reasons: dict[str, str]) -> list[str]:
         """Quarantined records their source cannot give any more ({source id: why}): out of the quarantine, with
@@ -200,7 +200,7 @@ class Ledger:
             return []
         with self.conn.cursor() as cur:
             cur.execute("DELETE FROM quarantine WHERE company = %s AND flow = %s AND system = %s AND entity = %s"
-                        " AND source_id = ANY(%s) RETURNING source_id, source_key", (*self._scope, entity, list(reasons)))
+                        " AND source_id = ANY(%s) RETURNING source_id, source_key", (*self.scope, entity, list(reasons)))
             left = cur.fetchall()
         self.log([Outcome(entity, source_id, "gone", source_key, error_category="GONE", error_text=reasons[source_id])
                   for source_id, source_key in left])
@@ -210,7 +210,7 @@ class Ledger:
         """Drop the id map of one entity (its target records were deleted); returns how many rows."""
         with self.conn.cursor() as cur:
             cur.execute("DELETE FROM id_map WHERE company = %s AND flow = %s AND system = %s AND entity = %s",
-                        (*self._scope, entity))
+                        (*self.scope, entity))
             return cur.rowcount
 
     # --- document transfers ---------------------------------------------------------------------
@@ -218,7 +218,7 @@ class Ledger:
     def document_state(self, entity: str, source_id: str) -> DocumentState | None:
         with self.conn.cursor() as cur:
             cur.execute("SELECT reference, stage, target_id FROM document_transfer WHERE company = %s AND flow = %s"
-                        " AND system = %s AND entity = %s AND source_id = %s", (*self._scope, entity, source_id))
+                        " AND system = %s AND entity = %s AND source_id = %s", (*self.scope, entity, source_id))
             row = cur.fetchone()
         return DocumentState(*row) if row else None
 
@@ -227,7 +227,7 @@ class Ledger:
 
     def set_document_states(self, entity: str, rows: Iterable[tuple[str, str | None, DocumentState]]) -> None:
         """``set_document_state`` for many (source id, source key, state) rows in one pipelined batch."""
-        scope = self._scope
+        scope = self.scope
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO document_transfer (company, flow, system, entity, source_id, source_key, reference, stage,"
@@ -243,16 +243,16 @@ class Ledger:
         """Source ids whose transfer began but did not reach 'done' (a crash or a failed write-back)."""
         with self.conn.cursor() as cur:
             cur.execute("SELECT source_id FROM document_transfer WHERE company = %s AND flow = %s AND system = %s"
-                        " AND entity = %s AND stage <> 'done' ORDER BY created_at", (*self._scope, entity))
+                        " AND entity = %s AND stage <> 'done' ORDER BY created_at", (*self.scope, entity))
             return [row[0] for row in cur.fetchall()]
 
     def drop_document_state(self, entity: str, source_id: str) -> None:
         with self.conn.cursor() as cur:
             cur.execute("DELETE FROM document_transfer WHERE company = %s AND flow = %s AND system = %s AND entity = %s"
-                        " AND source_id = %s", (*self._scope, entity, source_id))
+                        " AND source_id = %s", (*self.scope, entity, source_id))
 
     def quarantined(self, entity: str) -> list[str]:
         with self.conn.cursor() as cur:
             cur.execute("SELECT source_id FROM quarantine WHERE company = %s AND flow = %s AND system = %s"
-                        " AND entity = %s ORDER BY first_seen", (*self._scope, entity))
+                        " AND entity = %s ORDER BY first_seen", (*self.scope, entity))
             return [row[0] for row in cur.fetchall()]

@@ -126,7 +126,7 @@ def states(ledger: Ledger, saldeo_ids: list[str]) -> list[tuple[str, str, str, s
     with ledger.conn.cursor() as cur:
         cur.execute("SELECT source_id, stage, target_id, source_key FROM document_transfer WHERE company = %s"
                     " AND flow = %s AND system = %s AND entity = %s AND source_id = ANY(%s)",
-                    (ledger.company, ledger.flow, ledger.system, DOCUMENT, saldeo_ids))
+                    (*ledger.scope, DOCUMENT, saldeo_ids))
         return cur.fetchall()
 
 

@@ -260,6 +260,9 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHoo
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
     result = DocumentTransfer(order_flow(config, ledger, erp, orders, index), ledger, dry_run=dry_run).run()
     counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
+    if orders.gone and not dry_run:  # quarantined orders the shop no longer has: out, saying why
+        counts["gone"] = len(ledger.gone(ORDER_ENTITY, orders.gone))
+        ledger.commit()
     sent = DocumentFlow(STORE_ENTITY, PickupOrdersSent(orders.to_store, ledger, shop, OrderNotes(shop, erp),
                                                        reservations),
                         ErpStoreTransfers(erp), lambda order: f"{m.reference(order, config.oid_prefix)}/mm",

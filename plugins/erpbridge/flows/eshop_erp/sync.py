@@ -79,7 +79,8 @@ class ShopOrderSource:
 class ShopOrders(ShopOrderSource):
     """WooCommerce orders changed since the stream's watermark (or just ``only``), sorted by the status map:
     "order" ones (and any in an unmapped status, to be refused by name) are offered, "cancel" ones
-    collected in ``cancelled``, "wait" ones left for later. Quarantined ones (``retry``) come first."""
+    collected in ``cancelled``, "wait" ones left for later. Quarantined ones (``retry``) come first; one the shop
+    no longer has is named in ``gone`` (id -> why)."""
 
     def __init__(self, hook: WooCommerceHook, config: EshopErpSettings, since: datetime | None,
                  retry: list[str] = (), only: list[str] | None = None, stock: "StockHolds | None" = None):
@@ -92,9 +93,10 @@ class ShopOrders(ShopOrderSource):
         self.newest: datetime | None = None  # the newest change seen: the next watermark
         self.cancelled: list[dict] = []
         self.to_store: list[dict] = []
+        self.gone: dict[str, str] = {}
 
     def ready(self) -> Iterator[dict]:
-        for order in chain(self.fetch(self.retry), self.changed()):
+        for order in chain(self._waiting(), self.changed()):
             action = self.config.status_map.get(order.get("status"))
             if self.stock:
                 self.stock.follow(order)
@@ -103,6 +105,14 @@ class ShopOrders(ShopOrderSource):
             elif action != "wait" and self._wanted(order):
                 if action == "to_store":
                     self.to_store.append(order)
+                yield order
+
+    def _waiting(self) -> Iterator[dict]:
+        for order_id in self.retry:
+            order = self.shop.order(order_id)
+            if order is None:
+                self.gone[order_id] = f"the shop has no order {order_id} any more"
+            else:
                 yield order
 
     def changed(self) -> Iterator[dict]:
