@@ -12,4 +12,5 @@ REGISTRY: dict[str, tuple[str, int]] = {
     "horizon": ("include.simulators.horizon", 18085),
     "woocommerce": ("include.simulators.woocommerce", 18086),
     "fakturownia": ("include.simulators.fakturownia", 18087),
+    "saldeo": ("include.simulators.saldeo", 18088),
 }

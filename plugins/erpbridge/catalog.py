@@ -89,6 +89,9 @@ FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
          entities=_ESHOP_ENTITIES),
     Flow("erp_eshop_catalog", "eshop_erp", "ERP catalog -> shop", _ESHOP, "settings:EshopErpSettings",
          "erpbridge_eshop_erp", timedelta(minutes=10), ("fakturownia", "woocommerce", "eshop", "registers")),
+    Flow("saldeo_accounting_export", "accounting_exchange", "SaldeoSMART -> accounting program files",
+         {"saldeo": "saldeo_default"}, "settings:AccountingExportSettings", "erpbridge_saldeo_accounting",
+         timedelta(hours=1), ("saldeo", "accounting", "epp", "documents")),
 )}
 
 

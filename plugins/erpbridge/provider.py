@@ -137,6 +137,14 @@ CONNECTION_TYPES = [
         _http_fields(timeout=60),
         hidden=("schema", "login"),
     ),
+    _conn_type(
+        "saldeo",
+        "saldeo.SaldeoHook",
+        "SaldeoSMART",
+        {"host": "API base URL", "login": "API user name", "password": "API token"},
+        {"host": "https://saldeo.brainshare.pl"},
+        _http_fields(timeout=60),
+    ),
 ]
 
 SECRET_EXTRAS = sorted({name for conn_type in CONNECTION_TYPES for name, field in conn_type["conn-fields"].items()
@@ -160,6 +168,7 @@ def get_provider_info() -> dict:
             {"integration-name": "Active Directory", "python-modules": ["erpbridge.hooks.active_directory"]},
             {"integration-name": "WooCommerce", "python-modules": ["erpbridge.hooks.woocommerce_shop"]},
             {"integration-name": "Fakturownia", "python-modules": ["erpbridge.hooks.fakturownia"]},
+            {"integration-name": "SaldeoSMART", "python-modules": ["erpbridge.hooks.saldeo"]},
         ],
         "connection-types": CONNECTION_TYPES,
     }

@@ -19,6 +19,9 @@ from include.simulators.standard_books import DEMO_SEED as SB_DEMO
 from tests.conftest import SECRET_VALUES, SECRETS
 from tests.flows.dagrun import DAGS, run_dag, task_states
 from tests.flows.hitl import run_dag_answering
+from tests.saldeo import TOKEN as SALDEO_TOKEN
+from tests.saldeo import USER as SALDEO_USER
+from tests.saldeo import saldeo  # noqa: F401 (fixture)
 
 LEFT_OUT = {"horizon_ad_accounts": "needs the Samba AD of the identity suite; its secrets are checked there"}
 
@@ -29,8 +32,8 @@ def fresh(sim, name: str) -> None:
 
 
 def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, netvisor, severa, standard_books,
-                                                         envoice, horizon, woocommerce, fakturownia, tmp_path,
-                                                         monkeypatch, capfd):
+                                                         envoice, horizon, woocommerce, fakturownia, saldeo,
+                                                         tmp_path, monkeypatch, capfd):
     from tests.flows import test_netvisor_severa_purchase_invoices as purchases
     from tests.flows import test_severa_netvisor_hours as hours
     from tests.flows import test_severa_netvisor_sales_invoices as sales
@@ -116,6 +119,18 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     ran("erp_eshop_catalog", run_dag("erp_eshop_catalog", {"full": True}), "failed")
     monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP")
 
+    # SaldeoSMART -> accounting program: an export, then the API token rotated elsewhere
+    from tests.accounting_exchange.samples import SETTINGS as ACCOUNTING
+    from tests.accounting_exchange.test_saldeo_accounting_export import DOCUMENTS as HUB_DOCUMENTS
+
+    (tmp_path / "exchange").mkdir()
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_SALDEO_ACCOUNTING", json.dumps(
+        {**ACCOUNTING.model_dump(mode="json"), "destination": str(tmp_path / "exchange")}))
+    saldeo.seed(documents=HUB_DOCUMENTS)
+    ran("saldeo_accounting_export", run_dag("saldeo_accounting_export"))
+    saldeo.configure(users={SALDEO_USER: "rotated-elsewhere"})
+    ran("saldeo_accounting_export", run_dag("saldeo_accounting_export"), "failed")
+
     # and a refused credential: the failure is logged without the secret
     severa.configure(client_secret="rotated-elsewhere")
     ran("severa_netvisor_registers", run_dag("severa_netvisor_registers", {"full_resync": True}), "failed")
@@ -137,7 +152,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     assert {d for d in states} <= {d for d in states if d in xcoms}, "a DAG left no XCom to search"
     assert "Invalid client_id or client_secret" in console + logs, "the refused credential left no trace"
     assert "signature does not match" in console + logs, "the refused consumer secret left no trace"
-    for secret in SECRET_VALUES:
+    for secret in [*SECRET_VALUES, SALDEO_TOKEN]:
         for place, text in {"task output": console, "log files": logs, "xcom": xcoms, "ledger": ledger_dump}.items():
             assert secret not in text, f"a secret appears in the {place}"
     print(f"secrets: searched {len(console)} chars of output, {len(logs)} of logs, {len(xcoms)} of XCom, "

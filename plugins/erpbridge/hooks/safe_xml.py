@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+from typing import Callable, TypeVar
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml import ElementTree as SafeET
@@ -9,6 +11,8 @@ from defusedxml.common import DefusedXmlException
 
 from erpbridge.errors import ExternalSystemError
 from erpbridge.hooks.transport import Retryable
+
+T = TypeVar("T")
 
 
 class MalformedXml(ValueError):
@@ -39,6 +43,23 @@ def parse_response(response, system: str) -> Element:
                                   response.status_code) from exc
     except MalformedXml as exc:
         raise Retryable(f"HTTP {response.status_code}: {exc}", status=response.status_code) from exc
+
+
+def each_in_response(response, system: str, tag: str, convert: Callable[[Element], T]) -> list[T]:
+    """``convert`` of every ``tag`` element of a vendor's XML answer, read as a stream: each element is dropped
+    once converted, so a long list never stands in memory as one tree. Refusals as :func:`parse_response`."""
+    found: list[T] = []
+    try:
+        for _, element in SafeET.iterparse(BytesIO(response.content), forbid_dtd=True):
+            if element.tag == tag:
+                found.append(convert(element))
+                element.clear()
+    except DefusedXmlException as exc:
+        raise ExternalSystemError(system, f"HTTP {response.status_code}: unsafe XML refused: {exc}", "UNSAFE_XML",
+                                  response.status_code) from exc
+    except SafeET.ParseError as exc:
+        raise Retryable(f"HTTP {response.status_code}: unreadable XML: {exc}", status=response.status_code) from exc
+    return found
 
 
 def child(element: Element | None, name: str) -> Element | None:

@@ -1,0 +1,315 @@
+"""SaldeoSMART API simulator (the document hub), written from the public description of the API as an
+open client implements it (repository ``piotrlinski/saldeosmart-mcp``: docs/explanation/request-signing.md,
+src/saldeosmart_mcp/http/{client,signing}.py, tools/endpoints.py, tools/documents.py, models/, errors.py),
+never from our hook.
+
+What it serves, as that description gives it:
+
+* Every request carries ``username``, ``req_id`` (unique per user) and ``req_sig`` = MD5 (hex, any case) of
+  the URL-encoded (``+`` for a space) concatenation ``k=v`` of every other parameter - URL query and form
+  fields together - sorted by key, with the user's API token appended. A ``command`` form field holds gzip +
+  base64 of the request XML; it is signed as sent, so a command re-encoded after signing is refused.
+* No concurrent requests per user: a request arriving while the same user's previous one is served is refused.
+* Answers are ``<RESPONSE>`` envelopes: ``<STATUS>OK</STATUS>`` with ``<METAINF><OPERATION>``, or
+  ``<STATUS>ERROR</STATUS>`` with ``<ERROR_CODE>`` and ``<ERROR_MESSAGE>``; batch writes answer OK with a
+  ``STATUS`` per item and, for a refused item, ``<ERRORS><ERROR><PATH/><MESSAGE/></ERROR></ERRORS>``.
+* ``GET /api/xml/1.0/company/list``; ``GET /api/xml/2.12/document/list?company_program_id=&policy=``
+  (``LAST_10_DAYS``, ``LAST_10_DAYS_OCRED``, ``SALDEO`` = the documents marked for export); documents carry
+  ``DOCUMENT_ID``, ``GUID``, ``NUMBER``, ``DOCUMENT_TYPE`` (``SHORT_NAME``, ``MODEL_TYPE`` INVOICE_COST /
+  INVOICE_SALES), dates, ``IS_CORRECTIVE`` / ``CORR_INV_NUM`` / ``CORR_INV_DATE``, ``CATEGORY``,
+  ``CURRENCY_ISO4217``, ``SUM``, ``CONTRACTOR`` and ``VAT_REGISTRIES`` (``RATE``, ``NETTO``, ``VAT``).
+* ``POST /api/xml/1.13/document/sync`` with ``DOCUMENT_SYNCS/DOCUMENT_SYNC`` (``SALDEO_ID``, ...,
+  ``ACCOUNT_DOCUMENT_NUMBER``, ``DOCUMENT_STATUS`` BUFFER / INTRODUCED / BOOKED): the accounting number and
+  status written back.
+
+Where the description is silent (ASSUMED here, and in the README's "assumed, verify first" table):
+the error codes and HTTP statuses (401 ``INVALID_SIGNATURE`` / ``UNKNOWN_USER``, 409 ``REQ_ID_USED``,
+429 ``CONCURRENT_REQUEST``, 404 ``UNKNOWN_COMPANY``, 400 ``INVALID_COMMAND``); the KSeF number as
+``KSEF_NUMBER``; the per-item result of ``document/sync`` (``<DOCUMENT_SYNC><SALDEO_ID/><STATUS>OK |
+NOT_VALID</STATUS>``); a document synced with status INTRODUCED or BOOKED leaving the SALDEO policy's list.
+
+Admin (``/_sim/``): ``POST /_sim/seed`` with ``{"companies": [...], "documents": [...]}``; config
+``users`` ({username: token}) and ``hold_seconds`` (how long a request keeps its user busy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import copy
+import gzip
+import hashlib
+import hmac
+import threading
+import zlib
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import parse_qsl, quote_plus
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from defusedxml import ElementTree as SafeET
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from include.simulators._common import Simulator
+
+DEFAULT_CONFIG = {"users": {"erpbridge": "demo-saldeo-token"}, "hold_seconds": 0.0}
+POLICIES = ("LAST_10_DAYS", "LAST_10_DAYS_OCRED", "SALDEO")
+SYNC_STATUSES = ("BUFFER", "INTRODUCED", "BOOKED")
+EXPORTED_STATUSES = ("INTRODUCED", "BOOKED")
+
+
+class SaldeoError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def envelope(status: str, operation: str | None = None) -> Element:
+    root = Element("RESPONSE")
+    SubElement(root, "STATUS").text = status
+    if operation:
+        SubElement(SubElement(root, "METAINF"), "OPERATION").text = operation
+    return root
+
+
+def xml_response(root: Element, status: int = 200) -> Response:
+    return Response(tostring(root, encoding="utf-8", xml_declaration=True), status_code=status,
+                    media_type="application/xml")
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    root = envelope("ERROR")
+    SubElement(root, "ERROR_CODE").text = code
+    SubElement(root, "ERROR_MESSAGE").text = message
+    return xml_response(root, status)
+
+
+def signature(params: dict[str, str], token: str) -> str:
+    """The published algorithm: sort by key, join ``k=v`` without separator, URL-encode, append the token, MD5."""
+    joined = "".join(f"{key}={params[key]}" for key in sorted(params))
+    return hashlib.md5((quote_plus(joined) + token).encode("utf-8")).hexdigest()
+
+
+def decode_command(value: str) -> Element:
+    try:
+        raw = gzip.decompress(base64.b64decode(value, validate=True))
+        return SafeET.fromstring(raw, forbid_dtd=True)
+    except (binascii.Error, OSError, EOFError, zlib.error, SafeET.ParseError, ValueError) as exc:
+        raise SaldeoError(400, "INVALID_COMMAND", f"command is not gzip + base64 XML: {exc}") from None
+
+
+def add(parent: Element, tag: str, value) -> None:
+    if value is not None:
+        SubElement(parent, tag).text = str(value)
+
+
+class Hub:
+    """The hub's companies and documents; callers hold the simulator lock."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.companies: dict[str, dict] = {}
+        self.documents: dict[int, dict] = {}
+        self.syncs: list[dict] = []
+        self.req_ids: dict[str, set[str]] = {}
+        self._next_id = 5000
+
+    def seed(self, payload: dict) -> dict:
+        for company in payload.get("companies", []):
+            self.companies[str(company["program_id"])] = {"name": company.get("name", ""), **company}
+        created = []
+        for document in payload.get("documents", []):
+            if str(document["company_program_id"]) not in self.companies:
+                raise ValueError(f"document of unknown company {document['company_program_id']}")
+            self._next_id += 1
+            record = {"document_id": document.get("document_id", self._next_id), "ready": True,
+                      "added_at": datetime.now(timezone.utc).isoformat(), "account_number": None,
+                      "status": None, **copy.deepcopy(document)}
+            record["guid"] = record.get("guid") or f"saldeo-{record['document_id']:08d}"
+            self.documents[record["document_id"]] = record
+            created.append(record["document_id"])
+        return {"document_ids": created}
+
+    def dump(self) -> dict:
+        return {"companies": self.companies, "documents": list(self.documents.values()), "syncs": self.syncs}
+
+    def company(self, program_id: str | None) -> str:
+        if not program_id or program_id not in self.companies:
+            raise SaldeoError(404, "UNKNOWN_COMPANY", f"no company with program id {program_id!r}")
+        return program_id
+
+    def listed(self, company: str, policy: str) -> list[dict]:
+        if policy not in POLICIES:
+            raise SaldeoError(400, "INVALID_POLICY", f"policy must be one of {', '.join(POLICIES)}")
+        since = datetime.now(timezone.utc) - timedelta(days=10)
+        rows = [d for d in self.documents.values() if str(d["company_program_id"]) == company]
+        if policy == "SALDEO":
+            rows = [d for d in rows if d["ready"]]
+        else:
+            rows = [d for d in rows if datetime.fromisoformat(d["added_at"]) >= since
+                    and (policy != "LAST_10_DAYS_OCRED" or d.get("ocred", True))]
+        return sorted(rows, key=lambda d: d["document_id"])
+
+    def sync(self, company: str, item: Element) -> tuple[str, list[tuple[str, str]]]:
+        """One DOCUMENT_SYNC: (saldeo id, [(path, message)] of what was refused)."""
+        saldeo_id = (item.findtext("SALDEO_ID") or "").strip()
+        status = (item.findtext("DOCUMENT_STATUS") or "").strip()
+        errors = []
+        document = self.documents.get(int(saldeo_id)) if saldeo_id.isdigit() else None
+        if document is None or str(document["company_program_id"]) != company:
+            errors.append(("SALDEO_ID", "document not found"))
+        if status and status not in SYNC_STATUSES:
+            errors.append(("DOCUMENT_STATUS", f"must be one of {', '.join(SYNC_STATUSES)}"))
+        if not errors:
+            document["account_number"] = item.findtext("ACCOUNT_DOCUMENT_NUMBER") or document["account_number"]
+            document["status"] = status or document["status"]
+            if status in EXPORTED_STATUSES:
+                document["ready"] = False
+            self.syncs.append({"saldeo_id": saldeo_id, "account_number": document["account_number"],
+                               "status": document["status"]})
+        return saldeo_id, errors
+
+
+def document_xml(parent: Element, d: dict) -> None:
+    item = SubElement(parent, "DOCUMENT")
+    add(item, "DOCUMENT_ID", d["document_id"])
+    add(item, "GUID", d["guid"])
+    add(item, "NUMBER", d.get("number"))
+    kind = SubElement(item, "DOCUMENT_TYPE")
+    add(kind, "SHORT_NAME", d.get("short_name", "FZ" if d.get("model_type") == "INVOICE_COST" else "FS"))
+    add(kind, "MODEL_TYPE", d.get("model_type", "INVOICE_COST"))
+    for tag, key in (("ISSUE_DATE", "issue_date"), ("SALE_DATE", "sale_date"), ("RECEIVE_DATE", "receive_date"),
+                     ("PAYMENT_DATE", "payment_date"), ("PAYMENT_TYPE", "payment_type"), ("CATEGORY", "category"),
+                     ("REGISTRY", "registry"), ("DESCRIPTION", "description"), ("KSEF_NUMBER", "ksef_number")):
+        add(item, tag, d.get(key))
+    add(item, "IS_CORRECTIVE", "true" if d.get("corrected_number") else "false")
+    add(item, "CORR_INV_NUM", d.get("corrected_number"))
+    add(item, "CORR_INV_DATE", d.get("corrected_date"))
+    add(item, "CURRENCY_ISO4217", d.get("currency", "PLN"))
+    contractor = d.get("contractor") or {}
+    block = SubElement(item, "CONTRACTOR")
+    for tag in ("CONTRACTOR_ID", "CONTRACTOR_PROGRAM_ID", "SHORT_NAME", "FULL_NAME", "VAT_NUMBER", "STREET",
+                "CITY", "POSTCODE", "COUNTRY_ISO3166A2"):
+        add(block, tag, contractor.get(tag.lower()))
+    registries = SubElement(item, "VAT_REGISTRIES")
+    total = 0
+    for row in d.get("vat_rows", []):
+        registry = SubElement(registries, "VAT_REGISTRY")
+        add(registry, "RATE", row["rate"])
+        add(registry, "NETTO", row["net"])
+        add(registry, "VAT", row["vat"])
+        total += round(float(row["net"]) * 100) + round(float(row["vat"]) * 100)
+    add(item, "SUM", d.get("sum", f"{total / 100:.2f}"))
+    add(item, "ACCOUNT_DOCUMENT_NUMBER", d.get("account_number"))
+    add(item, "DOCUMENT_STATUS", d.get("status"))
+
+
+def create_app(config: dict | None = None) -> FastAPI:
+    """Build the SaldeoSMART simulator; ``config`` overrides :data:`DEFAULT_CONFIG`."""
+    sim = Simulator("saldeo", error_response)
+    sim.config.update(copy.deepcopy(DEFAULT_CONFIG) | (config or {}))
+    hub = Hub()
+    sim.on_reset(hub.reset)
+    sim.on_seed(hub.seed)
+    sim.on_state(hub.dump)
+    busy: dict[str, threading.Lock] = {}
+    app = sim.app
+
+    def authenticate(params: dict[str, str]) -> str:
+        """The signed request's user; refused unless the signature and a fresh ``req_id`` check out."""
+        username, req_id, given = params.get("username"), params.get("req_id"), params.get("req_sig", "")
+        token = sim.config["users"].get(username or "")
+        if token is None:
+            raise SaldeoError(401, "UNKNOWN_USER", f"unknown user {username!r}")
+        signed = {k: v for k, v in params.items() if k != "req_sig"}
+        if not req_id or not hmac.compare_digest(signature(signed, token), given.lower()):
+            raise SaldeoError(401, "INVALID_SIGNATURE", "req_sig does not match the request")
+        used = hub.req_ids.setdefault(username, set())
+        if req_id in used:
+            raise SaldeoError(409, "REQ_ID_USED", f"req_id {req_id} was already used")
+        used.add(req_id)
+        return username
+
+    async def serve(request: Request, operation: str, action) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)) \
+            if request.method == "POST" else {}
+        params = {**dict(request.query_params), **form}
+        try:
+            with sim.lock:
+                username = authenticate(params)
+            lock = busy.setdefault(username, threading.Lock())
+            if not lock.acquire(blocking=False):
+                raise SaldeoError(429, "CONCURRENT_REQUEST", f"user {username} already has a request in progress")
+            try:
+                await asyncio.sleep(float(sim.config.get("hold_seconds") or 0))
+                with sim.lock:
+                    root = envelope("OK", operation)
+                    action(params, root)
+            finally:
+                lock.release()
+        except SaldeoError as error:
+            return error_response(error.status, error.code, error.message)
+        return xml_response(root)
+
+    @app.get("/api/xml/1.0/company/list")
+    async def company_list(request: Request) -> Response:
+        def action(params, root):
+            companies = SubElement(root, "COMPANIES")
+            for program_id, company in sorted(hub.companies.items()):
+                item = SubElement(companies, "COMPANY")
+                add(item, "COMPANY_PROGRAM_ID", program_id)
+                add(item, "FULL_NAME", company.get("name"))
+                add(item, "VAT_NUMBER", company.get("vat_number"))
+        return await serve(request, "company.list", action)
+
+    @app.get("/api/xml/2.12/document/list")
+    async def document_list(request: Request) -> Response:
+        def action(params, root):
+            company = hub.company(params.get("company_program_id"))
+            documents = SubElement(root, "DOCUMENTS")
+            for document in hub.listed(company, params.get("policy", "LAST_10_DAYS")):
+                document_xml(documents, document)
+        return await serve(request, "document.list", action)
+
+    @app.post("/api/xml/1.13/document/sync")
+    async def document_sync(request: Request) -> Response:
+        def action(params, root):
+            company = hub.company(params.get("company_program_id"))
+            command = decode_command(params.get("command", ""))
+            items = command.findall("DOCUMENT_SYNCS/DOCUMENT_SYNC")
+            if not items:
+                raise SaldeoError(400, "INVALID_COMMAND", "no DOCUMENT_SYNCS/DOCUMENT_SYNC in command")
+            results = SubElement(root, "DOCUMENT_SYNCS")
+            for item in items:
+                saldeo_id, errors = hub.sync(company, item)
+                result = SubElement(results, "DOCUMENT_SYNC")
+                add(result, "SALDEO_ID", saldeo_id)
+                add(result, "STATUS", "NOT_VALID" if errors else "OK")
+                if errors:
+                    block = SubElement(result, "ERRORS")
+                    for path, message in errors:
+                        error = SubElement(block, "ERROR")
+                        add(error, "PATH", path)
+                        add(error, "MESSAGE", message)
+        return await serve(request, "document.sync", action)
+
+    return app
+
+
+def _demo_documents() -> list[dict]:
+    seller = {"contractor_program_id": "K-001", "short_name": "Papiernik", "full_name": "Papiernik Sp. z o.o.",
+              "vat_number": "5252344078", "street": "ul. Żółkiewskiego 7", "city": "Łódź", "postcode": "90-001"}
+    today = date.today().isoformat()
+    return [
+        {"company_program_id": "BIURO-1", "number": "FV 12/2026", "model_type": "INVOICE_COST", "short_name": "FZ",
+         "issue_date": today, "sale_date": today, "category": "Materiały biurowe", "contractor": seller,
+         "ksef_number": "5252344078-20260105-0A1B2C3D4E5F-6A",
+         "vat_rows": [{"rate": "23", "net": "100.00", "vat": "23.00"}, {"rate": "8", "net": "50.00", "vat": "4.00"}]},
+    ]
+
+
+DEMO_SEED: dict = {"companies": [{"program_id": "BIURO-1", "name": "Biuro Rachunkowe Demo", "vat_number": "7010020030"}]}
+DEMO_DOCUMENTS: dict = {"documents": _demo_documents()}

@@ -1,0 +1,45 @@
+"""Settings of the accounting export (the default company's Variable: ``erpbridge_saldeo_accounting``),
+validated at run start.
+
+The format version is checked by the export itself (not here), so that a wrong one is reported in the
+transfer log as its own failure kind rather than as a settings error."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from erpbridge.settings import Strict
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Sender(Strict):
+    """The company whose documents these are, as the file's [INFO] section names it."""
+
+    code: str = ""  # the company's symbol in the accounting program
+    short_name: str = ""
+    full_name: str = ""
+    city: str = ""
+    postcode: str = ""
+    street: str = ""
+    nip: str = ""
+
+
+class AccountingExportSettings(Strict):
+    company_program_id: str = ""  # the company's program id in the hub; empty: nothing is exported
+    # the folder exchange files are written to (set by an administrator here, never from a run's Params)
+    destination: Annotated[str, Field(pattern=r"^/")] = "/opt/airflow/data/accounting_exchange"
+    format: str = "epp"  # "epp" (EDI++) or "optima" (Comarch ERP Optima offline XML)
+    format_version: str = "1.05"  # epp: 1.05; optima: 2.00
+    sender: Sender = Sender()
+    # hub document category (CATEGORY) -> the accounting program's account / category its posting scheme uses
+    accounts: dict[Text, Text] = {}
+    # hub document kind (DOCUMENT_TYPE/MODEL_TYPE) -> EPP document type; a correction gets the "K" prefix
+    document_types: dict[Text, Text] = {"INVOICE_COST": "FZ", "INVOICE_SALES": "FS"}
+    # Optima XML: the VAT register each side's documents go to
+    registers: dict[Literal["sales", "purchase"], Text] = {"sales": "SPRZEDAŻ", "purchase": "ZAKUP"}
+    # hub VAT rate (VAT_REGISTRY/RATE, case-insensitive) -> EPP VAT symbol
+    vat_symbols: dict[Text, Text] = {"23": "23", "8": "8", "5": "5", "0": "0", "zw": "zw", "np": "np",
+                                     "oo": "oo", "ex": "ex", "ue": "ue", "npo": "npo"}

@@ -1,0 +1,43 @@
+"""Tasks of ``saldeo_accounting_export``: the company's settings checked, then one export run for it."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import task
+
+from erpbridge.engine.run_context import Scope
+
+log = logging.getLogger(__name__)
+
+
+@task
+def load_settings(scope: dict) -> dict:
+    """Validate the company's settings before anything moves; a bad key fails the run naming it."""
+    loaded = Scope.of(scope).load_settings()
+    log.info("settings: %s", loaded.model_dump_json())
+    return loaded.model_dump(mode="json")
+
+
+@task
+def export_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
+    """The documents marked for export in SaldeoSMART -> one exchange file in the destination -> marked in the hub
+    (with ``reexport_month``, that month's files written again as they were; with ``dry_run``, only logged)."""
+    from airflow.sdk import Connection
+
+    from erpbridge.flows.accounting_exchange.export import export, preview
+
+    scope = Scope.of(scope)
+    config = scope.parse_settings(settings)
+    hook = Connection.get(scope.conn_id("saldeo")).get_hook()
+    ledger = scope.ledger()
+    params = params or {}
+    try:
+        if params.get("dry_run"):
+            counts = preview(config, ledger, hook, scope.settings_variable)
+        else:
+            counts = export(config, ledger, hook, scope.settings_variable, reexport_month=params.get("reexport_month"))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts

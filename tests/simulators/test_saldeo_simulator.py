@@ -1,0 +1,149 @@
+"""The SaldeoSMART simulator driven by raw HTTP with the published signing algorithm written out here (no code
+shared with our hook): signed requests only, the command signed as sent, one request at a time per user,
+envelopes, documents with VAT rows and the KSeF number, ``document/sync`` taking a document off the export list."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import threading
+import time
+from urllib.parse import quote_plus
+from xml.etree import ElementTree as ET
+
+import pytest
+import requests
+
+from tests.saldeo import COMPANY, TOKEN, USER, saldeo  # noqa: F401 (fixture)
+
+LIST = "/api/xml/2.12/document/list"
+SYNC = "/api/xml/1.13/document/sync"
+_counter = iter(range(10**9))
+
+
+def sign(params: dict, token: str = TOKEN) -> str:
+    return hashlib.md5((quote_plus("".join(f"{k}={params[k]}" for k in sorted(params))) + token).encode()).hexdigest()
+
+
+def signed(params: dict, user: str = USER, token: str = TOKEN) -> dict:
+    auth = {"username": user, "req_id": f"t-{time.time_ns()}-{next(_counter)}"}
+    return {**auth, "req_sig": sign({**params, **auth}, token)}
+
+
+def command(xml: str, mtime: float = 0) -> str:
+    return base64.b64encode(gzip.compress(xml.encode(), mtime=mtime)).decode()
+
+
+def get(sim, path: str, **params) -> requests.Response:
+    return requests.get(sim.base + path, params={**params, **signed(params)}, timeout=10)
+
+
+def post(sim, path: str, form: dict, **query) -> requests.Response:
+    return requests.post(sim.base + path, params={**query, **signed({**query, **form})}, data=form, timeout=10)
+
+
+def body(response) -> ET.Element:
+    return ET.fromstring(response.content)
+
+
+def sync_xml(*saldeo_ids, status: str = "INTRODUCED") -> str:
+    items = "".join(f"<DOCUMENT_SYNC><SALDEO_ID>{i}</SALDEO_ID><ACCOUNT_DOCUMENT_NUMBER>EPP-{i}"
+                    f"</ACCOUNT_DOCUMENT_NUMBER><DOCUMENT_STATUS>{status}</DOCUMENT_STATUS></DOCUMENT_SYNC>"
+                    for i in saldeo_ids)
+    return f"<ROOT><DOCUMENT_SYNCS>{items}</DOCUMENT_SYNCS></ROOT>"
+
+
+def seed_invoice(sim, **extra) -> int:
+    document = {"company_program_id": COMPANY, "number": "FV 7/2026", "model_type": "INVOICE_COST",
+                "issue_date": "2026-01-15", "category": "Usługi", "ksef_number": "5252344078-20260115-AB12CD34EF56-7A",
+                "contractor": {"contractor_program_id": "K-9", "short_name": "Dostawca", "vat_number": "5252344078"},
+                "vat_rows": [{"rate": "23", "net": "100.00", "vat": "23.00"}, {"rate": "zw", "net": "10.00", "vat": "0.00"}],
+                **extra}
+    return sim.seed(documents=[document])["document_ids"][0]
+
+
+def test_a_signed_read_lists_documents_with_vat_rows_and_the_ksef_number(saldeo):
+    seed_invoice(saldeo)
+    response = get(saldeo, LIST, company_program_id=COMPANY, policy="SALDEO")
+    root = body(response)
+    assert response.status_code == 200 and root.findtext("STATUS") == "OK"
+    assert root.findtext("METAINF/OPERATION") == "document.list"
+    document = root.find("DOCUMENTS/DOCUMENT")
+    assert document.findtext("KSEF_NUMBER") == "5252344078-20260115-AB12CD34EF56-7A"
+    assert [(r.findtext("RATE"), r.findtext("NETTO"), r.findtext("VAT")) for r in document.find("VAT_REGISTRIES")] \
+        == [("23", "100.00", "23.00"), ("zw", "10.00", "0.00")]
+    assert document.findtext("SUM") == "133.00"
+    assert document.findtext("DOCUMENT_TYPE/MODEL_TYPE") == "INVOICE_COST"
+
+
+@pytest.mark.parametrize("tamper", ["token", "user", "param", "unsigned"])
+def test_a_wrongly_signed_request_is_refused_in_an_error_envelope(saldeo, tamper):
+    params = {"company_program_id": COMPANY, "policy": "SALDEO"}
+    auth = signed(params, token="wrong-token" if tamper == "token" else TOKEN,
+                  user="nobody" if tamper == "user" else USER)
+    if tamper == "param":
+        params["policy"] = "LAST_10_DAYS"  # changed after signing
+    if tamper == "unsigned":
+        auth.pop("req_sig")
+    response = requests.get(saldeo.base + LIST, params={**params, **auth}, timeout=10)
+    root = body(response)
+    assert response.status_code == 401 and root.findtext("STATUS") == "ERROR"
+    assert root.findtext("ERROR_CODE") == ("UNKNOWN_USER" if tamper == "user" else "INVALID_SIGNATURE")
+
+
+def test_a_req_id_is_used_once(saldeo):
+    params = {"company_program_id": COMPANY, "policy": "SALDEO"}
+    auth = signed(params)
+    assert requests.get(saldeo.base + LIST, params={**params, **auth}, timeout=10).status_code == 200
+    again = requests.get(saldeo.base + LIST, params={**params, **auth}, timeout=10)
+    assert again.status_code == 409 and body(again).findtext("ERROR_CODE") == "REQ_ID_USED"
+
+
+def test_a_command_re_encoded_after_signing_is_refused(saldeo):
+    saldeo_id = seed_invoice(saldeo)
+    xml = sync_xml(saldeo_id)
+    query = {"company_program_id": COMPANY}
+    signed_command = command(xml, mtime=0)
+    auth = signed({**query, "command": signed_command})
+    re_encoded = command(xml, mtime=1700000000)  # the same XML, gzipped again: other bytes than were signed
+    assert re_encoded != signed_command
+    refused = requests.post(saldeo.base + SYNC, params={**query, **auth}, data={"command": re_encoded}, timeout=10)
+    assert refused.status_code == 401 and body(refused).findtext("ERROR_CODE") == "INVALID_SIGNATURE"
+    assert saldeo.state()["syncs"] == []
+    accepted = post(saldeo, SYNC, {"command": re_encoded}, **query)  # signed as sent: accepted
+    assert body(accepted).findtext("DOCUMENT_SYNCS/DOCUMENT_SYNC/STATUS") == "OK"
+
+
+def test_sync_marks_the_document_and_takes_it_off_the_export_list_with_per_item_results(saldeo):
+    saldeo_id = seed_invoice(saldeo)
+    response = post(saldeo, SYNC, {"command": command(sync_xml(saldeo_id, 999999))}, company_program_id=COMPANY)
+    items = body(response).findall("DOCUMENT_SYNCS/DOCUMENT_SYNC")
+    assert body(response).findtext("STATUS") == "OK"
+    assert [(i.findtext("SALDEO_ID"), i.findtext("STATUS")) for i in items] == [(str(saldeo_id), "OK"),
+                                                                                 ("999999", "NOT_VALID")]
+    assert items[1].findtext("ERRORS/ERROR/PATH") == "SALDEO_ID"
+    listed = body(get(saldeo, LIST, company_program_id=COMPANY, policy="SALDEO"))
+    assert listed.find("DOCUMENTS/DOCUMENT") is None
+    recent = body(get(saldeo, LIST, company_program_id=COMPANY, policy="LAST_10_DAYS"))
+    assert recent.findtext("DOCUMENTS/DOCUMENT/ACCOUNT_DOCUMENT_NUMBER") == f"EPP-{saldeo_id}"
+
+
+def test_a_broken_command_and_an_unknown_company_are_refused(saldeo):
+    broken = post(saldeo, SYNC, {"command": "not-base64!"}, company_program_id=COMPANY)
+    assert broken.status_code == 400 and body(broken).findtext("ERROR_CODE") == "INVALID_COMMAND"
+    unknown = get(saldeo, LIST, company_program_id="NOPE", policy="SALDEO")
+    assert unknown.status_code == 404 and body(unknown).findtext("ERROR_CODE") == "UNKNOWN_COMPANY"
+
+
+def test_one_request_at_a_time_per_user(saldeo):
+    saldeo.configure(hold_seconds=0.5)
+    answers = []
+    first = threading.Thread(target=lambda: answers.append(get(saldeo, LIST, company_program_id=COMPANY,
+                                                               policy="SALDEO")))
+    first.start()
+    time.sleep(0.2)
+    second = get(saldeo, LIST, company_program_id=COMPANY, policy="SALDEO")
+    first.join()
+    assert answers[0].status_code == 200
+    assert second.status_code == 429 and body(second).findtext("ERROR_CODE") == "CONCURRENT_REQUEST"
