@@ -151,6 +151,15 @@ class HorizonPayrollSettings(Strict):
     max_removal_share: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)
 
 
+class HorizonPaymentsSettings(Strict):
+    """Payroll payment files (Variable ``erpbridge_horizon_payments``)."""
+
+    # the company's bank folder: pain.001 files are written here (never a folder named by a run's Params)
+    bank_folder: Annotated[str, Field(pattern=r"^/")] = "/opt/airflow/data/bank_outbox"
+    debtor_name: str = Field("Company", min_length=1, max_length=70)  # the paying company as the bank knows it
+    remittance: str = Field("Salary {period}", min_length=1, max_length=140)  # {period}: the run's YYYY-MM
+
+
 class StandardBooksEnvoiceSettings(Strict):
     """Flow B settings (Variable ``erpbridge_standardbooks_envoice``)."""
 

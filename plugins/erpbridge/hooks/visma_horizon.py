@@ -12,6 +12,10 @@ module (the simulator in include/simulators/horizon.py implements the same):
 - Class and field names below (:data:`EMPLOYEE`, :data:`ABSENCE`, :data:`TIME_IMPORT`, and the
   ``*_FIELDS`` maps from the API's names to ours). A time import row posted again for the same
   employee, date and time type replaces the previous one (the import is idempotent by that key).
+- Payroll runs and their net payments (:data:`PAYROLL_RUN`, :data:`PAYROLL_PAYMENT`, the ``*_FIELDS``
+  maps): Horizon's payroll module publishes no REST classes for them. A run is paid once it has
+  ``Status`` ``CONFIRMED``; each payment names the employee's IBAN and the company account paying it
+  (``PayerIBAN``); ``NetAmount`` is decimal text with a point.
 - Errors: ``<error><code/><message/></error>``; 400/404/409/422 = the record is refused.
 
 Records leave this hook as plain dicts with our field names.
@@ -30,6 +34,9 @@ from erpbridge.hooks.base import HttpSystemHook
 EMPLOYEE = "TdmDarbBaseBL"
 ABSENCE = "TdmPrombBL"
 TIME_IMPORT = "TdmLaikaImportBL"
+PAYROLL_RUN = "TdmAlgSarBL"
+PAYROLL_PAYMENT = "TdmAlgIzmBL"
+CONFIRMED = "CONFIRMED"
 PAGE_SIZE = 500
 EMPLOYEE_FIELDS = {  # API name -> our name
     "EmployeeCode": "code", "FirstName": "first_name", "LastName": "last_name", "Department": "department",
@@ -40,6 +47,10 @@ ABSENCE_FIELDS = {"EmployeeCode": "employee_code", "DateFrom": "date_from", "Dat
                   "AbsenceType": "absence_type"}
 TIME_FIELDS = {"EmployeeCode": "employee_code", "Date": "date", "TimeType": "time_type", "Hours": "hours",
                "Comment": "comment"}
+PAYROLL_RUN_FIELDS = {"Period": "period", "PayDate": "pay_date", "Currency": "currency", "Status": "status",
+                      "Changed": "changed"}
+PAYMENT_FIELDS = {"EmployeeCode": "employee_code", "EmployeeName": "name", "IBAN": "iban", "NetAmount": "net_amount",
+                  "PayerIBAN": "payer_iban"}
 RECORD_STATUSES = {400, 404, 409, 422}
 
 
@@ -157,6 +168,19 @@ class VismaHorizonHook(HttpSystemHook):
         rows = self.query(TIME_IMPORT, list(TIME_FIELDS), [f"Date>={start.isoformat()}", f"Date<={end.isoformat()}"])
         return [{ours: (float(row[api]) if ours == "hours" else row.get(api)) for api, ours in TIME_FIELDS.items()}
                 for row in rows]
+
+
+    # --- payroll runs and their payments ------------------------------------------------------------
+
+    def confirmed_payroll_runs(self) -> list[dict]:
+        """Every confirmed payroll run, each with its ``pk``."""
+        rows = self.query(PAYROLL_RUN, list(PAYROLL_RUN_FIELDS), [f"Status={CONFIRMED}"])
+        return [{"pk": row["pk"], **{ours: row.get(api) for api, ours in PAYROLL_RUN_FIELDS.items()}} for row in rows]
+
+    def payroll_payments(self, run_pk: str) -> list[dict]:
+        """The net payments of one payroll run (amounts as text, exactly as Horizon gives them)."""
+        rows = self.query(PAYROLL_PAYMENT, list(PAYMENT_FIELDS), [f"Run={run_pk}"])
+        return [{ours: row.get(api) for api, ours in PAYMENT_FIELDS.items()} for row in rows]
 
 
 def _parse(response):
