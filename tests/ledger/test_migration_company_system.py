@@ -96,7 +96,7 @@ def migrated(ledger):
     counts = {table: ledger.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in
               ("id_map", "quarantine", "document_transfer", "transfer_log", "watermark", "payroll_batch",
                "eshop_reservation", "payroll_row")}
-    assert Ledger(ledger, "-").migrate() == ["007_company_system.sql"]
+    assert Ledger(ledger, "-").migrate()[0] == "007_company_system.sql"  # then any later migration
     return ledger, counts
 
 

@@ -639,6 +639,8 @@ def test_an_ad_host_name_check_cannot_be_switched_off_by_a_wildcard(monkeypatch,
     ("HorizonPayrollSettings", {"inbox_roots": ["relative/inbox"]}, "inbox_roots.0"),
     ("HorizonPayrollSettings", {"inbox_roots": []}, "inbox_roots"),
     ("HorizonPayrollSettings", {"max_removal_share": 2}, "max_removal_share"),
+    ("HorizonPaymentsSettings", {"bank_folder": "relative/bank"}, "bank_folder"),
+    ("HorizonPaymentsSettings", {"debtor_name": ""}, "debtor_name"),
 ])
 def test_settings_out_of_bounds_are_refused_naming_the_key(model, overrides, named):
     from erpbridge import settings

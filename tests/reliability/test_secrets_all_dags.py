@@ -103,6 +103,16 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
                                {**PERIOD, "inbox": str(inbox)})
     ran("horizon_payroll_time_import", run)
 
+    # Horizon payroll payments -> pain.001 files in the bank folder
+    from tests.flows.test_horizon_payroll_payments import PAYMENTS, RUN
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYMENTS", json.dumps({"bank_folder": str(bank)}))
+    run_pk = horizon.seed(payroll_runs=[RUN])["payroll_runs"][0]
+    horizon.seed(payroll_payments=[{**p, "Run": run_pk} for p in PAYMENTS])
+    ran("horizon_payroll_payments", run_dag("horizon_payroll_payments"))
+
     # e-shop <-> ERP: an order with a NIP through orders, payments and the catalog; then a refused consumer secret
     from tests.flows.eshop_shop import ESHOP_WAREHOUSE, NIP_COMPANY, Shop
     from tests.flows.eshop_shop import seed as eshop_seed
