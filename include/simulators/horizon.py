@@ -24,11 +24,13 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
   per employee: Run (reference to the run), EmployeeCode, EmployeeName, IBAN (the employee's),
   NetAmount (decimal text), PayerIBAN (the company account paying it)); one payment per run and
   employee (seeding the same Run + EmployeeCode again replaces it). Read-only over REST.
+- A cancelled absence is deleted in Horizon: it is no longer listed, and ``GET`` of its pk is 404.
 - Errors: HTTP 4xx/5xx with ``<error><code>…</code><message>…</message></error>``.
 
 Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
 "time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
-reference), state, reset, faults, request log.
+reference; an item with a ``pk`` replaces that record, e.g. an absence's new dates; ``{"delete": {"absences":
+[pk]}}`` deletes, as a cancellation does), state, reset, faults, request log.
 """
 
 from __future__ import annotations
@@ -254,9 +256,12 @@ class HorizonState:
 
     # -- admin ---------------------------------------------------------------------------------------
     def seed(self, payload: dict) -> dict:
-        unknown = set(payload) - set(SEED_KEYS)
+        unknown = set(payload) - set(SEED_KEYS) - {"delete"}
         if unknown:
             raise ValueError(f"unknown collections: {sorted(unknown)}")
+        for key, pks in payload.get("delete", {}).items():
+            for pk in pks:
+                self.records[SEED_KEYS[key]].pop(int(pk), None)
         created: dict[str, list[int]] = {}
         for key, cls in SEED_KEYS.items():
             created[key] = []
@@ -269,8 +274,10 @@ class HorizonState:
                     values["Manager"] = manager[0] if manager else None
                 if cls == PAYROLL_PAYMENT and values.get("Run") not in self.records[PAYROLL_RUN]:
                     raise ValueError(f"payment of {item.get('EmployeeCode')}: no payroll run {values.get('Run')}")
+                if item.get("pk") is not None and int(item["pk"]) not in self.records[cls]:
+                    raise ValueError(f"no {key} record with pk {item['pk']}")
                 try:
-                    created[key].append(self.store(cls, values)[0])
+                    created[key].append(self.store(cls, values, item.get("pk") and int(item["pk"]))[0])
                 except HorizonError as exc:
                     raise ValueError(exc.message) from None
         return created

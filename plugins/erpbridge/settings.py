@@ -160,6 +160,14 @@ class HorizonPaymentsSettings(Strict):
     remittance: str = Field("Salary {period}", min_length=1, max_length=140)  # {period}: the run's YYYY-MM
 
 
+class HorizonSeveraAbsencesSettings(Strict):
+    """Horizon absences -> Severa activities (Variable ``erpbridge_horizon_severa_absences``)."""
+
+    absence_types: dict[str, str] = {}  # Horizon absence type code -> Severa activity type (code or name, Absences)
+    days_back: int = Field(60, ge=0, le=3660)  # the window of absences a run reads, around today
+    days_ahead: int = Field(400, ge=0, le=3660)
+
+
 class StandardBooksEnvoiceSettings(Strict):
     """Flow B settings (Variable ``erpbridge_standardbooks_envoice``)."""
 

@@ -641,6 +641,7 @@ def test_an_ad_host_name_check_cannot_be_switched_off_by_a_wildcard(monkeypatch,
     ("HorizonPayrollSettings", {"max_removal_share": 2}, "max_removal_share"),
     ("HorizonPaymentsSettings", {"bank_folder": "relative/bank"}, "bank_folder"),
     ("HorizonPaymentsSettings", {"debtor_name": ""}, "debtor_name"),
+    ("HorizonSeveraAbsencesSettings", {"days_back": -1}, "days_back"),
 ])
 def test_settings_out_of_bounds_are_refused_naming_the_key(model, overrides, named):
     from erpbridge import settings

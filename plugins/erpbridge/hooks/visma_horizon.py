@@ -16,6 +16,7 @@ module (the simulator in include/simulators/horizon.py implements the same):
   maps): Horizon's payroll module publishes no REST classes for them. A run is paid once it has
   ``Status`` ``CONFIRMED``; each payment names the employee's IBAN and the company account paying it
   (``PayerIBAN``); ``NetAmount`` is decimal text with a point.
+- A cancelled absence is deleted: no longer listed, ``GET`` of its pk answers 404 ``NOT_FOUND``.
 - Errors: ``<error><code/><message/></error>``; 400/404/409/422 = the record is refused.
 
 Records leave this hook as plain dicts with our field names.
@@ -153,9 +154,19 @@ class VismaHorizonHook(HttpSystemHook):
         return employees
 
     def absences(self, start: date, end: date) -> list[dict]:
-        """Absences overlapping [start, end]."""
+        """Absences overlapping [start, end], each with its ``pk``."""
         rows = self.query(ABSENCE, list(ABSENCE_FIELDS), [f"DateFrom<={end.isoformat()}", f"DateTo>={start.isoformat()}"])
-        return [{ours: row.get(api) for api, ours in ABSENCE_FIELDS.items()} for row in rows]
+        return [_absence(row) for row in rows]
+
+    def absence(self, pk: str) -> dict | None:
+        """One absence by pk; None when Horizon no longer has it (a cancelled absence is deleted)."""
+        try:
+            root = self.request("GET", f"{ABSENCE}/{pk}")
+        except RecordRejected as exc:
+            if exc.category == "NOT_FOUND":
+                return None
+            raise
+        return _absence(_entity(xml.child(root, "entity")))
 
     # --- payroll time import --------------------------------------------------------------------
 
@@ -203,6 +214,10 @@ def _entity(element) -> dict:
         href = xml.text(child, "href")
         row[child.tag] = href.rsplit("/", 1)[-1] if href else (child.text or None)
     return row
+
+
+def _absence(row: dict) -> dict:
+    return {"pk": row.get("pk"), **{ours: row.get(api) for api, ours in ABSENCE_FIELDS.items()}}
 
 
 def _employee(row: dict) -> dict:
