@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import unthrottled
+from tests.contract.severa_openapi import scope_connection
 from tests.flows.dagrun import run_dag, task_states
 
 DAG_ID = "horizon_severa_absences"
@@ -23,6 +24,7 @@ def day(n: int) -> str:
 @pytest.fixture
 def absences(airflow_db, ledger, horizon, severa, monkeypatch):
     unthrottled(severa, monkeypatch)
+    scope_connection(monkeypatch, DAG_ID)  # exactly the scopes the README lists for it
     monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES",
                        json.dumps({"absence_types": {"ATV": "VAC", "SLIM": "Sick leave"}}))
     users = severa.seed(users=[{"firstName": "Jānis", "lastName": "Bērziņš", "code": "E1"},
