@@ -265,7 +265,10 @@ def _confirmation(group: FileGroup, latest: PaymentFile) -> dict:
 
 
 def _write_atomically(path: Path, document: bytes) -> None:
-    """The file appears whole or not at all: a temporary file in the same folder, flushed, renamed over."""
+    """The file appears whole or not at all: a temporary file in the same folder, flushed, renamed over (one a
+    killed run left behind is removed first)."""
+    for left in path.parent.glob(f".{path.name}.*.tmp"):
+        left.unlink(missing_ok=True)
     if path.exists() and path.read_bytes() == document:
         return
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
