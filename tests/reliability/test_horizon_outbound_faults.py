@@ -1,7 +1,8 @@
 """Horizon outbound flows under failure (issue 18): payroll payment files with the task process killed (SIGKILL)
 at random moments, and both flows under ~20% faulty simulator answers. After a clean rerun every payroll run
 and paying account has exactly one file, byte for byte what the ledger recorded, XSD-valid, its control sum
-the net total; every Horizon absence exactly one Severa activity. `CRASH_TRIALS` scales the kills."""
+the net total; every Horizon absence exactly one Severa activity. `CRASH_TRIALS` scales the kills,
+`SOAK_RECORDS` the soaks (make soak)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,15 @@ from sepaxml.validation import try_valid_xml
 
 from tests.flows.hitl import run_dag_answering
 from tests.flows.test_horizon_payroll_payments import NS, never_asked
-from tests.reliability.test_fault_soak_flows import FAULTS, fast_retry, fast_severa, until_success
+from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, fast_severa, until_success
 from tests.conftest import SECRETS
 
 PAYMENTS_DAG = "horizon_payroll_payments"
 ABSENCES_DAG = "horizon_severa_absences"
 TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
 RUNS_PER_TRIAL = 2
+SOAK_RUNS = max(6, SCALE // 50)  # payroll runs, 6 payments each
+SOAK_ABSENCES = max(8, SCALE // 30)
 PAYERS = ("LV11RIKO0002013001234", "LV50UNLA0050001234567")
 EMPLOYEE_IBANS = ("LV87HABA0551012345678", "LV29HABA0551087654321", "DE89370400440532013000")
 
@@ -120,7 +123,7 @@ def fast_horizon(monkeypatch, horizon) -> None:
 def test_payment_files_under_faults_converge_to_one_file_per_run_and_account(airflow_db, ledger, horizon, tmp_path,
                                                                              monkeypatch):
     bank = bank_setup(tmp_path, monkeypatch)
-    totals = seed_runs(horizon, 6, 0)
+    totals = seed_runs(horizon, SOAK_RUNS, 0)
     fast_horizon(monkeypatch, horizon)
     horizon.faults(**FAULTS, seed=7)
 
@@ -128,7 +131,7 @@ def test_payment_files_under_faults_converge_to_one_file_per_run_and_account(air
 
     horizon.admin("DELETE", "faults")
     assert_each_run_paid_once(ledger, bank, totals)
-    print(f"payment soak: runs {states}")
+    print(f"payment soak: {SOAK_RUNS} payroll runs, DAG runs {states}")
 
 
 def test_absences_under_faults_reach_severa_exactly_once_through_changes_and_cancellations(airflow_db, ledger, horizon,
@@ -137,7 +140,7 @@ def test_absences_under_faults_reach_severa_exactly_once_through_changes_and_can
 
     monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES", json.dumps({"absence_types": {"ATV": "VAC"}}))
     severa.configure(rate_limit_per_second=1000)
-    codes = [f"E{i}" for i in range(8)]
+    codes = [f"E{i}" for i in range(SOAK_ABSENCES)]
     severa.seed(users=[{"firstName": "Person", "lastName": code, "code": code} for code in codes],
                 activitytypes=[{"name": "Vacation", "code": "VAC", "category": "Absences"}])
     day = lambda n: (date.today() + timedelta(days=n)).isoformat()  # noqa: E731
@@ -149,16 +152,20 @@ def test_absences_under_faults_reach_severa_exactly_once_through_changes_and_can
     horizon.faults(**FAULTS, seed=11)
     severa.faults(**FAULTS, seed=12)
 
-    until_success(ABSENCES_DAG)
+    moved, cancelled = SOAK_ABSENCES // 3, SOAK_ABSENCES // 4
+    first = until_success(ABSENCES_DAG)
     horizon.seed(absences=[{"pk": pk, "EmployeeCode": codes[i], "DateFrom": day(3 * i + 1), "DateTo": day(3 * i + 2),
-                            "AbsenceType": "ATV"} for i, pk in enumerate(pks[:3])], delete={"absences": pks[3:5]})
-    until_success(ABSENCES_DAG)
+                            "AbsenceType": "ATV"} for i, pk in enumerate(pks[:moved])],
+                 delete={"absences": pks[moved:moved + cancelled]})
+    second = until_success(ABSENCES_DAG)
 
     horizon.admin("DELETE", "faults")
     severa.admin("DELETE", "faults")
     users = {u["guid"]: u["code"] for u in severa.state()["users"]}
     activities = sorted((users[a["ownerUser"]["guid"]], a["startDateTime"][:10], a["endDateTime"][:10])
                         for a in severa.state()["activities"])
-    expected = sorted([(codes[i], day(3 * i + 1), day(3 * i + 3)) for i in range(3)]
-                      + [(codes[i], day(3 * i), day(3 * i + 2)) for i in range(5, 8)])
+    expected = sorted([(codes[i], day(3 * i + 1), day(3 * i + 3)) for i in range(moved)]
+                      + [(codes[i], day(3 * i), day(3 * i + 2)) for i in range(moved + cancelled, SOAK_ABSENCES)])
     assert activities == expected, "an absence missing, doubled, or not moved / removed"
+    print(f"absence soak: {SOAK_ABSENCES} absences, DAG runs {first} then ({moved} moved, {cancelled} cancelled)"
+          f" {second}")
