@@ -158,6 +158,7 @@ class HorizonPaymentsSettings(Strict):
     bank_folder: Annotated[str, Field(pattern=r"^/")] = "/opt/airflow/data/bank_outbox"
     debtor_name: str = Field("Company", min_length=1, max_length=70)  # the paying company as the bank knows it
     remittance: str = Field("Salary {period}", min_length=1, max_length=140)  # {period}: the run's YYYY-MM
+    lookback_days: int = Field(92, ge=1, le=3660)  # runs whose pay date is older are no longer read
 
 
 class HorizonSeveraAbsencesSettings(Strict):

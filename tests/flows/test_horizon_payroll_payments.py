@@ -5,6 +5,7 @@ a rerun writes the identical file; changed payments ask a person first; a bad or
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +18,8 @@ from tests.flows.hitl import run_dag_answering
 DAG_ID = "horizon_payroll_payments"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
 PAYER_A, PAYER_B = "LV11RIKO0002013001234", "LV50UNLA0050001234567"
-RUN = {"Period": "2026-10", "PayDate": "2026-11-05", "Currency": "EUR", "Status": "CONFIRMED"}
+RUN = {"Period": "2026-10", "PayDate": (date.today() + timedelta(days=5)).isoformat(), "Currency": "EUR",
+       "Status": "CONFIRMED"}
 PAYMENTS = [
     {"EmployeeCode": "E1", "EmployeeName": "Jānis Bērziņš", "IBAN": "LV87HABA0551012345678", "NetAmount": "1234.56",
      "PayerIBAN": PAYER_A},
@@ -36,9 +38,12 @@ def payroll(airflow_db, ledger, horizon, tmp_path, monkeypatch):
     bank.mkdir()
     monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYMENTS",
                        json.dumps({"bank_folder": str(bank), "debtor_name": "SIA Ābeļziedi"}))
-    run_pk, draft_pk = horizon.seed(payroll_runs=[RUN, {**RUN, "Period": "2026-11", "Status": "DRAFT"}])["payroll_runs"]
+    long_ago = (date.today() - timedelta(days=93)).isoformat()  # before the default lookback_days
+    run_pk, draft_pk, old_pk = horizon.seed(payroll_runs=[RUN, {**RUN, "Period": "2026-11", "Status": "DRAFT"},
+                                                          {**RUN, "Period": "2026-07", "PayDate": long_ago}]
+                                            )["payroll_runs"]
     horizon.seed(payroll_payments=[{**p, "Run": run_pk} for p in PAYMENTS]
-                 + [{**PAYMENTS[0], "Run": draft_pk, "NetAmount": "99.00"}])
+                 + [{**PAYMENTS[0], "Run": pk, "NetAmount": "99.00"} for pk in (draft_pk, old_pk)])
     return ledger, horizon, bank, run_pk
 
 

@@ -41,7 +41,7 @@ def seed_runs(horizon, count: int, first_period: int) -> dict[str, Decimal]:
     totals = {}
     for n in range(count):
         period = f"{2020 + (first_period + n) // 12}-{(first_period + n) % 12 + 1:02d}"
-        (pk,) = horizon.seed(payroll_runs=[{"Period": period, "PayDate": "2026-12-05", "Currency": "EUR",
+        (pk,) = horizon.seed(payroll_runs=[{"Period": period, "PayDate": date.today().isoformat(), "Currency": "EUR",
                                             "Status": "CONFIRMED"}])["payroll_runs"]
         payments = [{"Run": pk, "EmployeeCode": f"E{i}", "EmployeeName": f"Darbinieks {i}",
                      "IBAN": EMPLOYEE_IBANS[i % 3], "NetAmount": f"{1000 + 37 * i + n}.{i:02d}",

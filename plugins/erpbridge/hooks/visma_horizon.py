@@ -183,9 +183,10 @@ class VismaHorizonHook(HttpSystemHook):
 
     # --- payroll runs and their payments ------------------------------------------------------------
 
-    def confirmed_payroll_runs(self) -> list[dict]:
-        """Every confirmed payroll run, each with its ``pk``."""
-        rows = self.query(PAYROLL_RUN, list(PAYROLL_RUN_FIELDS), [f"Status={CONFIRMED}"])
+    def confirmed_payroll_runs(self, paid_from: date | None = None) -> list[dict]:
+        """The confirmed payroll runs (paid on or after ``paid_from``, when given), each with its ``pk``."""
+        criteria = [f"Status={CONFIRMED}"] + ([f"PayDate>={paid_from.isoformat()}"] if paid_from else [])
+        rows = self.query(PAYROLL_RUN, list(PAYROLL_RUN_FIELDS), criteria)
         return [{"pk": row["pk"], **{ours: row.get(api) for api, ours in PAYROLL_RUN_FIELDS.items()}} for row in rows]
 
     def payroll_payments(self, run_pk: str) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 from typing import Any
 
 from airflow.sdk import task
@@ -36,7 +37,7 @@ def write_files_now(run=None, confirmed: dict[str, str] | None = None, confirmed
     result = sync.Written()
     ledger = Ledger.connect(FLOW, run or RunContext(), LEDGER_CONN_ID)
     try:
-        for payroll_run in horizon.confirmed_payroll_runs():
+        for payroll_run in horizon.confirmed_payroll_runs(date.today() - timedelta(days=config.lookback_days)):
             groups = sync.groups(payroll_run, horizon.payroll_payments(payroll_run["pk"]), config.remittance)
             for group in groups:
                 if confirmed is None or group.key in confirmed:
