@@ -29,7 +29,7 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
 
 Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
 "time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
-reference; an item with a ``pk`` replaces that record, e.g. an absence's new dates; ``{"delete": {"absences":
+reference, a payment's ``RunPeriod`` the run of that period; an item with a ``pk`` replaces that record, e.g. an absence's new dates; ``{"delete": {"absences":
 [pk]}}`` deletes, as a cancellation does), state, reset, faults, request log.
 """
 
@@ -272,6 +272,9 @@ class HorizonState:
                     if item.get("ManagerCode") and manager is None:
                         raise ValueError(f"manager {item['ManagerCode']} must be seeded before {item['EmployeeCode']}")
                     values["Manager"] = manager[0] if manager else None
+                if cls == PAYROLL_PAYMENT and item.get("RunPeriod"):
+                    values["Run"] = next((pk for pk, r in self.records[PAYROLL_RUN].items()
+                                          if r["Period"] == item["RunPeriod"]), None)
                 if cls == PAYROLL_PAYMENT and values.get("Run") not in self.records[PAYROLL_RUN]:
                     raise ValueError(f"payment of {item.get('EmployeeCode')}: no payroll run {values.get('Run')}")
                 if item.get("pk") is not None and int(item["pk"]) not in self.records[cls]:
@@ -381,6 +384,14 @@ DEMO_SEED: dict = {
          "DateTo": (_DEMO_MONTH + timedelta(days=15)).isoformat(), "AbsenceType": "ATV"},  # see demo_work_time
     ],
     "time_import": [],
+    "payroll_runs": [{"Period": f"{_DEMO_MONTH:%Y-%m}", "PayDate": date.today().isoformat(), "Currency": "EUR",
+                      "Status": "CONFIRMED"}],
+    "payroll_payments": [
+        {"RunPeriod": f"{_DEMO_MONTH:%Y-%m}", "EmployeeCode": "E1001", "EmployeeName": "Jānis Bērziņš",
+         "IBAN": "LV87HABA0551012345678", "NetAmount": "2350.40", "PayerIBAN": "LV11RIKO0002013001234"},
+        {"RunPeriod": f"{_DEMO_MONTH:%Y-%m}", "EmployeeCode": "E1002", "EmployeeName": "Łukasz Żółć",
+         "IBAN": "LV29HABA0551087654321", "NetAmount": "1875.15", "PayerIBAN": "LV11RIKO0002013001234"},
+    ],
 }
 
 
