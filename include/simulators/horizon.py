@@ -29,8 +29,9 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
 
 Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
 "time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
-reference, a payment's ``RunPeriod`` the run of that period; an item with a ``pk`` replaces that record, e.g. an absence's new dates; ``{"delete": {"absences":
-[pk]}}`` deletes, as a cancellation does), state, reset, faults, request log.
+reference, a payment's ``RunPeriod`` the run of that period; an item with a ``pk`` replaces that record,
+e.g. an absence's new dates; ``{"delete": {"absences": [pk]}}`` deletes, as a cancellation does), state,
+reset, faults, request log.
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ def test_confirmed_payroll_runs_and_their_payments(horizon):
 
     assert [(r["pk"], r["period"], r["pay_date"], r["currency"], r["status"]) for r in runs] == [
         (str(run_pk), "2026-10", "2026-11-05", "EUR", "CONFIRMED")]
-    assert hook.confirmed_payroll_runs(date(2026, 11, 5)) == runs and hook.confirmed_payroll_runs(date(2026, 11, 6)) == []
+    assert hook.confirmed_payroll_runs(date(2026, 11, 5)) == runs
+    assert hook.confirmed_payroll_runs(date(2026, 11, 6)) == []
     assert hook.payroll_payments(runs[0]["pk"]) == [
         {"employee_code": "E1", "name": "Jānis Bērziņš", "iban": "LV87HABA0551012345678", "net_amount": "1234.56",
          "payer_iban": "LV11RIKO0002013001234"}]

@@ -87,7 +87,7 @@ def groups(run: dict, payments: list[dict], remittance: str) -> list[FileGroup]:
         if amount == 0 and not problem:
             group.skipped[code] = "net pay 0.00: nothing to pay"
             continue
-        iban, iban_problem = _employee_iban(payment.get("iban"))
+        iban, iban_problem = _checked_iban(payment.get("iban"))
         name = pain001.sepa_text(payment.get("name"), 70)
         problem = problem or iban_problem or ("" if name else "name: empty in SEPA characters") \
             or ("" if amount > 0 else f"net amount {amount} is negative")
@@ -114,11 +114,11 @@ def _run_problem(run: dict) -> str:
 def _payer_problem(payer: str) -> str:
     if not payer:
         return "paying account (PayerIBAN) missing"
-    _, problem = _employee_iban(payer)
+    _, problem = _checked_iban(payer)
     return f"paying account {mask(payer)}: {problem}" if problem else ""
 
 
-def _employee_iban(text: str | None) -> tuple[IBAN | None, str]:
+def _checked_iban(text: str | None) -> tuple[IBAN | None, str]:
     if not (text or "").strip():
         return None, "IBAN missing"
     try:
@@ -258,7 +258,8 @@ def _order(group: FileGroup, entry: PaymentFile, debtor_name: str) -> pain001.Pa
 
 
 def _confirmation(group: FileGroup, latest: PaymentFile) -> dict:
-    return {"key": group.key, "run_pk": _SAFE.sub("", group.run["pk"]), "period": _SAFE.sub("", group.run.get("period") or ""),
+    return {"key": group.key, "run_pk": _SAFE.sub("", group.run["pk"]),
+            "period": _SAFE.sub("", group.run.get("period") or ""),
             "payer": mask(group.payer_iban), "payments_hash": group.payments_hash,
             "written": latest.file_name, "written_payments": latest.payments,
             "written_sum": str(latest.control_sum), "payments": len(group.transfers), "sum": str(group.control_sum)}

@@ -46,8 +46,9 @@ def desired_activity(absence: dict, user_guid: str, activity_type: dict) -> dict
     first, last = date.fromisoformat(absence["date_from"]), date.fromisoformat(absence["date_to"])
     if last < first:
         raise ValueError(f"DateTo {last} is before DateFrom {first}")
-    return {"name": activity_name(activity_type["name"], absence["pk"]), "activityType": {"guid": activity_type["guid"]},
-            "ownerUser": {"guid": user_guid}, "startDateTime": f"{first.isoformat()}T00:00:00",
+    return {"name": activity_name(activity_type["name"], absence["pk"]),
+            "activityType": {"guid": activity_type["guid"]}, "ownerUser": {"guid": user_guid},
+            "startDateTime": f"{first.isoformat()}T00:00:00",
             "endDateTime": f"{(last + timedelta(days=1)).isoformat()}T00:00:00", "isAllDay": True}
 
 
@@ -59,7 +60,8 @@ def changes(current: dict, desired: dict) -> dict:
         if name.endswith("DateTime") and value:
             return str(value)[:19]
         return value
-    return {name: desired[name] for name in COMPARED if comparable(name, current.get(name)) != comparable(name, desired[name])}
+    return {name: desired[name] for name in COMPARED
+            if comparable(name, current.get(name)) != comparable(name, desired[name])}
 
 
 def digest(activity: dict) -> str:
