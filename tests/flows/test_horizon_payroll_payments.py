@@ -167,3 +167,21 @@ def test_an_invalid_or_missing_iban_refuses_that_payment_and_holds_its_file(payr
     try_valid_xml(document, "pain.001.001.03")
     assert (summary(document)["count"], summary(document)["sum"]) == (3, Decimal("3022.21"))
     assert ledger.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+
+
+def test_a_confirmation_writes_nothing_when_horizon_changed_again_after_the_question(payroll):
+    ledger, horizon, bank, run_pk = payroll
+    run_dag_answering(DAG_ID, never_asked)
+    first = files(bank)
+    horizon.seed(payroll_payments=[{**PAYMENTS[0], "Run": run_pk, "NetAmount": "1300.00"}])
+
+    def changed_while_asking(asked):
+        horizon.seed(payroll_payments=[{**PAYMENTS[0], "Run": run_pk, "NetAmount": "1400.00"}])
+        return ["Write the new files"], {}
+
+    run, asked = run_dag_answering(DAG_ID, changed_while_asking)
+
+    assert run.state == "failed" and task_states(run)["write_confirmed_files"] == "failed"
+    assert "2287.65" in asked[0]["body"], "the person saw the first change"
+    assert files(bank) == first, "what the person did not see is not written"
+    assert ledger.execute("SELECT max(version) FROM payment_file").fetchone()[0] == 1
