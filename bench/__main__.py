@@ -22,13 +22,13 @@ from bench.env import FAST_HOOK_RATE, RESULTS, World, cores, setup_airflow_env
 
 QUICK = {"customers": 5000, "changed": 50, "p2_customers": 2000, "records": 20000, "p4_mode": "synthetic"}
 FULL = {"customers": 20000, "changed": 50, "p2_customers": 5000, "records": 100000, "p4_mode": "synthetic"}
-ALL = ["p1", "p2", "p3", "p4", "p5"]
+ALL = ["p1", "p2", "p3", "p4", "p5", "p6"]
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", nargs="*", choices=[*ALL, []], metavar="p1..p5",
+    parser.add_argument("which", nargs="*", choices=[*ALL, []], metavar="p1..p6",
                         help="benchmarks to run (default: all)")
     parser.add_argument("--full", action="store_true", help="goal sizes: P1 20,000 customers, P4 100,000 records")
     parser.add_argument("--customers", type=int, help="P1: customers in Severa (quick 5,000; full 20,000)")
@@ -43,6 +43,8 @@ def parse(argv):
                         help="our Severa hook's rate_per_second for the runs (product default 9)")
     parser.add_argument("--p3-repeats", type=int, default=3, help="P3: fresh subprocesses per figure (median)")
     parser.add_argument("--p5-timeout", type=float, default=600, help="P5: give up after this many seconds")
+    parser.add_argument("--p6-companies", type=int, default=10, help="P6: companies running at once (10)")
+    parser.add_argument("--p6-customers", type=int, default=2000, help="P6: Severa customers per company (2,000)")
     args = parser.parse_args(argv)
     sizes = FULL if args.full else QUICK
     for key, value in sizes.items():
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
             from bench.parse import p3
 
             results["p3"] = p3(args.p3_repeats)
-        needs_pg = any(p in args.which for p in ("p1", "p2", "p4", "p5"))
+        needs_pg = any(p in args.which for p in ("p1", "p2", "p4", "p5", "p6"))
         needs_sims = any(p in args.which for p in ("p1", "p2", "p5")) or (
             "p4" in args.which and args.p4_mode == "wire")
         if needs_pg:
@@ -89,6 +91,10 @@ def main(argv=None) -> int:
             from bench.scheduler import p5
 
             results["p5"] = p5(world, args.p5_timeout)
+        if "p6" in args.which:
+            from bench.companies import p6
+
+            results["p6"] = p6(world, args.p6_companies, args.p6_customers)
     finally:
         world.stop()
         RESULTS.mkdir(parents=True, exist_ok=True)

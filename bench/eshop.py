@@ -69,26 +69,28 @@ def writes_and_reads(sim, since: int) -> dict[str, int]:
 
 def catalog(world: World, skus: int, changed: int) -> dict:
     from erpbridge.flows.eshop_erp.product_catalog import CATALOG_FLOW, sync_catalog
+    from erpbridge.flows.eshop_erp.settings import EshopErpSettings
     from erpbridge.hooks.fakturownia import FakturowniaHook
+    from erpbridge.hooks.woocommerce_shop import WooCommerceHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import EshopErpSettings
     from include.simulators.client import SimulatorAdmin
 
     shop, erp = (SimulatorAdmin(world.urls[n], timeout=600) for n in ("woocommerce", "fakturownia"))
     seed(world, skus)
     config = EshopErpSettings(eshop_warehouse_id=WAREHOUSE)
+    hooks = WooCommerceHook("woocommerce_default"), FakturowniaHook("fakturownia_default")
     ledger = Ledger.connect(CATALOG_FLOW)
     try:
         started = time.perf_counter()
-        sync_catalog(config, ledger, full=True)
+        sync_catalog(config, ledger, *hooks, full=True)
         full_seconds = time.perf_counter() - started
-        erp_ids = {p["code"]: p["id"] for page in FakturowniaHook().products() for p in page}
+        erp_ids = {p["code"]: p["id"] for page in hooks[1].products() for p in page}
         step = max(skus // changed, 1)
-        FakturowniaHook().create_warehouse_document({"kind": "pz", "warehouse_id": WAREHOUSE, "warehouse_actions": [
+        hooks[1].create_warehouse_document({"kind": "pz", "warehouse_id": WAREHOUSE, "warehouse_actions": [
             {"product_id": erp_ids[f"SKU-{i * step:06d}"], "quantity": 1} for i in range(changed)]})
         shop_seq, erp_seq = shop.last_seq(), erp.last_seq()
         started = time.perf_counter()
-        counts = sync_catalog(config, ledger)
+        counts = sync_catalog(config, ledger, *hooks)
         seconds = time.perf_counter() - started
     finally:
         ledger.close()
@@ -101,18 +103,21 @@ def catalog(world: World, skus: int, changed: int) -> dict:
 
 def orders(world: World, count: int) -> dict:
     from erpbridge.flows.eshop_erp.orders import import_orders
+    from erpbridge.flows.eshop_erp.settings import EshopErpSettings
     from erpbridge.flows.eshop_erp.sync import ORDERS_FLOW
+    from erpbridge.hooks.fakturownia import FakturowniaHook
+    from erpbridge.hooks.woocommerce_shop import WooCommerceHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import EshopErpSettings
     from include.simulators import fakturownia
     from include.simulators.client import SimulatorAdmin
 
     shop, erp = (SimulatorAdmin(world.urls[n], timeout=600) for n in ("woocommerce", "fakturownia"))
     products = [p for p in shop.state()["products"]][:20]
     config = EshopErpSettings(eshop_warehouse_id=WAREHOUSE)
+    hooks = WooCommerceHook("woocommerce_default"), FakturowniaHook("fakturownia_default")
     ledger = Ledger.connect(ORDERS_FLOW)
     started = time.perf_counter()
-    import_orders(config, ledger)  # no orders yet: builds the ERP product index once, as a first run does
+    import_orders(config, ledger, *hooks)  # no orders yet: builds the ERP product index once, as a first run does
     index_seconds = time.perf_counter() - started
     shop.seed(orders=[{"status": "processing", "set_paid": True,
                        "billing": {"first_name": "Klient", "last_name": str(i), "email": f"k{i % (count // 2 or 1)}@x.pl"},
@@ -121,7 +126,7 @@ def orders(world: World, count: int) -> dict:
                       for i in range(count)])
     try:
         started = time.perf_counter()
-        counts = import_orders(config, ledger)
+        counts = import_orders(config, ledger, *hooks)
         ours = time.perf_counter() - started
     finally:
         ledger.close()

@@ -21,7 +21,7 @@ import requests
 from bench.env import FAST, RESULTS, ROOT, World, cores
 from include.simulators.client import SimulatorAdmin
 
-FLOW = "severa_netvisor"
+FLOW = "severa_netvisor_registers"
 CUSTOMERS = "/rest-api/v1/customers"
 SEED_CHUNK = 1000
 
@@ -84,12 +84,15 @@ def run_customer_sync(full: bool = False):
     """One customers sync as the sync_customers task runs it (default settings: Severa -> Netvisor)."""
     from erpbridge.engine.registry import RegistrySync
     from erpbridge.flows.severa_netvisor.registers import build_registers
+    from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+    from erpbridge.hooks.netvisor import NetvisorHook
+    from erpbridge.hooks.severa import SeveraHook
     from erpbridge.ledger.store import Ledger, RunContext
-    from erpbridge.settings import SeveraNetvisorSettings
 
     ledger = Ledger.connect(FLOW, RunContext("bench", f"bench__{uuid.uuid4().hex[:8]}", "sync_customers", 1))
+    hooks = NetvisorHook("netvisor_default"), SeveraHook("severa_default")
     try:
-        [register] = build_registers("customers", SeveraNetvisorSettings())
+        [register] = build_registers("customers", SeveraNetvisorSettings(), *hooks)
         return RegistrySync(register, ledger, full=full).run()
     finally:
         ledger.close()
@@ -399,8 +402,8 @@ def _peak_rss_mb() -> float:
 
 def _p4_worker(mode: str, records: int) -> None:
     from erpbridge.engine.registry import RegistrySync
+    from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
     from erpbridge.ledger.store import Ledger, RunContext
-    from erpbridge.settings import SeveraNetvisorSettings
     from erpbridge.flows.severa_netvisor.registers import build_registers  # noqa: F401  (imports as the task does)
 
     import airflow.sdk  # noqa: F401  the task process has the SDK loaded

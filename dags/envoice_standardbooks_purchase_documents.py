@@ -4,23 +4,16 @@ PDF, then Envoice is told it was transferred. Setting `auto_create_purchase_invo
 `erpbridge_standardbooks_envoice`) also creates the purchase invoice, unapproved. Refused documents
 wait in quarantine with the reason and are tried again on every run."""
 
-from datetime import datetime, timedelta
+from airflow.sdk import Param
 
-from airflow.sdk import Param, dag
-
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger
-from erpbridge.flows.standardbooks_envoice.tasks import STANDARD_BOOKS_POOL, load_settings, transfer_documents
+from erpbridge.flows.standardbooks_envoice.tasks import load_settings, transfer_documents
 
 
-@dag(
-    dag_id="envoice_standardbooks_purchase_documents",
-    schedule=timedelta(minutes=20),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=["envoice", "standard_books", "documents"],
-    doc_md=__doc__,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+@company_dags(
+    "envoice_standardbooks_purchase_documents",
     params={
         "dry_run": Param(False, type="boolean", description="Preview: log what would move, write nothing."),
         "document_numbers": Param([], type=["null", "array"], items={"type": "string"}, uniqueItems=True,
@@ -30,10 +23,10 @@ from erpbridge.flows.standardbooks_envoice.tasks import STANDARD_BOOKS_POOL, loa
                                     "from the ERP); an existing record is adopted, never duplicated."),
     },
 )
-def envoice_standardbooks_purchase_documents():
-    settings = load_settings()
+def envoice_standardbooks_purchase_documents(cf: CompanyFlow):
+    settings = load_settings(cf.scope())
     migrate_ledger() >> settings
-    transfer_documents.override(pool=STANDARD_BOOKS_POOL)(settings=settings)
+    transfer_documents.override(pool=cf.pool("standard_books"))(settings=settings, scope=cf.scope())
 
 
-envoice_standardbooks_purchase_documents()
+envoice_standardbooks_purchase_documents.for_every_company()

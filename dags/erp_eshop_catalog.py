@@ -4,33 +4,26 @@ of the e-shop warehouse minus what shop orders hold that the ERP has not issued 
 through the batch endpoints. A SKU the shop lacks waits in quarantine. `full` re-reads everything (it never
 re-inflates stock that is sold but not yet issued)."""
 
-from datetime import datetime, timedelta
+from airflow.sdk import Param
 
-from airflow.sdk import Param, dag
-
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.eshop_erp.tasks import load_settings, sync_catalog
 
 
-@dag(
-    dag_id="erp_eshop_catalog",
-    schedule=timedelta(minutes=10),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=["fakturownia", "woocommerce", "eshop", "registers"],
-    doc_md=__doc__,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+@company_dags(
+    "erp_eshop_catalog",
     params={
         "full": Param(False, type="boolean",
                       description="Full resync: rebuild the SKU map from the shop and write every ERP product."),
         "dry_run": Param(False, type="boolean", description="Preview: log what would be written, write nothing."),
     },
 )
-def erp_eshop_catalog():
-    settings = load_settings()
+def erp_eshop_catalog(cf: CompanyFlow):
+    settings = load_settings(cf.scope())
     migrate_ledger() >> settings
-    sync_catalog(settings=settings)
+    sync_catalog(settings=settings, scope=cf.scope())
 
 
-erp_eshop_catalog()
+erp_eshop_catalog.for_every_company()

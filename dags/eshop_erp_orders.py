@@ -4,23 +4,16 @@ once, with its customer card matched by NIP, else e-mail, and made when missing.
 up to the grosz, names an unknown SKU, another currency or an invalid NIP waits in quarantine with the
 reason. A cancelled order's ZK is rejected in the ERP."""
 
-from datetime import datetime, timedelta
+from airflow.sdk import Param
 
-from airflow.sdk import Param, dag
-
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.eshop_erp.tasks import import_orders, load_settings
 
 
-@dag(
-    dag_id="eshop_erp_orders",
-    schedule=timedelta(minutes=5),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=["woocommerce", "fakturownia", "eshop", "documents"],
-    doc_md=__doc__,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+@company_dags(
+    "eshop_erp_orders",
     params={
         "dry_run": Param(False, type="boolean", description="Preview: log what would move, write nothing."),
         "order_ids": Param([], type=["null", "array"], items={"type": "integer"}, uniqueItems=True,
@@ -28,10 +21,10 @@ from erpbridge.flows.eshop_erp.tasks import import_orders, load_settings
                                        "the last run)."),
     },
 )
-def eshop_erp_orders():
-    settings = load_settings()
+def eshop_erp_orders(cf: CompanyFlow):
+    settings = load_settings(cf.scope())
     migrate_ledger() >> settings
-    import_orders(settings=settings)
+    import_orders(settings=settings, scope=cf.scope())
 
 
-eshop_erp_orders()
+eshop_erp_orders.for_every_company()

@@ -6,32 +6,24 @@ registered; a rehire enables it again; name, department, position and manager ch
 Accounts are matched by employeeID (= Horizon employee code) and never deleted.
 """
 
-from datetime import datetime, timedelta
+from airflow.sdk import Param
 
-from airflow.sdk import Param, dag
-
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.horizon_ad.tasks import sync_accounts
 
 
-@dag(
-    dag_id="horizon_ad_accounts",
-    schedule=timedelta(minutes=5),
-    start_date=datetime(2026, 1, 1),
-    is_paused_upon_creation=True,  # it creates and disables accounts: an admin switches it on deliberately
-    catchup=False,
-    max_active_runs=1,
-    tags=["horizon", "active-directory", "identity"],
-    doc_md=__doc__,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+@company_dags(
+    "horizon_ad_accounts",
     params={
         "dry_run": Param(False, type="boolean", description="Preview: log what would change, write nothing."),
         "employee_codes": Param([], type=["null", "array"], items={"type": "string"},
                                 description="Only these Horizon employee codes (empty: everything that changed)."),
     },
 )
-def horizon_ad_accounts():
-    migrate_ledger() >> sync_accounts()
+def horizon_ad_accounts(cf: CompanyFlow):
+    migrate_ledger() >> sync_accounts(cf.scope())
 
 
-horizon_ad_accounts()
+horizon_ad_accounts.for_every_company()

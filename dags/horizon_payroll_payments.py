@@ -7,11 +7,10 @@ reason and holds its file. A run is paid once: a rerun writes the identical file
 run already written (its payments changed in Horizon) waits for a person in Required Actions.
 """
 
-from datetime import datetime, timedelta
-
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import dag
 
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import DEFAULT_ARGS, company_dags
 from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.horizon_payments.tasks import (
     OPTIONS,
@@ -21,19 +20,9 @@ from erpbridge.flows.horizon_payments.tasks import (
 )
 
 
-@dag(
-    dag_id="horizon_payroll_payments",
-    schedule=timedelta(hours=1),
-    start_date=datetime(2026, 1, 1),
-    is_paused_upon_creation=True,  # it writes bank files: switched on deliberately
-    catchup=False,
-    max_active_runs=1,
-    tags=["horizon", "payroll", "bank", "review"],
-    doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
-)
-def horizon_payroll_payments():
-    written = write_payment_files()
+@company_dags("horizon_payroll_payments", default_args={**DEFAULT_ARGS, "retries": 2})
+def horizon_payroll_payments(cf: CompanyFlow):
+    written = write_payment_files(cf.scope())
     migrate_ledger() >> written
     ask = second_files_to_confirm(written)
     confirm = HITLOperator(
@@ -44,7 +33,7 @@ def horizon_payroll_payments():
         options=OPTIONS,
     )
     ask >> confirm
-    write_confirmed_files(written, confirm.output)
+    write_confirmed_files(written, confirm.output, cf.scope())
 
 
-horizon_payroll_payments()
+horizon_payroll_payments.for_every_company()

@@ -6,25 +6,19 @@ rows in the run's Required Actions (human-in-the-loop). Only then the rows go to
 employee, date and time type, so a re-sent period replaces and never doubles.
 """
 
-from datetime import datetime, timedelta
+from airflow.sdk import Param
 
-from airflow.sdk import Param, dag
-
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import DEFAULT_ARGS, company_dags
 from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.horizon_payroll.tasks import WorkTimeReview, load_work_time, stage_work_time
 
 OPTIONS = ["Approve", "Approve excluding flagged rows", "Reject"]  # erpbridge.flows.horizon_payroll.sync.OPTIONS
 
 
-@dag(
-    dag_id="horizon_payroll_time_import",
-    schedule="0 6 2 * *",  # the 2nd of each month: the previous month
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=["horizon", "severa", "payroll", "review"],
-    doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+@company_dags(  # the catalog's schedule: the 2nd of each month, for the previous month
+    "horizon_payroll_time_import",
+    default_args={**DEFAULT_ARGS, "retries": 2},
     params={
         "period_start": Param(None, type=["null", "string"], format="date",
                               description="First day of the pay period (empty: first day of the previous month)."),
@@ -36,8 +30,8 @@ OPTIONS = ["Approve", "Approve excluding flagged rows", "Reject"]  # erpbridge.f
                                    " Variable erpbridge_horizon_payroll); empty: the first root."),
     },
 )
-def horizon_payroll_time_import():
-    staged = stage_work_time()
+def horizon_payroll_time_import(cf: CompanyFlow):
+    staged = stage_work_time(cf.scope())
     migrate_ledger() >> staged
     review = WorkTimeReview(
         task_id="review_work_time",
@@ -57,7 +51,7 @@ def horizon_payroll_time_import():
         },
     )
     staged >> review
-    load_work_time(staged, review.output)
+    load_work_time(staged, review.output, cf.scope())
 
 
-horizon_payroll_time_import()
+horizon_payroll_time_import.for_every_company()

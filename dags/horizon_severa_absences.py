@@ -7,26 +7,15 @@ removed, and nothing is doubled. An unmapped type, or a person or type Severa la
 quarantine with the reason.
 """
 
-from datetime import datetime, timedelta
-
-from airflow.sdk import dag
-
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger
 from erpbridge.flows.horizon_severa.tasks import sync_absences
 
 
-@dag(
-    dag_id="horizon_severa_absences",
-    schedule=timedelta(minutes=30),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=["horizon", "severa", "absences"],
-    doc_md=__doc__,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
-)
-def horizon_severa_absences():
-    migrate_ledger() >> sync_absences()
+@company_dags("horizon_severa_absences")
+def horizon_severa_absences(cf: CompanyFlow):
+    migrate_ledger() >> sync_absences(cf.scope())
 
 
-horizon_severa_absences()
+horizon_severa_absences.for_every_company()

@@ -3,23 +3,16 @@ accounts, object types -> dimension groups, objects -> dimensions. Blocked accou
 objects go as inactive. Manual `mode`: `changed` (since the last sequence), `send_all` (first time:
 add or update everything), `delete_and_resend` (empty Envoice's master data, then send all)."""
 
-from datetime import datetime, timedelta
+from airflow.sdk import Param
 
-from airflow.sdk import Param, dag
-
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger, retry_records_param
 from erpbridge.flows.standardbooks_envoice.tasks import MODES, prepare_master_data, sync_master_data
 
 
-@dag(
-    dag_id="standardbooks_envoice_master_data",
-    schedule=timedelta(minutes=20),  # the vendor asks for at least 20 minutes between syncs
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    tags=["standard_books", "envoice", "registers"],
-    doc_md=__doc__,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+@company_dags(
+    "standardbooks_envoice_master_data",
     params={
         "mode": Param("changed", type="string", enum=list(MODES),
                       description="changed: only what changed since the last run; send_all: add or update "
@@ -29,14 +22,15 @@ from erpbridge.flows.standardbooks_envoice.tasks import MODES, prepare_master_da
         "retry_records": retry_records_param(),
     },
 )
-def standardbooks_envoice_master_data():
-    prepared = prepare_master_data()
+def standardbooks_envoice_master_data(cf: CompanyFlow):
+    scope = cf.scope()
+    prepared = prepare_master_data(scope)
     migrate_ledger() >> prepared
     for entity in ("contact", "account"):
-        prepared >> sync_master_data.override(task_id=f"sync_{entity}s")(entity=entity)
-    groups = sync_master_data.override(task_id="sync_dimension_groups")(entity="dimension_group")
-    dimensions = sync_master_data.override(task_id="sync_dimensions")(entity="dimension")
+        prepared >> sync_master_data.override(task_id=f"sync_{entity}s")(entity=entity, scope=scope)
+    groups = sync_master_data.override(task_id="sync_dimension_groups")(entity="dimension_group", scope=scope)
+    dimensions = sync_master_data.override(task_id="sync_dimensions")(entity="dimension", scope=scope)
     prepared >> groups >> dimensions
 
 
-standardbooks_envoice_master_data()
+standardbooks_envoice_master_data.for_every_company()

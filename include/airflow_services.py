@@ -22,9 +22,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-POOLS = {"netvisor_default": "Netvisor accepts one request at a time per company",
-         "standard_books_default": "one document transfer at a time per Standard Books company"}
 FINISHED = ("success", "failed")
+
+
+def pools() -> dict[str, str]:
+    """Every company's pools, as the catalog names them (companies file: dags/'s or $ERPBRIDGE_COMPANIES_FILE)."""
+    from erpbridge.companies import companies_file, pools
+
+    return pools(companies_file(ROOT / "dags"))
 
 
 def airflow_settings() -> dict[str, str]:
@@ -121,7 +126,7 @@ class AirflowServices:
 
     def start(self) -> None:
         """Migrate the metadata DB, write the pools and connections, start the three services."""
-        import_connections_and_pools(self.env, self.connections, POOLS)
+        import_connections_and_pools(self.env, self.connections, pools())
         for name, args in {"api-server": ["api-server", "--port", self.env["AIRFLOW__API__PORT"]],
                            "scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}.items():
             out = open(self.process_logs / f"{name}.log", "w")

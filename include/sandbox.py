@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from include.airflow_services import POOLS, airflow_settings, import_connections_and_pools, wait_healthy
+from include.airflow_services import airflow_settings, import_connections_and_pools, pools, wait_healthy
 from include.simulators import envoice, fakturownia, horizon, netvisor, severa, standard_books, woocommerce
 from include.simulators.client import SimulatorAdmin, launch
 
@@ -188,7 +188,7 @@ def main() -> None:
         env.update(seed_payroll_inbox())
         env.update(horizon_outbound_settings())
         print("Preparing Airflow's metadata DB (migration, pools, connections) ...", flush=True)
-        import_connections_and_pools(env, connections(urls, uri), POOLS)
+        import_connections_and_pools(env, connections(urls, uri), pools())
         write_ready(env)
         print(f"PostgreSQL: {uri}\nSimulators: {urls}", flush=True)
         if args.airflow:

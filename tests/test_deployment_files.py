@@ -160,8 +160,9 @@ def test_init_migrates_the_metadata_db(services):
 
 
 def test_init_creates_the_netvisor_pool_after_migrating(services):
-    from erpbridge.flows.severa_netvisor.tasks import NETVISOR_POOL
+    from erpbridge.companies import pool_name
 
+    NETVISOR_POOL = pool_name("netvisor")
     script = command_text(services["airflow-init"])
     pools = [shlex.split(line) for line in script.splitlines() if "pools set" in line]
     created = {words[words.index("set") + 1]: int(words[words.index("set") + 2]) for words in pools}

@@ -8,7 +8,7 @@ import pytest
 
 from erpbridge.errors import RecordRejected, RecordSkipped
 from erpbridge.flows.severa_netvisor import document_mapping as m
-from erpbridge.settings import SeveraNetvisorSettings
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
 
 
 def invoice(rows=None, **extra) -> dict:

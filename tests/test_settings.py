@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from erpbridge.settings import SettingsError, SeveraNetvisorSettings, parse
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+from erpbridge.settings import SettingsError, parse
 
 
 def test_defaults_need_no_variable():

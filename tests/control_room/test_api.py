@@ -416,3 +416,23 @@ def test_quarantine_and_flows_by_company_and_a_retry_asks_for_the_companys_dag(r
     unknown = admin.post(room.url("/quarantine/retry"), data=record_form("acme-1"),  # the default company's: none
                          headers={"Accept": "application/json"}, timeout=30)
     assert unknown.status_code == 404 and "not waiting" in unknown.json()["message"]
+
+
+def test_the_record_type_fix_writes_only_the_records_companys_settings(room, settings_variable, netvisor_in_airflow):
+    """A company's refusal is fixed in that company's hours settings: "acme" runs no hours flow on this
+    installation (no companies file), so its waiting vacation is offered no fix and a posted one is refused, while
+    the default company's keeps its fix; nothing is written into the default company's Variable for acme."""
+    netvisor_in_airflow.seed(payroll_ratios=RECORD_TYPES)
+    waiting_vacation(room)
+    room.db.execute("INSERT INTO quarantine (company, flow, system, entity, source_id, source_key, reason,"
+                    " error_category) SELECT 'acme', flow, system, entity, source_id, source_key, reason, error_category"
+                    " FROM quarantine")
+    admin = room.session()
+    page = admin.get(room.url("/quarantine"), timeout=30).text
+    assert page.count('action="/erpbridge/quarantine/fix-absence-type"') == 1  # the default company's only
+    refused = admin.post(room.url("/quarantine/fix-absence-type"),
+                         data={**record_form("102/2026-11-02", "severa_netvisor_hours", "workday"), "company": "acme",
+                               "record_type": "20"}, headers={"Accept": "application/json"}, timeout=30)
+    assert refused.status_code == 409 and "company acme does not run the hours flow" in refused.json()["message"]
+    stored = json.loads(admin.get(f"{room.base}/api/v2/variables/erpbridge_severa_netvisor", timeout=30).json()["value"])
+    assert stored == {"hours": {"record_types": {"DEV": "7"}}}

@@ -27,6 +27,7 @@ def test_the_company_picker_shows_one_companys_quarantine_and_flows(room, browse
         quarantine_row(room.db, f"{company}-1", f"C-{company}", "customer code refused", company=company)
     driver = browser
     sign_in(driver, room)
+    wait_for(lambda: "/auth/login" not in driver.current_url, what="signed in")
     into_transfers(driver, room, "/quarantine")
 
     def shown() -> list[tuple[str, str]]:

@@ -10,10 +10,12 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 def load_dag(dag_id: str):
-    spec = importlib.util.spec_from_file_location(f"dagfile_{dag_id}", DAGS / f"{dag_id}.py")
+    """The DAG ``dag_id`` (``<flow>`` or ``<flow>__<company>``) from its flow's DAG file."""
+    flow, _, company = dag_id.partition("__")
+    spec = importlib.util.spec_from_file_location(f"dagfile_{flow}", DAGS / f"{flow}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, dag_id)()
+    return getattr(module, flow)(company or None)
 
 
 def run_dag(dag_id: str, conf: dict | None = None):

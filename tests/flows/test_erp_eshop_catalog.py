@@ -9,10 +9,10 @@ import json
 import pytest
 
 from erpbridge.flows.eshop_erp.product_catalog import CATALOG_FLOW, sync_catalog
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.store import Ledger
-from erpbridge.settings import EshopErpSettings
 from tests.contract._support import after_first_response
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.eshop_shop import ESHOP_WAREHOUSE, Shop, seed

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from erpbridge.flows.severa_netvisor.document_mapping import absence_days
-from erpbridge.settings import SettingsError, SeveraNetvisorSettings, parse
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+from erpbridge.settings import SettingsError, parse
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from tests.conftest import SECRETS, unthrottled
 from tests.contract.severa_openapi import scope_connection

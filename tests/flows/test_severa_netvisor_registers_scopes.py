@@ -13,7 +13,6 @@ import pytest
 from erpbridge.engine.registry import Register, RegistrySync
 from erpbridge.flows.severa_netvisor import endpoints as ep
 from erpbridge.flows.severa_netvisor import mapping as m
-from erpbridge.flows.severa_netvisor.tasks import FLOW
 from erpbridge.hooks.netvisor import NetvisorHook
 from erpbridge.hooks.severa import SeveraHook
 from erpbridge.ledger.store import Ledger
@@ -62,7 +61,7 @@ def test_a_quarantined_record_the_source_no_longer_has_leaves_as_gone(flow_scope
     assert run_dag(DAG_ID, {"registers": ["customers"]}).state == "success"
     assert waiting(ledger) == [("netvisor", "X-9")]
     lettered = ledger.execute("SELECT source_id FROM quarantine").fetchone()[0]
-    Ledger(ledger, FLOW).of("netvisor").quarantine("customer", LEGACY_GUID, "C-OLD", "refused", "INVALID_DATA", None)
+    Ledger(ledger, DAG_ID).of("netvisor").quarantine("customer", LEGACY_GUID, "C-OLD", "refused", "INVALID_DATA", None)
 
     netvisor.reset()  # X-9 deleted in Netvisor: its key is no customer's any more
     netvisor.configure(**SECRETS["netvisor"])
@@ -117,7 +116,7 @@ def test_two_companies_share_no_id_map_watermark_or_quarantine(ledger, second_co
     sims["globex"]["severa"].seed(customers=[GOOD_CUSTOMERS[1], BAD_CUSTOMERS[1]])
     Ledger(ledger, "-").migrate()
     for company in ("acme", "globex"):
-        RegistrySync(customers(company), Ledger(ledger, FLOW, company=company)).run()
+        RegistrySync(customers(company), Ledger(ledger, DAG_ID, company=company)).run()
 
     assert [c["code"] for c in sims["acme"]["netvisor"].state()["customers"]] == ["1001"]
     assert [c["code"] for c in sims["globex"]["netvisor"].state()["customers"]] == ["1002"]
@@ -128,7 +127,7 @@ def test_two_companies_share_no_id_map_watermark_or_quarantine(ledger, second_co
     assert ledger.execute("SELECT count(DISTINCT company) FROM watermark").fetchone()[0] == 2
 
     before = {company: pair["severa"].last_seq() for company, pair in sims.items()}
-    result = RegistrySync(customers("acme"), Ledger(ledger, FLOW, company="acme")).run()
+    result = RegistrySync(customers("acme"), Ledger(ledger, DAG_ID, company="acme")).run()
     assert result.counts["rejected"] >= 1 and result.counts["created"] == 0  # acme's own refusal, tried again
     assert ledger.execute("SELECT company, attempts FROM quarantine ORDER BY company").fetchall()[1] == ("globex", 1)
     assert sims["globex"]["severa"].requests(before["globex"]) == []  # nothing of globex's read for acme

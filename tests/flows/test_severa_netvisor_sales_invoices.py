@@ -227,9 +227,12 @@ def test_31_ready_invoices_move_30_then_1_and_a_second_run_moves_nothing(flow):
 
 
 def test_a_post_that_times_out_after_netvisor_applied_it_is_adopted_on_the_rerun(flow, monkeypatch):
-    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow, transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow
+    from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+    from erpbridge.hooks.netvisor import NetvisorHook
+    from erpbridge.hooks.severa import SeveraHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import SeveraNetvisorSettings
 
     ledger_conn, severa, netvisor = flow
     severa.seed(**severa_seed([invoice(7001)]))
@@ -241,7 +244,8 @@ def test_a_post_that_times_out_after_netvisor_applied_it_is_adopted_on_the_rerun
                   "organisation_id": creds["organisation_id"], "language": "FI", "backoff": 0.05, "timeout": 1}}))
     ledger = Ledger.connect(DAG)
     ledger.migrate()
-    crashing = sales_invoice_flow(SeveraNetvisorSettings())
+    crashing = sales_invoice_flow(SeveraNetvisorSettings(), SeveraHook("severa_default"),
+                                  NetvisorHook("netvisor_default"))
     real_post = crashing.target.post
 
     def post_into_a_timeout(payload):
@@ -274,13 +278,17 @@ def test_a_post_that_times_out_after_netvisor_applied_it_is_adopted_on_the_rerun
 def test_a_failed_status_write_back_is_retried_on_the_next_run(flow):
     ledger, severa, netvisor = flow
     severa.seed(**severa_seed([invoice(7101)]))
-    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow, transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import sales_invoice_flow
+    from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+    from erpbridge.hooks.netvisor import NetvisorHook
+    from erpbridge.hooks.severa import SeveraHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import SeveraNetvisorSettings
 
     store = Ledger.connect(DAG)
     store.migrate()
-    broken = sales_invoice_flow(SeveraNetvisorSettings())
+    broken = sales_invoice_flow(SeveraNetvisorSettings(), SeveraHook("severa_default"),
+                                NetvisorHook("netvisor_default"))
 
     def refuse(invoice, target_id):
         raise ExternalSystemError("Severa", "HTTP 503 on PATCH")

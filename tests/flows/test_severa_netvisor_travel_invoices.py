@@ -126,14 +126,18 @@ def test_dry_run_reads_only(flow):
 
 def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_transaction_id(flow):
     from erpbridge.errors import ExternalSystemError
-    from erpbridge.flows.severa_netvisor.documents import transfer_in_batches, travel_flow
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import travel_flow
+    from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+    from erpbridge.hooks.netvisor import NetvisorHook
+    from erpbridge.hooks.severa import SeveraHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import SeveraNetvisorSettings
 
     ledger, severa, netvisor = flow
     store = Ledger.connect(DAG)
     store.migrate()
-    crashing = travel_flow(SeveraNetvisorSettings(), numbers=["1"])
+    crashing = travel_flow(SeveraNetvisorSettings(), SeveraHook("severa_default"), NetvisorHook("netvisor_default"),
+                           numbers=["1"])
     real_post = crashing.target.post
 
     def post_then_crash(payload):

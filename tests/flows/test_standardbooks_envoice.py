@@ -255,15 +255,18 @@ def test_refusals_wait_in_quarantine_with_a_clear_reason_and_move_once_when_fixe
 
 def test_a_crash_after_the_post_is_resolved_by_lookup_never_a_second_post(flow):
     from erpbridge.engine.documents import DocumentTransfer
+    from erpbridge.flows.standardbooks_envoice.settings import StandardBooksEnvoiceSettings
     from erpbridge.flows.standardbooks_envoice.sync import document_flow
+    from erpbridge.hooks.envoice import EnvoiceHook
+    from erpbridge.hooks.standard_books import StandardBooksHook
     from erpbridge.ledger.store import Ledger
-    from erpbridge.settings import StandardBooksEnvoiceSettings
 
     ledger_conn, sb, envoice = flow
     envoice.seed(documents=[doc(3001, "CRASH-1")])
     ledger = Ledger.connect("envoice_standardbooks_documents")
     ledger.migrate()
-    flow_ = document_flow(StandardBooksEnvoiceSettings())
+    hooks = EnvoiceHook("envoice_default"), StandardBooksHook("standard_books_default")
+    flow_ = document_flow(StandardBooksEnvoiceSettings(), *hooks)
     real_post = flow_.target.post
 
     def post_then_crash(payload):
@@ -275,7 +278,7 @@ def test_a_crash_after_the_post_is_resolved_by_lookup_never_a_second_post(flow):
         DocumentTransfer(flow_, ledger).run()
     assert ledger_conn.execute("SELECT stage FROM document_transfer").fetchone()[0] == "in_flight"
 
-    result = DocumentTransfer(document_flow(StandardBooksEnvoiceSettings()), ledger).run()
+    result = DocumentTransfer(document_flow(StandardBooksEnvoiceSettings(), *hooks), ledger).run()
     ledger.close()
     assert result.counts["updated"] == 1  # adopted, not created
     records = sb.state()["EInvoiceInVc"]

@@ -7,12 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
+from erpbridge.companies import company_flow
 from erpbridge.flows.horizon_ad.tasks import sync_accounts_now
 from erpbridge.hooks import active_directory as ad_module
 from tests.flows.dagrun import run_dag, task_states
 from tests.samba_ad import GROUPS, USERS_OU
 
 TODAY = date.today()  # the flow's day is Europe/Riga's; the tests keep clear of midnight edges by days
+SCOPE = company_flow("horizon_ad_accounts").scope()  # the default company's connections and Variable
 YESTERDAY, TOMORROW = TODAY - timedelta(days=1), TODAY + timedelta(days=30)
 
 
@@ -112,7 +114,7 @@ def test_hire_creates_user_with_attributes_groups_and_a_working_password(flow, p
 
     before = {e.entry_dn: e.uSNChanged.value for e in (account(ad, boss["EmployeeCode"]),
                                                        account(ad, future["EmployeeCode"]))}
-    counts = sync_accounts_now({"employee_codes": [boss["EmployeeCode"], future["EmployeeCode"]]})
+    counts = sync_accounts_now({"employee_codes": [boss["EmployeeCode"], future["EmployeeCode"]]}, SCOPE)
     assert counts["unchanged"] == 2 and not counts["actions"]
     after = {e.entry_dn: e.uSNChanged.value for e in (account(ad, boss["EmployeeCode"]),
                                                       account(ad, future["EmployeeCode"]))}
@@ -124,7 +126,7 @@ def test_termination_disables_rehire_enables_and_changes_follow(flow, passwords)
     leaver = employee("Anna", f"Leaver{uuid.uuid4().hex[:4]}")
     notice = employee("Marta", f"Notice{uuid.uuid4().hex[:4]}")
     horizon.seed(employees=[leaver, notice])
-    sync_accounts_now({})
+    sync_accounts_now({}, SCOPE)
     sam = account(ad, leaver["EmployeeCode"]).sAMAccountName.value
     ad.admin_conn().modify(account(ad, leaver["EmployeeCode"]).entry_dn, {"pwdLastSet": [("MODIFY_REPLACE", [-1])]})
     assert ad.bind(f"{sam}@test.local", passwords[0])[0]
@@ -132,7 +134,7 @@ def test_termination_disables_rehire_enables_and_changes_follow(flow, passwords)
     # the end date is reached / a termination is registered with the end still ahead: both disabled now
     horizon.seed(employees=[{**leaver, "EmploymentEnd": TODAY.isoformat()},
                             {**notice, "EmploymentEnd": TOMORROW.isoformat(), "TerminationRegistered": True}])
-    counts = sync_accounts_now({})
+    counts = sync_accounts_now({}, SCOPE)
     assert counts["updated"] == 2
     gone = account(ad, leaver["EmployeeCode"])
     assert uac(gone) & 2 == 2
@@ -146,7 +148,7 @@ def test_termination_disables_rehire_enables_and_changes_follow(flow, passwords)
     # rehire, with a new department, position and surname: enabled again, never a second account
     horizon.seed(employees=[{**leaver, "LastName": leaver["LastName"] + "-Kalniņa", "Department": "Sales",
                              "Position": "Manager", "EmploymentStart": TODAY.isoformat(), "EmploymentEnd": ""}])
-    sync_accounts_now({})
+    sync_accounts_now({}, SCOPE)
     back = account(ad, leaver["EmployeeCode"])
     assert uac(back) & 2 == 0
     assert (back.department.value, back.title.value, back.sn.value) == ("Sales", "Manager",
@@ -171,7 +173,7 @@ def test_same_names_special_characters_and_adoption(flow, passwords):
     guid = ad.users(f"(employeeID={adopted['EmployeeCode']})", ["objectGUID"])[0].objectGUID.value
     horizon.seed(employees=twins + odd + [adopted])
 
-    counts = sync_accounts_now({})
+    counts = sync_accounts_now({}, SCOPE)
 
     assert counts["created"] == 4 and counts["updated"] == 1, counts
     first, second = (account(ad, t["EmployeeCode"]) for t in twins)
@@ -191,7 +193,7 @@ def test_same_names_special_characters_and_adoption(flow, passwords):
     assert hand.displayName.value == hand.cn.value == f"Existing {adopted['LastName']}"
     assert len(passwords) == 4, "an adopted account keeps its password"
 
-    again = sync_accounts_now({})
+    again = sync_accounts_now({}, SCOPE)
     assert again.get("created", 0) == again.get("updated", 0) == 0 and not again["actions"]
 
 
@@ -202,7 +204,7 @@ def test_ad_refusal_goes_to_quarantine_with_the_servers_message(flow, monkeypatc
     real = ad_module.generate_password
     monkeypatch.setattr(ad_module, "generate_password", lambda length=24: "abc")
 
-    counts = sync_accounts_now({})
+    counts = sync_accounts_now({}, SCOPE)
 
     assert counts["rejected"] == 1
     reason = ledger.execute("SELECT reason FROM quarantine WHERE source_id = %s",
@@ -211,7 +213,7 @@ def test_ad_refusal_goes_to_quarantine_with_the_servers_message(flow, monkeypatc
     assert ad.users(f"(employeeID={person['EmployeeCode']})") == [], "no half-made account is left"
 
     monkeypatch.setattr(ad_module, "generate_password", real)
-    assert sync_accounts_now({})["created"] == 1
+    assert sync_accounts_now({}, SCOPE)["created"] == 1
     assert ledger.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
 
 

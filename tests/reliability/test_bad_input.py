@@ -645,6 +645,8 @@ def test_an_ad_host_name_check_cannot_be_switched_off_by_a_wildcard(monkeypatch,
 ])
 def test_settings_out_of_bounds_are_refused_naming_the_key(model, overrides, named):
     from erpbridge import settings
+    from erpbridge.catalog import FLOWS
 
+    models = {flow.settings().__name__: flow.settings() for flow in FLOWS.values()}  # in their flow packages
     with pytest.raises(settings.SettingsError, match=rf"{named}: "):
-        settings.parse(getattr(settings, model), overrides, "the Variable")
+        settings.parse(models[model], overrides, "the Variable")

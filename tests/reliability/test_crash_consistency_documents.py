@@ -27,21 +27,24 @@ from tests.reliability.test_crash_consistency import TRIALS, _rows, wait_for_tra
 PER_TRIAL = 2  # new documents ready before each trial, so every kill lands in a live transfer
 ROOT = Path(__file__).resolve().parents[2]
 # The task process: it imports first (while the previous trial runs), then waits for "go" and runs what the DAG's
-# transfer_documents task runs (operators/severa_netvisor_documents.py: the flow built from the default settings,
+# transfer_documents task runs (flows/severa_netvisor/document_tasks.py: the flow built from the default settings,
 # then transfer_in_batches with the ledger). Airflow's own task start-up around it (~5 s a run) is left out: it
 # would make each trial several times longer while holding nothing the kill could leave inconsistent. The clean
 # rerun at the end is a whole DAG run.
 CHILD = """
 import sys
-from erpbridge.engine.run_context import LEDGER_CONN_ID
-from erpbridge.flows.severa_netvisor.document_tasks import KINDS, _build
-from erpbridge.flows.severa_netvisor.documents import transfer_in_batches
-from erpbridge.ledger.store import Ledger, RunContext
+from erpbridge.catalog import FLOWS
+from erpbridge.companies import company_flow
+from erpbridge.engine.run_context import Scope
+from erpbridge.flows.severa_netvisor.document_tasks import _build
+from erpbridge.engine.batches import transfer_in_batches
+from erpbridge.ledger.store import RunContext
 kind, trial = sys.argv[1:3]
 if sys.stdin.readline().strip() == "go":
-    flow, section, _ = _build(kind, {}, {})
-    dag_id = KINDS[kind][0]
-    ledger = Ledger.connect(dag_id, RunContext(dag_id, f"crash-trial-{trial}", "transfer_documents", 1), LEDGER_CONN_ID)
+    dag_id = next(flow.id for flow in FLOWS.values() if flow.family == "severa_netvisor" and flow.kind == kind)
+    scope = Scope.of(company_flow(dag_id).scope())
+    flow, section, _ = _build(scope, {}, {})
+    ledger = scope.ledger(RunContext(dag_id, f"crash-trial-{trial}", "transfer_documents", 1))
     transfer_in_batches(flow, ledger, batch_size=section.batch_size)
 """
 

@@ -85,14 +85,17 @@ CHILD = """
 import sys
 from erpbridge.engine.run_context import LEDGER_CONN_ID
 from erpbridge.flows.eshop_erp import orders as eshop_orders, payments as eshop_payments, sync as eshop_erp
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings
+from erpbridge.hooks.fakturownia import FakturowniaHook
+from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.store import Ledger, RunContext
-from erpbridge.settings import EshopErpSettings
 config = EshopErpSettings(eshop_warehouse_id=int(sys.argv[2]))
+shop, erp = WooCommerceHook("woocommerce_default"), FakturowniaHook("fakturownia_default")
 if sys.stdin.readline().strip() == "go":
     for flow, step in ((eshop_erp.ORDERS_FLOW, eshop_orders.import_orders),
                        (eshop_erp.PAYMENTS_FLOW, eshop_payments.import_payments)):
         ledger = Ledger.connect(flow, RunContext(flow, f"crash-trial-{sys.argv[1]}", "import", 1), LEDGER_CONN_ID)
-        step(config, ledger)
+        step(config, ledger, shop, erp)
 """
 
 

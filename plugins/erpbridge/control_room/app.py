@@ -174,18 +174,25 @@ RecordKey = Annotated[dict, Depends(record_key)]
 
 
 def _offer_fixes(request: Request, groups) -> str | None:
-    """Mark each record whose refusal the page can fix (``record["fix"]``); a problem reading the settings."""
+    """Mark each record whose refusal the page can fix (``record["fix"]``, with its company's settings); the
+    problems reading the settings."""
     waiting = [(r, code) for _, records in groups for r in records if (code := fixes.absence_type_code(r))]
-    if not waiting:
-        return None
-    try:
-        overrides = fixes.current(AirflowApi(api_root(), token_of(request)).variable(fixes.VARIABLE))
-    except (AirflowApiError, settings.SettingsError) as exc:
-        return f"the fix for a missing record type is not offered: {getattr(exc, 'detail', exc)}"
-    offered, problem = fixes.choices(overrides)
-    for record, code in waiting:
-        record["fix"] = fixes.AbsenceTypeFix(code, offered, problem)
-    return None
+    problems = []
+    for company in dict.fromkeys(r["company"] for r, _ in waiting):
+        where = fixes.hours_settings(company)
+        if where is None:
+            continue  # the company does not run the hours flow (any more): nothing to write into
+        try:
+            raw = AirflowApi(api_root(), token_of(request)).variable(where.variable)
+            overrides = fixes.current(raw, where.variable)
+        except (AirflowApiError, settings.SettingsError) as exc:
+            problems.append(f"the fix for a missing record type is not offered: {getattr(exc, 'detail', exc)}")
+            continue
+        offered, problem = fixes.choices(overrides, where)
+        for record, code in waiting:
+            if record["company"] == company:
+                record["fix"] = fixes.AbsenceTypeFix(code, offered, where, problem)
+    return "; ".join(problems) or None
 
 
 @app.get("/quarantine", response_class=HTMLResponse, name="quarantine_page")
@@ -226,7 +233,7 @@ def retry(request: Request, user: Reader, key: RecordKey):
                      problem=True, code=404)
     label = record["source_key"] or source_id
     try:
-        conf = retry_conf(record["flow"], record)
+        conf = retry_conf(record["dag_id"], record)
         run = AirflowApi(api_root(), token_of(request)).retry_record(
             record["dag_id"], conf, f"{entity} {label}", user.get_name())
     except CannotRetry as exc:
@@ -276,20 +283,25 @@ def fix_absence_type(request: Request, user: Reader, key: RecordKey, record_type
     if code is None:
         return _back(request, wants_json, {"message": f"{entity} {source_id} is not waiting for a record type"},
                      problem=True, code=409)
-    api = AirflowApi(api_root(), token_of(request))
+    where = fixes.hours_settings(record["company"])
+    if where is None:
+        return _back(request, wants_json, {"message": f"company {record['company']} does not run the hours flow: "
+                                                      f"no settings to write the record type into"},
+                     problem=True, code=409)
+    variable, api = where.variable, AirflowApi(api_root(), token_of(request))
     try:
-        raw = api.variable(fixes.VARIABLE)
-        api.set_variable(fixes.VARIABLE, json.dumps(fixes.with_absence_type(fixes.current(raw), code, record_type)),
-                         exists=raw is not None)
+        raw = api.variable(variable)
+        api.set_variable(variable, json.dumps(fixes.with_absence_type(fixes.current(raw, variable), code, record_type,
+                                                                      variable)), exists=raw is not None)
     except settings.SettingsError as exc:
         return _back(request, wants_json, {"message": f"not saved: {exc}"}, problem=True, code=422)
     except AirflowApiError as exc:
         return _back(request, wants_json, {"message": f"not saved: {exc.detail}"}, problem=True, code=exc.status)
     log.info("control room: %s set hours.absence_record_types[%s] = %s in %s", user.get_name(), code,
-             record_type.strip(), fixes.VARIABLE)
+             record_type.strip(), variable)
     return _back(request, wants_json, {"message": f"absence type {code} now moves as Netvisor record type "
                                                   f"{record_type.strip()} (hours.absence_record_types in the Variable "
-                                                  f"{fixes.VARIABLE}): press Retry now"})
+                                                  f"{variable}): press Retry now"})
 
 
 # --- per flow ------------------------------------------------------------------------------------

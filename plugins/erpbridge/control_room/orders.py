@@ -7,10 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
-ORDERS_FLOW, PAYMENTS_FLOW = "eshop_erp_orders", "eshop_erp_payments"  # = erpbridge.flows.eshop_erp.sync's names
-DOCUMENT_LABELS = {"customer_order": "customer order", "sales_document": "sales document",
-                   "store_transfer": "transfer to store", "order_cancellation": "cancellation",
-                   "correction": "correction"}
+from erpbridge.catalog import FLOWS
+
+ORDERS_FLOW, PAYMENTS_FLOW = "eshop_erp_orders", "eshop_erp_payments"
+DOCUMENT_LABELS = FLOWS[ORDERS_FLOW].entities
 LIMIT = 300
 
 router = APIRouter()

@@ -1,15 +1,18 @@
 """How "Retry now" limits a run of a flow's DAG to one quarantined record: the DAG conf per flow.
 
-The DAG is the record's company's DAG of its flow (``erpbridge.company.dag_id``; a ledger flow is the flow's
-DAG id). Register DAGs take the record itself (``retry_records``: entity + source id, watermarks untouched);
-document DAGs take the document number the ledger keeps as the record's ``source_key``. Before triggering,
-the control room checks that the DAG still declares every Param the conf names.
+The DAG is the record's company's DAG of its flow (``erpbridge.company.dag_id``: ``<flow>`` or
+``<flow>__<company>``; a ledger flow is the flow's id). Register DAGs take the record itself (``retry_records``:
+entity + source id, watermarks untouched); document DAGs take the document number the ledger keeps as the
+record's ``source_key``. Before triggering, the control room checks that the DAG still declares every Param
+the conf names.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Callable
+
+from erpbridge.catalog import FLOWS, flow_of_dag
 
 _PERSON_DAY = re.compile(r"^(?P<who>.*\S)\s+(?P<day>\d{4}-\d{2}-\d{2})$")
 
@@ -44,21 +47,20 @@ def _person_day(record: dict) -> dict:
     return conf
 
 
-# flow -> the conf of a run of its DAG for just this quarantined record (a dict from the ledger's quarantine row)
-RETRY_CONF: dict[str, Callable[[dict], dict]] = {
-    "severa_netvisor_registers": _record,
-    "standardbooks_envoice_master_data": _record,
-    "horizon_ad_accounts": _employee_code,
-    "severa_netvisor_sales_invoices": _document_number,
-    "severa_netvisor_travel_invoices": _document_number,
-    "netvisor_severa_purchase_invoices": _document_number,
-    "envoice_standardbooks_purchase_documents": _document_number,
-    "severa_netvisor_hours": _person_day,
+# how a flow names one record (the catalog's ``Flow.retry``) -> the conf of a run for just that record
+RETRY_BY: dict[str, Callable[[dict], dict]] = {
+    "record": _record,
+    "employee_code": _employee_code,
+    "document_number": _document_number,
+    "person_day": _person_day,
 }
+# flow id (= the default company's DAG id) -> the conf of a run for just this quarantined record
+RETRY_CONF: dict[str, Callable[[dict], dict]] = {flow.id: RETRY_BY[flow.retry] for flow in FLOWS.values() if flow.retry}
 
 
-def retry_conf(flow: str, record: dict) -> dict:
-    """The conf that makes a run of ``flow``'s DAG handle just ``record``; CannotRetry when there is none."""
-    if flow not in RETRY_CONF:
-        raise CannotRetry(f"flow {flow} cannot retry a single record")
-    return RETRY_CONF[flow](record)
+def retry_conf(dag_id: str, record: dict) -> dict:
+    """The conf that makes a run of ``dag_id`` (any company's) handle just ``record``; CannotRetry when there is none."""
+    flow = flow_of_dag(dag_id)
+    if flow is None or flow.id not in RETRY_CONF:
+        raise CannotRetry(f"DAG {dag_id} cannot retry a single record")
+    return RETRY_CONF[flow.id](record)

@@ -67,7 +67,7 @@ class Ledger:
         self.system = system
 
     @classmethod
-    def connect(cls, flow: str, run: RunContext = RunContext(), conn_id: str = "erpbridge_ledger",
+    def connect(cls, flow: str, run: RunContext = RunContext(), conn_id: str = "erpbridge_ledger", *,
                 company: str = DEFAULT_COMPANY) -> "Ledger":
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 

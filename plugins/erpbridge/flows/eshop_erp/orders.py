@@ -17,11 +17,11 @@ from typing import Iterator
 from erpbridge.engine.documents import Attachment, DocumentFlow
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
-from erpbridge.settings import EshopErpSettings
 from erpbridge.flows.eshop_erp.sync import (CANCEL_ENTITY, CANCELLED_ERP_STATUS, CUSTOMER_ENTITY, ERP, ORDER_ENTITY,
                                       ORDERS_STREAM, PAYMENTS_FLOW, PRODUCT_INDEX, SHOP, STORE_ENTITY, OrderNotes,
                                       ShopOrders, ShopOrderSource, StockHolds)
@@ -241,23 +241,21 @@ def cancel_orders(cancelled: list[dict], erp: FakturowniaHook, ledger: Ledger, *
     return counts
 
 
-def import_orders(config: EshopErpSettings, ledger: Ledger, *, only: list[str] | None = None,
-                  dry_run: bool = False) -> dict[str, int]:
+def import_orders(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, erp: FakturowniaHook, *,
+                  only: list[str] | None = None, dry_run: bool = False) -> dict[str, int]:
     """One pass: the ERP product index refreshed, every changed order in an "order" status -> its ZK (raises
     IncompleteTransfer when some failed for a system reason), then the cancelled ones' ZKs rejected. The
     orders watermark moves only after a whole pass."""
     from erpbridge.engine.documents import DocumentTransfer
 
-    shop, erp = WooCommerceHook(config.shop_conn_id), FakturowniaHook(config.erp_conn_id)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     ledger = ledger.of(SHOP)  # shop order ids
     index = ErpProductIndex(erp, ledger, overlap, keep=not dry_run)
     index.refresh()
     stored = ledger.watermark(ORDERS_STREAM)
-    reservations = None if dry_run else Reservations(ledger, config.shop_conn_id)
+    reservations = None if dry_run else Reservations(ledger, shop.conn_id)
     to_store = tuple(s for s, action in config.status_map.items() if action == "to_store")
-    holds = reservations and StockHolds(reservations, ledger, ledger.for_flow(PAYMENTS_FLOW),
-                                        to_store)
+    holds = reservations and StockHolds(reservations, ledger, ledger.for_flow(PAYMENTS_FLOW), to_store)
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
     result = DocumentTransfer(order_flow(config, ledger, erp, orders, index), ledger, dry_run=dry_run).run()

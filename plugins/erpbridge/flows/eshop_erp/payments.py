@@ -10,11 +10,11 @@ from typing import Iterator
 from erpbridge.engine.documents import Attachment, DocumentFlow
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import Ledger
-from erpbridge.settings import EshopErpSettings
 from erpbridge.flows.eshop_erp.sync import (CORRECTION_ENTITY, ORDER_ENTITY, ORDERS_FLOW, PAID_STREAM, SALE_ENTITY,
                                       SHOP, OrderNotes, ShopOrders, ShopOrderSource, gmt)
 
@@ -165,15 +165,14 @@ def _correction_payload(item: dict, oid: str, *, config: EshopErpSettings, erp: 
     return m.correction(item["order"], item["refund"], oid, sale, warehouse_id=config.eshop_warehouse_id)
 
 
-def import_payments(config: EshopErpSettings, ledger: Ledger, *, only: list[str] | None = None,
-                    dry_run: bool = False) -> dict[str, int]:
+def import_payments(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, erp: FakturowniaHook, *,
+                    only: list[str] | None = None, dry_run: bool = False) -> dict[str, int]:
     """One pass over the orders changed since the last: each paid one whose customer order is in the ERP gets its
     sales document (VAT invoice or receipt), its payment and a note in the shop; each refund of an order with a
     sales document gets a correction. Orders still waiting keep the watermark before them."""
     from erpbridge.engine.documents import DocumentTransfer
     from erpbridge.errors import IncompleteTransfer
 
-    shop, erp = WooCommerceHook(config.shop_conn_id), FakturowniaHook(config.erp_conn_id)
     ledger = ledger.of(SHOP)  # shop order ids
     made = ledger.for_flow(ORDERS_FLOW)
     notes = OrderNotes(shop, erp)
@@ -185,7 +184,7 @@ def import_payments(config: EshopErpSettings, ledger: Ledger, *, only: list[str]
                          only=only)
     orders = list({o["id"]: o for o in [*listing.fetch(listing.retry), *listing.changed()]}.values())
     prefix = config.oid_prefix
-    paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger, config.shop_conn_id))
+    paid = PaidOrders(orders, config, made, shop, notes, Reservations(ledger, shop.conn_id))
     refunds = Refunds(orders, ledger, shop, notes)
     flows = [
         DocumentFlow(SALE_ENTITY, paid, ErpDocuments(erp, (m.INVOICE_KIND, m.RECEIPT_KIND)),

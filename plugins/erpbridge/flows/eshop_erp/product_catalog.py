@@ -20,11 +20,11 @@ from decimal import Decimal
 from erpbridge.engine.registry import content_hash
 from erpbridge.flows.eshop_erp import mapping as m
 from erpbridge.flows.eshop_erp import sync as orders_flow
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import Ledger, Outcome
-from erpbridge.settings import EshopErpSettings
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +115,9 @@ class PendingOrders:
         return bool(state and state.stage == "done")
 
 
-def sync_catalog(config: EshopErpSettings, ledger: Ledger, *, shop: WooCommerceHook | None = None,
-                 erp: FakturowniaHook | None = None, full: bool = False, dry_run: bool = False) -> dict[str, int]:
+def sync_catalog(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, erp: FakturowniaHook, *,
+                 full: bool = False, dry_run: bool = False) -> dict[str, int]:
     """One pass; returns counts (written, unchanged SKUs are never read, rejected, rewritten after a race)."""
-    shop = shop or WooCommerceHook(config.shop_conn_id)
-    erp = erp or FakturowniaHook(config.erp_conn_id)
     started = datetime.now(timezone.utc)
     overlap = timedelta(minutes=config.watermark_overlap_minutes)
     ledger = ledger.of(orders_flow.ERP)  # catalog items are ERP product codes
@@ -167,7 +165,7 @@ def _write(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, inde
                              "shop has no product or variation with this SKU; add it in the shop",
                 "UNKNOWN_SKU", erp_items[sku], dry_run)
         counts["rejected"] += 1
-    reservations = Reservations(ledger.of(orders_flow.SHOP), config.shop_conn_id)
+    reservations = Reservations(ledger.of(orders_flow.SHOP), shop.conn_id)
     pending = PendingOrders(shop, ledger, reservations, _pending_since(config, ledger))
     held = reservations.reserved(items)
     before = pending.held()

@@ -11,11 +11,11 @@ from typing import Iterator
 
 from erpbridge.engine.documents import Attachment
 from erpbridge.flows.eshop_erp import mapping as m
+from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import Ledger
-from erpbridge.settings import EshopErpSettings
 
 log = logging.getLogger(__name__)
 

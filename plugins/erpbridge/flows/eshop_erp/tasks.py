@@ -7,32 +7,31 @@ import logging
 
 from airflow.sdk import task
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
+from erpbridge.engine.run_context import Scope
 
 log = logging.getLogger(__name__)
 
-SETTINGS_VARIABLE = "erpbridge_eshop_erp"
-
 
 @task
-def load_settings() -> dict:
+def load_settings(scope: dict) -> dict:
     """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
-    from erpbridge import settings
-
-    loaded = settings.load(settings.EshopErpSettings, SETTINGS_VARIABLE)
+    loaded = Scope.of(scope).load_settings()
     log.info("settings: %s", loaded.model_dump_json())
     return loaded.model_dump(mode="json")
 
 
-def _run(flow: str, settings: dict, work) -> dict:
-    """``work(config, ledger)`` on the flow's ledger with the validated settings; its counts logged and returned."""
-    from erpbridge import settings as settings_module
-    from erpbridge.ledger.store import Ledger
+def _run(scope: dict, settings: dict, work) -> dict:
+    """``work(config, ledger, shop, erp)`` on the flow's ledger with the validated settings and the company's
+    shop and ERP; its counts logged and returned."""
+    from erpbridge.hooks.fakturownia import FakturowniaHook
+    from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 
-    config = settings_module.parse(settings_module.EshopErpSettings, settings, SETTINGS_VARIABLE)
-    ledger = Ledger.connect(flow, run_context(), LEDGER_CONN_ID)
+    scope = Scope.of(scope)
+    config = scope.parse_settings(settings)
+    shop, erp = WooCommerceHook(scope.conn_id("woocommerce")), FakturowniaHook(scope.conn_id("fakturownia"))
+    ledger = scope.ledger()
     try:
-        counts = work(config, ledger)
+        counts = work(config, ledger, shop, erp)
     finally:
         ledger.close()
     log.info("summary %s", counts)
@@ -44,30 +43,30 @@ def _only(params: dict) -> list[str] | None:
 
 
 @task
-def import_orders(settings: dict, params: dict | None = None) -> dict:
+def import_orders(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Every shop order changed since the last run (or the ones named) -> one ERP customer order, once."""
-    from erpbridge.flows.eshop_erp import orders as eshop_orders, sync as eshop_erp
+    from erpbridge.flows.eshop_erp.orders import import_orders as run
 
     params = params or {}
-    return _run(eshop_erp.ORDERS_FLOW, settings, lambda config, ledger: eshop_orders.import_orders(
-        config, ledger, only=_only(params), dry_run=bool(params.get("dry_run"))))
+    return _run(scope, settings, lambda config, ledger, shop, erp: run(
+        config, ledger, shop, erp, only=_only(params), dry_run=bool(params.get("dry_run"))))
 
 
 @task
-def import_payments(settings: dict, params: dict | None = None) -> dict:
+def import_payments(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Every paid order changed since the last run -> its sales document and payment; refunds -> corrections."""
-    from erpbridge.flows.eshop_erp import payments as eshop_payments, sync as eshop_erp
+    from erpbridge.flows.eshop_erp.payments import import_payments as run
 
     params = params or {}
-    return _run(eshop_erp.PAYMENTS_FLOW, settings, lambda config, ledger: eshop_payments.import_payments(
-        config, ledger, only=_only(params), dry_run=bool(params.get("dry_run"))))
+    return _run(scope, settings, lambda config, ledger, shop, erp: run(
+        config, ledger, shop, erp, only=_only(params), dry_run=bool(params.get("dry_run"))))
 
 
 @task
-def sync_catalog(settings: dict, params: dict | None = None) -> dict:
+def sync_catalog(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """The ERP products changed since the last run (all with ``full``) -> prices and sellable stock in the shop."""
-    from erpbridge.flows.eshop_erp import product_catalog as eshop_catalog
+    from erpbridge.flows.eshop_erp.product_catalog import sync_catalog as run
 
     params = params or {}
-    return _run(eshop_catalog.CATALOG_FLOW, settings, lambda config, ledger: eshop_catalog.sync_catalog(
-        config, ledger, full=bool(params.get("full")), dry_run=bool(params.get("dry_run"))))
+    return _run(scope, settings, lambda config, ledger, shop, erp: run(
+        config, ledger, shop, erp, full=bool(params.get("full")), dry_run=bool(params.get("dry_run"))))

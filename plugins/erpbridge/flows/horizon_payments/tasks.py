@@ -9,33 +9,32 @@ from typing import Any
 from airflow.sdk import task
 from airflow.sdk.exceptions import AirflowFailException
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
+from erpbridge.engine.run_context import Scope, run_context
 
 log = logging.getLogger(__name__)
 
-FLOW = "horizon_payroll_payments"
-SETTINGS_VARIABLE = "erpbridge_horizon_payments"
 WRITE = "Write the new files"
 DO_NOT_WRITE = "Do not write"
 OPTIONS = [WRITE, DO_NOT_WRITE]
 
 
-def write_files_now(run=None, confirmed: dict[str, str] | None = None, confirmed_by: str | None = None) -> dict:
+def write_files_now(scope: dict, run=None, confirmed: dict[str, str] | None = None,
+                    confirmed_by: str | None = None) -> dict:
     """Every confirmed payroll run's files (only the runs named in ``confirmed``, when given). Returns the counts
     and the files that would be second files for a run already paid (``to_confirm``)."""
-    from erpbridge import settings
     from erpbridge.flows.horizon_payments import sync
     from erpbridge.hooks.visma_horizon import VismaHorizonHook
-    from erpbridge.ledger.store import Ledger, RunContext
+    from erpbridge.ledger.store import RunContext
 
-    config = settings.load(settings.HorizonPaymentsSettings, SETTINGS_VARIABLE)
+    scope = Scope.of(scope)
+    config = scope.load_settings()
     try:
         folder = sync.bank_folder(config.bank_folder)
     except sync.BankFolderRefused as exc:
         raise AirflowFailException(str(exc)) from None
-    horizon = VismaHorizonHook()
+    horizon = VismaHorizonHook(scope.conn_id("visma_horizon"))
     result = sync.Written()
-    ledger = Ledger.connect(FLOW, run or RunContext(), LEDGER_CONN_ID)
+    ledger = scope.ledger(run or RunContext())
     try:
         for payroll_run in horizon.confirmed_payroll_runs(date.today() - timedelta(days=config.lookback_days)):
             groups = sync.groups(payroll_run, horizon.payroll_payments(payroll_run["pk"]), config.remittance)
@@ -51,16 +50,16 @@ def write_files_now(run=None, confirmed: dict[str, str] | None = None, confirmed
     return summary
 
 
-def write_confirmed_now(written: dict, response: dict, run=None) -> dict:
+def write_confirmed_now(written: dict, response: dict, scope: dict, run=None) -> dict:
     """Apply the answer: write the second files exactly as shown (a run that changed again asks again)."""
     from erpbridge.flows.horizon_payments import sync
-    from erpbridge.ledger.store import Ledger, Outcome, RunContext
+    from erpbridge.ledger.store import Outcome, RunContext
 
     user = response.get("responded_by_user") or {}
     by = user.get("name") if isinstance(user, dict) else str(user)
     pending = written["to_confirm"]
     if (response.get("chosen_options") or [DO_NOT_WRITE])[0] != WRITE:
-        ledger = Ledger.connect(FLOW, run or RunContext(), LEDGER_CONN_ID).of(sync.SYSTEM)
+        ledger = Scope.of(scope).ledger(run or RunContext()).of(sync.SYSTEM)
         try:
             ledger.log([Outcome(sync.FILE, item["key"], "skipped", item["period"], None, "NOT_CONFIRMED",
                                 f"second file not written: {by} chose {DO_NOT_WRITE!r}") for item in pending])
@@ -68,7 +67,7 @@ def write_confirmed_now(written: dict, response: dict, run=None) -> dict:
         finally:
             ledger.close()
         return {"written": 0, "declined": len(pending)}
-    result = write_files_now(run, {item["key"]: item["payments_hash"] for item in pending}, by)
+    result = write_files_now(scope, run, {item["key"]: item["payments_hash"] for item in pending}, by)
     if result["to_confirm"]:
         raise AirflowFailException(f"{len(result['to_confirm'])} file(s) changed in Horizon after the confirmation"
                                    " was asked: not written; the next run asks again")
@@ -76,8 +75,8 @@ def write_confirmed_now(written: dict, response: dict, run=None) -> dict:
 
 
 @task
-def write_payment_files() -> dict:
-    return write_files_now(run_context())
+def write_payment_files(scope: dict) -> dict:
+    return write_files_now(scope, run_context())
 
 
 @task.short_circuit
@@ -87,5 +86,5 @@ def second_files_to_confirm(written: dict) -> bool:
 
 
 @task
-def write_confirmed_files(written: dict, response: dict[str, Any]) -> dict:
-    return write_confirmed_now(written, response, run_context())
+def write_confirmed_files(written: dict, response: dict[str, Any], scope: dict) -> dict:
+    return write_confirmed_now(written, response, scope, run_context())

@@ -12,12 +12,10 @@ from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import task
 from airflow.sdk.exceptions import AirflowFailException
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
+from erpbridge.engine.run_context import Scope, run_context
 
 log = logging.getLogger(__name__)
 
-FLOW = "horizon_payroll"
-SETTINGS_VARIABLE = "erpbridge_horizon_payroll"
 TIMEZONE = "Europe/Riga"
 
 
@@ -33,17 +31,16 @@ def _period(params: dict):
     return start, end
 
 
-def stage_now(params: dict, run=None) -> dict:
+def stage_now(params: dict, scope: Scope, run=None) -> dict:
     """Read both sources for the period, validate, and stage a batch. Returns id, counts, the inbox files read
     and the review body."""
-    from erpbridge import settings
     from erpbridge.flows.horizon_payroll import sync as payroll
     from erpbridge.hooks.severa import SeveraHook
     from erpbridge.hooks.visma_horizon import VismaHorizonHook
     from erpbridge.ledger.review import PayrollReview
-    from erpbridge.ledger.store import Ledger, RunContext
+    from erpbridge.ledger.store import RunContext
 
-    config = settings.load(settings.HorizonPayrollSettings, SETTINGS_VARIABLE)
+    config = scope.load_settings()
     start, end = _period(params)
     try:
         inbox = payroll.inbox_folder(params.get("inbox"), config.inbox_roots)
@@ -51,14 +48,14 @@ def stage_now(params: dict, run=None) -> dict:
         raise AirflowFailException(str(exc)) from None
     rows = []
     if params.get("use_severa", True):
-        rows += payroll.read_severa(SeveraHook(), start, end, config.severa_time_type, config.overtime_time_types)
+        rows += payroll.read_severa(SeveraHook(scope.conn_id("severa")), start, end, config.severa_time_type, config.overtime_time_types)
     files, skipped = payroll.csv_files(inbox, start, end)
     for path in files:
         rows += payroll.read_csv(path)
-    horizon = VismaHorizonHook()
+    horizon = VismaHorizonHook(scope.conn_id("visma_horizon"))
     codes = {e["code"] for e in horizon.employees()}
     payroll.validate(rows, codes, horizon.absences(start, end), start, end, config.max_hours_per_day)
-    ledger = Ledger.connect(FLOW, run or RunContext(), LEDGER_CONN_ID)
+    ledger = scope.ledger(run or RunContext())
     try:
         review = PayrollReview(ledger)
         batch_id = review.new_batch(start, end, rows)
@@ -77,23 +74,22 @@ def stage_now(params: dict, run=None) -> dict:
             "body": payroll.review_body(batch_id, start, end, rows, removals, sources)}
 
 
-def load_now(staged: dict, response: dict, params: dict, run=None) -> dict:
+def load_now(staged: dict, response: dict, params: dict, scope: Scope, run=None) -> dict:
     """Apply the reviewer's response (HITL output: chosen_options, params_input, responded_by_user)."""
-    from erpbridge import settings
     from erpbridge.flows.horizon_payroll import sync as payroll
     from erpbridge.hooks.visma_horizon import VismaHorizonHook
     from erpbridge.ledger.review import PayrollReview
-    from erpbridge.ledger.store import Ledger, RunContext
+    from erpbridge.ledger.store import RunContext
 
-    config = settings.load(settings.HorizonPayrollSettings, SETTINGS_VARIABLE)
+    config = scope.load_settings()
     answers = response.get("params_input") or {}
     decision = (response.get("chosen_options") or [payroll.REJECT])[0]
     reason = answers.get("reason") or None
     user = response.get("responded_by_user") or {}
     by = user.get("name") if isinstance(user, dict) else str(user)
-    ledger = Ledger.connect(FLOW, run or RunContext(), LEDGER_CONN_ID)
+    ledger = scope.ledger(run or RunContext())
     try:
-        result = payroll.load(PayrollReview(ledger), VismaHorizonHook(), staged["batch_id"], decision, reason, by,
+        result = payroll.load(PayrollReview(ledger), VismaHorizonHook(scope.conn_id("visma_horizon")), staged["batch_id"], decision, reason, by,
                               bool(answers.get("confirm_removal")), config.max_removal_share)
     except payroll.RemovalNotConfirmed as exc:
         raise AirflowFailException(str(exc)) from None
@@ -122,10 +118,10 @@ class WorkTimeReview(HITLOperator):
 
 
 @task
-def stage_work_time(params: dict | None = None) -> dict:
-    return stage_now(params or {}, run_context())
+def stage_work_time(scope: dict, params: dict | None = None) -> dict:
+    return stage_now(params or {}, Scope.of(scope), run_context())
 
 
 @task
-def load_work_time(staged: dict, response: dict, params: dict | None = None) -> dict:
-    return load_now(staged, response, params or {}, run_context())
+def load_work_time(staged: dict, response: dict, scope: dict, params: dict | None = None) -> dict:
+    return load_now(staged, response, params or {}, Scope.of(scope), run_context())

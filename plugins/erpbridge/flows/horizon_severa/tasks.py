@@ -8,28 +8,27 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import task
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
+from erpbridge.engine.run_context import Scope, run_context
 
 log = logging.getLogger(__name__)
 
-FLOW = "horizon_severa_absences"
-SETTINGS_VARIABLE = "erpbridge_horizon_severa_absences"
 TIMEZONE = "Europe/Riga"
 
 
-def sync_absences_now(run=None) -> dict:
-    from erpbridge import settings
+def sync_absences_now(scope: dict, run=None) -> dict:
     from erpbridge.flows.horizon_severa.sync import AbsenceSync
     from erpbridge.hooks.severa import SeveraHook
     from erpbridge.hooks.visma_horizon import VismaHorizonHook
-    from erpbridge.ledger.store import Ledger, RunContext
+    from erpbridge.ledger.store import RunContext
 
-    config = settings.load(settings.HorizonSeveraAbsencesSettings, SETTINGS_VARIABLE)
+    scope = Scope.of(scope)
+    config = scope.load_settings()
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
     first, last = today - timedelta(days=config.days_back), today + timedelta(days=config.days_ahead)
-    ledger = Ledger.connect(FLOW, run or RunContext(), LEDGER_CONN_ID)
+    horizon, severa = VismaHorizonHook(scope.conn_id("visma_horizon")), SeveraHook(scope.conn_id("severa"))
+    ledger = scope.ledger(run or RunContext())
     try:
-        counts = AbsenceSync(VismaHorizonHook(), SeveraHook(), ledger, config.absence_types).run(first, last)
+        counts = AbsenceSync(horizon, severa, ledger, config.absence_types).run(first, last)
     finally:
         ledger.close()
     for problem in counts.problems:
@@ -41,6 +40,6 @@ def sync_absences_now(run=None) -> dict:
 
 
 @task
-def sync_absences() -> dict:
+def sync_absences(scope: dict) -> dict:
     """Create, move and remove Severa absence activities as Horizon's absences are."""
-    return sync_absences_now(run_context())
+    return sync_absences_now(scope, run_context())

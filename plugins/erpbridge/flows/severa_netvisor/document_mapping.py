@@ -18,7 +18,7 @@ from decimal import Decimal
 from erpbridge.engine import checks
 from erpbridge.errors import RecordRejected, RecordSkipped
 from erpbridge.flows.severa_netvisor.mapping import TEMP_CODE, netvisor_customer_code, project_item
-from erpbridge.settings import SeveraNetvisorSettings
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
 
 CENT = Decimal("0.01")
 

@@ -10,31 +10,16 @@ documents move, on rejection nothing does.
 from __future__ import annotations
 
 import logging
-import os
-from datetime import timedelta
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, task
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
-from erpbridge.flows.severa_netvisor.tasks import SETTINGS_VARIABLE
+from erpbridge.catalog import flow as catalog_flow
+from erpbridge.engine.run_context import Scope
 
 log = logging.getLogger(__name__)
 
-# kind -> (DAG id = ledger flow, settings section, what a person calls one document)
-KINDS = {
-    "sales_invoices": ("severa_netvisor_sales_invoices", "sales_invoices", "invoice"),
-    "hours": ("severa_netvisor_hours", "hours", "person-day"),
-    "travel_invoices": ("severa_netvisor_travel_invoices", "travel_invoices", "travel invoice"),
-    "purchase_invoices": ("netvisor_severa_purchase_invoices", "purchase_invoices", "purchase invoice"),
-}
 SUMMARY_ROWS = 100
-DEFAULT_ARGS = {"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True}
-
-
-def schedule(dag_id: str) -> str:
-    """Hourly unless ``ERPBRIDGE_SCHEDULE__<DAG_ID>`` (a cron or preset) says otherwise."""
-    return os.environ.get(f"ERPBRIDGE_SCHEDULE__{dag_id.upper()}", "@hourly")
 
 
 def params(numbers_help: str, resend_help: str) -> dict:
@@ -52,29 +37,22 @@ def params(numbers_help: str, resend_help: str) -> dict:
     }
 
 
-def _build(kind: str, settings: dict, params: dict):
-    from erpbridge import settings as settings_module
+def _build(scope: Scope, settings: dict, params: dict):
+    """The flow's DocumentFlow over the company's connections, its settings section and the resend key."""
     from erpbridge.flows.severa_netvisor import documents as docs
+    from erpbridge.hooks.netvisor import NetvisorHook
+    from erpbridge.hooks.severa import SeveraHook
 
-    config = settings_module.parse(settings_module.SeveraNetvisorSettings, settings, SETTINGS_VARIABLE)
+    builders = {"sales_invoices": docs.sales_invoice_flow, "hours": docs.hours_flow,
+                "travel_invoices": docs.travel_flow, "purchase_invoices": docs.purchase_invoice_flow}
+    kind = catalog_flow(scope.flow).kind
+    config = scope.parse_settings(settings)
     numbers = [str(n) for n in params.get("document_numbers") or []]
     resend = str(params.get("resend") or "").strip() or None
     dates = {"date_from": params.get("date_from") or None, "date_to": params.get("date_to") or None}
-    if kind == "sales_invoices":
-        return docs.sales_invoice_flow(config, numbers, resend, **dates), config.sales_invoices, resend
-    if kind == "hours":
-        return docs.hours_flow(config, numbers, resend, **dates), config.hours, resend
-    if kind == "travel_invoices":
-        return docs.travel_flow(config, numbers, resend, **dates), config.travel_invoices, resend
-    if kind == "purchase_invoices":
-        return docs.purchase_invoice_flow(config, numbers, resend, **dates), config.purchase_invoices, resend
-    raise ValueError(f"unknown document kind {kind!r}")
-
-
-def _ledger(kind: str):
-    from erpbridge.ledger.store import Ledger
-
-    return Ledger.connect(KINDS[kind][0], run_context(), LEDGER_CONN_ID)
+    flow = builders[kind](config, SeveraHook(scope.conn_id("severa")), NetvisorHook(scope.conn_id("netvisor")),
+                          numbers, resend, **dates)
+    return flow, getattr(config, kind), resend
 
 
 def summarise(kind: str, preview: list[dict]) -> str:
@@ -105,26 +83,26 @@ def summarise(kind: str, preview: list[dict]) -> str:
 
 
 @task
-def preview_documents(kind: str, settings: dict, params: dict | None = None) -> dict:
+def preview_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Read-only: what would move. Needed for ``dry_run`` and for the approval; otherwise skipped."""
     from erpbridge.engine.report import preview_table
-    from erpbridge.flows.severa_netvisor.documents import transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
 
-    params = params or {}
-    dry_run = bool(params.get("dry_run"))
-    flow, section, resend = _build(kind, settings, params)
+    params, scope = params or {}, Scope.of(scope)
+    dry_run, catalog_entry = bool(params.get("dry_run")), catalog_flow(scope.flow)
+    flow, section, resend = _build(scope, settings, params)
     if not dry_run and not section.require_approval:
         return {"approval_needed": False, "reason": "require_approval is off"}
-    ledger = _ledger(kind)
+    ledger = scope.ledger()
     try:
         report = transfer_in_batches(flow, ledger, batch_size=section.batch_size, dry_run=True, resend=bool(resend))
     finally:
         ledger.close()
     moving = [p for p in report.preview if p["action"] in ("created", "updated")]
     log.info("%s%d %s(s) would move, %d refused:\n%s", "dry run, nothing written. " if dry_run else "",
-             len(moving), KINDS[kind][2], report.counts.get("rejected", 0), preview_table(report.preview))
-    summary = (f"{len(moving)} {KINDS[kind][2]}(s) would move to Netvisor in {len(report.batches)} batch(es); "
-               f"{report.counts.get('rejected', 0)} refused.\n\n{summarise(kind, report.preview)}")
+             len(moving), catalog_entry.noun, report.counts.get("rejected", 0), preview_table(report.preview))
+    summary = (f"{len(moving)} {catalog_entry.noun}(s) would move to Netvisor in {len(report.batches)} batch(es); "
+               f"{report.counts.get('rejected', 0)} refused.\n\n{summarise(catalog_entry.kind, report.preview)}")
     return {"approval_needed": section.require_approval and not dry_run and bool(moving),
             "reason": "dry run" if dry_run else ("nothing to move" if not moving else ""),
             "summary": summary, "would_move": len(moving), "source_ids": sorted(report.seen)}
@@ -147,19 +125,20 @@ class DocumentApproval(ApprovalOperator):
 
 
 @task
-def transfer_documents(kind: str, settings: dict, params: dict | None = None, ti=None) -> dict:
+def transfer_documents(settings: dict, scope: dict, params: dict | None = None, ti=None) -> dict:
     """Move the documents, at most the batch size per transfer, each exactly once."""
     from erpbridge.engine.registry import SyncResult
-    from erpbridge.flows.severa_netvisor.documents import WORKDAY, release_superseded, transfer_in_batches
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.flows.severa_netvisor.documents import WORKDAY, release_superseded
 
-    params = params or {}
+    params, scope = params or {}, Scope.of(scope)
     if params.get("dry_run"):
         log.info("dry run: nothing moves (the preview task's log shows what would)")
         return {}
-    flow, section, resend = _build(kind, settings, params)
+    flow, section, resend = _build(scope, settings, params)
     preview = (ti.xcom_pull(task_ids="preview_documents") if ti else None) or {}
     only = set(preview["source_ids"]) if preview.get("approval_needed") else None  # exactly what was approved
-    ledger = _ledger(kind)
+    ledger = scope.ledger()
     try:
         report = transfer_in_batches(flow, ledger, batch_size=section.batch_size, resend=bool(resend), only=only)
         if flow.entity == WORKDAY:
@@ -167,19 +146,20 @@ def transfer_documents(kind: str, settings: dict, params: dict | None = None, ti
     finally:
         ledger.close()
     log.info("summary %s; batches: %s", SyncResult(flow.entity, report.counts).summary(),
-             ", ".join(f"{size} {KINDS[kind][2]}(s)" for size in report.batches) or "none")
+             ", ".join(f"{size} {catalog_flow(scope.flow).noun}(s)" for size in report.batches) or "none")
     return {**dict(report.counts), "batches": report.batches}
 
 
-def document_tasks(kind: str) -> None:
-    """The task chain of one document DAG (called inside the DAG definition)."""
+def document_tasks(cf) -> None:
+    """The task chain of one company's document DAG (called by the DAG file with its ``CompanyFlow``)."""
     from erpbridge.engine.tasks import migrate_ledger
-    from erpbridge.flows.severa_netvisor.tasks import NETVISOR_POOL, load_settings
+    from erpbridge.flows.severa_netvisor.tasks import load_settings
 
-    settings = load_settings()
+    scope, pool = cf.scope(), cf.pool("netvisor")
+    settings = load_settings(scope)
     migrate_ledger() >> settings
-    preview = preview_documents.override(pool=NETVISOR_POOL)(kind=kind, settings=settings)  # reads Netvisor too
-    approve = DocumentApproval(task_id="approve", subject=f"Approve the {KINDS[kind][2]}s moving to Netvisor",
+    preview = preview_documents.override(pool=pool)(settings=settings, scope=scope)  # reads Netvisor too
+    approve = DocumentApproval(task_id="approve", subject=f"Approve the {cf.flow.noun}s moving to Netvisor",
                                body="(filled in from the preview)")
-    transfer = transfer_documents.override(pool=NETVISOR_POOL)(kind=kind, settings=settings)
+    transfer = transfer_documents.override(pool=pool)(settings=settings, scope=scope)
     preview >> approve >> transfer

@@ -1,5 +1,6 @@
 """Flow A documents wiring (R-A.6, R-A.8): Severa invoices -> Netvisor sales invoices, Severa hour
-entries and absences -> Netvisor workday records, both through the generic DocumentTransfer, in batches.
+entries and absences -> Netvisor workday records, both through the generic DocumentTransfer, in batches
+(``engine.batches``).
 
 Exactly once: a sales invoice carries the Severa invoice number as <salesinvoicenumber> and the
 deterministic reference (the Severa guid) as <salesinvoiceourreference>; after a crash the rerun
@@ -12,19 +13,18 @@ document (its id carries a digest of them) and replaces the earlier hours.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import Iterator
 
-from erpbridge.engine.documents import Attachment, DocumentFlow, DocumentTransfer
-from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordSkipped, RunFailures
+from erpbridge.engine.documents import Attachment, DocumentFlow
+from erpbridge.errors import ExternalSystemError
 from erpbridge.flows.severa_netvisor import document_mapping as m
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
 from erpbridge.hooks.netvisor import NetvisorHook
 from erpbridge.hooks.severa import SeveraHook
-from erpbridge.ledger.store import Ledger, Outcome
-from erpbridge.settings import SeveraNetvisorSettings
+from erpbridge.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +178,12 @@ class NetvisorSalesInvoices(_PostCarriesAll):
         return self.hook.add_sales_invoice(payload)
 
 
-def sales_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
-                       date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    return DocumentFlow(SALES_INVOICE, SeveraInvoices(SeveraHook(), config, numbers=numbers, resend=resend,
+def sales_invoice_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, numbers=(),
+                       resend: str | None = None, date_from: str | None = None,
+                       date_to: str | None = None) -> DocumentFlow:
+    return DocumentFlow(SALES_INVOICE, SeveraInvoices(severa, config, numbers=numbers, resend=resend,
                                                        date_from=date_from, date_to=date_to),
-                        NetvisorSalesInvoices(NetvisorHook()), m.invoice_reference,
+                        NetvisorSalesInvoices(netvisor), m.invoice_reference,
                         partial(m.sales_invoice, config=config))
 
 
@@ -296,13 +297,14 @@ class NetvisorWorkdays(_PostCarriesAll):
         return f"{payload['employee']}:{payload['date']}"
 
 
-def hours_flow(config: SeveraNetvisorSettings, employees=(), resend: str | None = None,
-               date_from: str | None = None, date_to: str | None = None, today: date | None = None) -> DocumentFlow:
+def hours_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, employees=(),
+               resend: str | None = None, date_from: str | None = None, date_to: str | None = None,
+               today: date | None = None) -> DocumentFlow:
     today = today or date.today()
     date_to = date_to or today.isoformat()
     date_from = date_from or (date.fromisoformat(date_to) - timedelta(days=config.hours.days_back - 1)).isoformat()
-    source = SeveraPersonDays(SeveraHook(), config, date_from, date_to, employees, resend)
-    return DocumentFlow(WORKDAY, source, NetvisorWorkdays(NetvisorHook()),
+    source = SeveraPersonDays(severa, config, date_from, date_to, employees, resend)
+    return DocumentFlow(WORKDAY, source, NetvisorWorkdays(netvisor),
                         lambda day: f"severa-hours-{source.source_id(day)}", partial(m.workday, config=config))
 
 
@@ -380,11 +382,11 @@ class NetvisorTripExpenses(_PostCarriesAll):
         return self.hook.add_trip_expense(payload)
 
 
-def travel_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
-                date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    return DocumentFlow(TRAVEL_INVOICE, SeveraTravelInvoices(SeveraHook(), config, numbers=numbers, resend=resend,
+def travel_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, numbers=(),
+                resend: str | None = None, date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
+    return DocumentFlow(TRAVEL_INVOICE, SeveraTravelInvoices(severa, config, numbers=numbers, resend=resend,
                                                              date_from=date_from, date_to=date_to),
-                        NetvisorTripExpenses(NetvisorHook()), m.travel_reference,
+                        NetvisorTripExpenses(netvisor), m.travel_reference,
                         partial(m.travel_expense, config=config))
 
 
@@ -506,11 +508,11 @@ class SeveraProjectCosts(_PostCarriesAll):
         return ",".join(guids)
 
 
-def purchase_invoice_flow(config: SeveraNetvisorSettings, numbers=(), resend: str | None = None,
-                          date_from: str | None = None, date_to: str | None = None) -> DocumentFlow:
-    severa = SeveraHook()
+def purchase_invoice_flow(config: SeveraNetvisorSettings, severa: SeveraHook, netvisor: NetvisorHook, numbers=(),
+                          resend: str | None = None, date_from: str | None = None,
+                          date_to: str | None = None) -> DocumentFlow:
     return DocumentFlow(PURCHASE_INVOICE,
-                        NetvisorPurchaseInvoices(NetvisorHook(), severa, config, numbers, resend, date_from, date_to),
+                        NetvisorPurchaseInvoices(netvisor, severa, config, numbers, resend, date_from, date_to),
                         SeveraProjectCosts(severa, config.currency), m.purchase_reference,
                         partial(m.project_costs, config=config))
 
@@ -521,94 +523,3 @@ def _still_ready(source, source_ids: list[str]) -> Iterator[dict]:
     """For sources whose documents stay offered after their transfer: the wanted ones, loaded."""
     wanted = set(source_ids)
     return (source.load(d) for d in source.ready() if source.source_id(d) in wanted)
-
-
-@dataclass
-class BatchReport:
-    counts: Counter = field(default_factory=Counter)
-    batches: list[int] = field(default_factory=list)  # documents per batch
-    preview: list[dict] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)  # source ids handled in this run
-
-
-def _skip(flow, ledger, report, source_id, key, reason, dry_run) -> None:
-    report.counts["skipped"] += 1
-    log.info("%s %s skipped: %s", flow.entity, key, reason)
-    if dry_run:
-        report.preview.append({"action": "skipped", "key": key, "reason": reason})
-    else:
-        ledger.log([Outcome(flow.entity, source_id, "skipped", key, None, None, reason)])
-        ledger.commit()
-
-
-def _failed(flow, ledger, report, failures, source_id, key, exc, dry_run) -> bool:
-    """Log a document that could not be read; True when the run should stop (the source is down)."""
-    report.counts["failed"] += 1
-    log.warning("%s %s failed: %s", flow.entity, key, exc)
-    if not dry_run:
-        ledger.log([Outcome(flow.entity, source_id, "failed", key, None, exc.category, str(exc))])
-        ledger.commit()
-    return failures.add(key, exc)
-
-
-class _Batch:
-    """The source, offering just one batch of (loaded) documents."""
-
-    def __init__(self, source, documents: list[dict]):
-        self._source = source
-        self._documents = documents
-
-    def ready(self):
-        return iter(self._documents)
-
-    def __getattr__(self, name):
-        return getattr(self._source, name)
-
-
-def transfer_in_batches(flow: DocumentFlow, ledger: Ledger, *, batch_size: int, dry_run: bool = False,
-                        resend: bool = False, only: set[str] | None = None) -> BatchReport:
-    """Move what the source offers, at most ``batch_size`` documents per transfer; the source is read
-    again before each batch (a moved invoice has left the ready status), and a document refused in
-    this run is not offered twice, nor is one that failed (IncompleteTransfer at the end names those).
-    ``resend``: the documents offered are transferred again. ``only``: just these source ids (what a
-    person approved)."""
-    report = BatchReport()
-    source = flow.source
-    ledger = ledger.of(source.system)
-    failures = RunFailures(flow.entity)
-    while True:
-        batch = []
-        for document in source.ready():
-            source_id = source.source_id(document)
-            if source_id in report.seen or (only is not None and source_id not in only):
-                continue
-            report.seen.add(source_id)
-            try:
-                batch.append(source.load(document))
-            except RecordSkipped as exc:  # by design it does not move: logged with the reason, not quarantined
-                _skip(flow, ledger, report, source_id, source.describe(document), exc.reason, dry_run)
-                continue
-            except ExternalSystemError as exc:  # its rows or attachment could not be read: the others go on
-                if _failed(flow, ledger, report, failures, source_id, source.describe(document), exc, dry_run):
-                    raise
-                continue
-            failures.succeeded()
-            if len(batch) >= batch_size:
-                break
-        if not batch:
-            break
-        number = len(report.batches) + 1
-        ids = [source.source_id(d) for d in batch] if resend else []
-        one = DocumentFlow(flow.entity, _Batch(source, batch), flow.target, flow.reference, flow.mapping)
-        transfer = DocumentTransfer(one, ledger, dry_run=dry_run, resend=ids)
-        try:
-            transfer.run()
-        except IncompleteTransfer as exc:  # the batch's other documents moved: go on with the next batch
-            failures.items += exc.failures
-        result = transfer.result
-        report.counts.update(result.counts)
-        report.batches.append(len(batch))
-        report.preview.extend(result.preview)
-        log.info("batch %d: %d %s(s) %s", number, len(batch), flow.entity, dict(result.counts))
-    failures.raise_if_any()
-    return report

@@ -8,17 +8,17 @@ from erpbridge.engine.registry import Register
 from erpbridge.errors import ExternalSystemError
 from erpbridge.flows.severa_netvisor import endpoints as ep
 from erpbridge.flows.severa_netvisor import mapping as m
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
 from erpbridge.hooks.netvisor import NetvisorHook
 from erpbridge.hooks.severa import SeveraHook
-from erpbridge.settings import SeveraNetvisorSettings
 
 
 def _by(field: str):
     return lambda payload: payload[field]
 
 
-def build_registers(register: str, config: SeveraNetvisorSettings) -> list[Register]:
-    netvisor, severa = NetvisorHook(), SeveraHook()
+def build_registers(register: str, config: SeveraNetvisorSettings, netvisor: NetvisorHook,
+                    severa: SeveraHook) -> list[Register]:
     if register == "customers":
         return _customer_streams(config, netvisor, severa)
     if register == "products":
@@ -66,12 +66,11 @@ def _dimension_streams(config, netvisor, severa) -> list[Register]:
     return streams
 
 
-def check_temp_records(register: str, config: SeveraNetvisorSettings) -> None:
+def check_temp_records(register: str, config: SeveraNetvisorSettings, hook: NetvisorHook) -> None:
     """In TEMP mode the TEMP customer / product must exist in Netvisor (R-A.3, R-A.4)."""
     use_temp = {"customers": config.customers.use_temp, "products": config.products.use_temp}.get(register)
     if not use_temp:
         return
-    hook = NetvisorHook()
     found = hook.find_customers([m.TEMP_CODE]) if register == "customers" else hook.find_product(m.TEMP_CODE)
     if not found:
         kind = register[:-1]

@@ -7,47 +7,43 @@ from datetime import timedelta
 
 from airflow.sdk import task
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
+from erpbridge.engine.run_context import Scope
 from erpbridge.engine.tasks import retry_ids
 
 log = logging.getLogger(__name__)
 
-FLOW = "severa_netvisor"
-SETTINGS_VARIABLE = "erpbridge_severa_netvisor"
 REGISTERS = ("customers", "products", "dimensions")
-NETVISOR_POOL = "netvisor_default"  # one slot per Netvisor company (connection)
 
 
 @task
-def load_settings() -> dict:
+def load_settings(scope: dict) -> dict:
     """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
-    from erpbridge import settings
-
-    loaded = settings.load(settings.SeveraNetvisorSettings, SETTINGS_VARIABLE)
+    loaded = Scope.of(scope).load_settings()
     log.info("settings: %s", loaded.model_dump_json())
     return loaded.model_dump()
 
 
 @task
-def sync_register(register: str, settings: dict, params: dict | None = None) -> dict:
+def sync_register(register: str, settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Sync one register in its configured direction; returns the counts (shown in XCom)."""
-    from erpbridge import settings as settings_module
     from erpbridge.engine.registry import RegistrySync
     from erpbridge.engine.report import preview_table
     from erpbridge.flows.severa_netvisor.registers import build_registers, check_temp_records
-    from erpbridge.ledger.store import Ledger
+    from erpbridge.hooks.netvisor import NetvisorHook
+    from erpbridge.hooks.severa import SeveraHook
 
-    params = params or {}
+    params, scope = params or {}, Scope.of(scope)
     if register not in (params.get("registers") or REGISTERS):
         log.info("%s: not selected for this run", register)
         return {}
-    config = settings_module.parse(settings_module.SeveraNetvisorSettings, settings, SETTINGS_VARIABLE)
-    check_temp_records(register, config)
-    ledger = Ledger.connect(FLOW, run_context(), LEDGER_CONN_ID)
+    config = scope.parse_settings(settings)
+    netvisor, severa = NetvisorHook(scope.conn_id("netvisor")), SeveraHook(scope.conn_id("severa"))
+    check_temp_records(register, config, netvisor)
+    ledger = scope.ledger()
     retry = retry_ids(params.get("retry_records"))
     counts: dict[str, int] = {}
     try:
-        for reg in build_registers(register, config):
+        for reg in build_registers(register, config, netvisor, severa):
             if retry is not None and reg.entity not in retry:
                 continue
             sync = RegistrySync(reg, ledger, full=bool(params.get("full_resync")), dry_run=bool(params.get("dry_run")),
@@ -61,4 +57,3 @@ def sync_register(register: str, settings: dict, params: dict | None = None) -> 
     finally:
         ledger.close()
     return counts
-

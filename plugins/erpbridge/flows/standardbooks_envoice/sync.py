@@ -13,10 +13,10 @@ from erpbridge.engine.registry import Register
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.standardbooks_envoice import endpoints as ep
 from erpbridge.flows.standardbooks_envoice import mapping as m
+from erpbridge.flows.standardbooks_envoice.settings import StandardBooksEnvoiceSettings
 from erpbridge.hooks.envoice import EnvoiceHook
 from erpbridge.hooks.standard_books import StandardBooksHook
 from erpbridge.ledger.store import Ledger
-from erpbridge.settings import StandardBooksEnvoiceSettings
 
 log = logging.getLogger(__name__)
 MAX_PDF_BYTES = 20 * 2**20  # larger originals go to quarantine (our limit; Standard Books' own is undocumented)
@@ -34,16 +34,15 @@ PURCHASE_INVOICE = "VIVc"
 DOCUMENT_ENTITY = "purchase_document"
 
 
-def master_data_register(entity: str) -> Register:
+def master_data_register(entity: str, standard_books: StandardBooksHook, envoice: EnvoiceHook) -> Register:
     register, key_field, filters, kind, mapping = MASTER_DATA[entity]
-    return Register(entity, ep.StandardBooksSource(StandardBooksHook(), register, key_field, filters),
-                    ep.EnvoiceMasterData(EnvoiceHook(), kind), mapping, lambda payload: payload["code"])
+    return Register(entity, ep.StandardBooksSource(standard_books, register, key_field, filters),
+                    ep.EnvoiceMasterData(envoice, kind), mapping, lambda payload: payload["code"])
 
 
-def delete_envoice_master_data(ledger: Ledger, *, dry_run: bool) -> dict[str, int]:
+def delete_envoice_master_data(ledger: Ledger, hook: EnvoiceHook, *, dry_run: bool) -> dict[str, int]:
     """R-B.2 "delete and send again": remove every master-data record Envoice holds for the company
     and forget the id map, so the next sync sends everything afresh. Returns counts per entity."""
-    hook = EnvoiceHook()
     ledger = ledger.of(ep.StandardBooksSource.system)  # the id map and watermarks of Standard Books' codes
     deleted: dict[str, int] = {}
     for entity in DELETE_ORDER:
@@ -148,12 +147,12 @@ class StandardBooksIncomingInvoices:
         log.info("purchase invoice %s created from incoming e-invoice %s (unapproved)", key, target_id)
 
 
-def document_flow(config: StandardBooksEnvoiceSettings, numbers: list[str] | None = None,
-                  resend: str | None = None) -> DocumentFlow:
+def document_flow(config: StandardBooksEnvoiceSettings, envoice: EnvoiceHook, standard_books: StandardBooksHook,
+                  numbers: list[str] | None = None, resend: str | None = None) -> DocumentFlow:
     return DocumentFlow(
         DOCUMENT_ENTITY,
-        EnvoiceDocuments(EnvoiceHook(), numbers, resend),
-        StandardBooksIncomingInvoices(StandardBooksHook(), config.auto_create_purchase_invoice),
+        EnvoiceDocuments(envoice, numbers, resend),
+        StandardBooksIncomingInvoices(standard_books, config.auto_create_purchase_invoice),
         m.document_reference,
         partial(_map_document, config=config),
     )

@@ -7,35 +7,32 @@ import logging
 
 from airflow.sdk import task
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID, run_context
+from erpbridge.engine.run_context import Scope
 from erpbridge.engine.tasks import retry_ids
 
 log = logging.getLogger(__name__)
 
-MASTER_DATA_FLOW = "standardbooks_envoice_master_data"
-DOCUMENTS_FLOW = "envoice_standardbooks_documents"
-SETTINGS_VARIABLE = "erpbridge_standardbooks_envoice"
 MODES = ("changed", "send_all", "delete_and_resend")
-STANDARD_BOOKS_POOL = "standard_books_default"  # one document transfer at a time per company
 
 
-def _ledger(flow: str):
-    from erpbridge.ledger.store import Ledger
+def _hooks(scope: Scope):
+    from erpbridge.hooks.envoice import EnvoiceHook
+    from erpbridge.hooks.standard_books import StandardBooksHook
 
-    return Ledger.connect(flow, run_context(), LEDGER_CONN_ID)
+    return StandardBooksHook(scope.conn_id("standard_books")), EnvoiceHook(scope.conn_id("envoice"))
 
 
 @task
-def prepare_master_data(params: dict | None = None) -> dict:
+def prepare_master_data(scope: dict, params: dict | None = None) -> dict:
     """In ``delete_and_resend`` mode: empty Envoice's master data and forget what was sent."""
     from erpbridge.flows.standardbooks_envoice.sync import delete_envoice_master_data
 
-    params = params or {}
+    params, scope = params or {}, Scope.of(scope)
     if params.get("mode", "changed") != "delete_and_resend":
         return {}
-    ledger = _ledger(MASTER_DATA_FLOW)
+    ledger = scope.ledger()
     try:
-        deleted = delete_envoice_master_data(ledger, dry_run=bool(params.get("dry_run")))
+        deleted = delete_envoice_master_data(ledger, _hooks(scope)[1], dry_run=bool(params.get("dry_run")))
     finally:
         ledger.close()
     log.info("summary %s from Envoice: %s", "dry run, would delete" if params.get("dry_run") else "deleted",
@@ -44,13 +41,13 @@ def prepare_master_data(params: dict | None = None) -> dict:
 
 
 @task
-def sync_master_data(entity: str, params: dict | None = None) -> dict:
+def sync_master_data(entity: str, scope: dict, params: dict | None = None) -> dict:
     """Send one kind of master data; ``changed`` reads only what changed since the last sequence."""
     from erpbridge.engine.registry import RegistrySync
     from erpbridge.engine.report import preview_table
     from erpbridge.flows.standardbooks_envoice.sync import master_data_register
 
-    params = params or {}
+    params, scope = params or {}, Scope.of(scope)
     mode, dry_run = params.get("mode", "changed"), bool(params.get("dry_run"))
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -58,9 +55,9 @@ def sync_master_data(entity: str, params: dict | None = None) -> dict:
     if retry is not None and entity not in retry:
         log.info("%s: not among the records to retry", entity)
         return {}
-    ledger = _ledger(MASTER_DATA_FLOW)
+    ledger = scope.ledger()
     try:
-        register = master_data_register(entity)
+        register = master_data_register(entity, *_hooks(scope))
         result = RegistrySync(register, ledger, full=mode != "changed", dry_run=dry_run,
                               only=None if retry is None else retry[entity]).run()
     finally:
@@ -72,30 +69,28 @@ def sync_master_data(entity: str, params: dict | None = None) -> dict:
 
 
 @task
-def load_settings() -> dict:
+def load_settings(scope: dict) -> dict:
     """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
-    from erpbridge import settings
-
-    loaded = settings.load(settings.StandardBooksEnvoiceSettings, SETTINGS_VARIABLE)
+    loaded = Scope.of(scope).load_settings()
     log.info("settings: %s", loaded.model_dump_json())
     return loaded.model_dump()
 
 
 @task
-def transfer_documents(settings: dict, params: dict | None = None) -> dict:
+def transfer_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Move every published Envoice document (or the ones named) into Standard Books, exactly once."""
-    from erpbridge import settings as settings_module
     from erpbridge.engine.documents import DocumentTransfer
     from erpbridge.engine.report import preview_table
     from erpbridge.flows.standardbooks_envoice.sync import document_flow
 
-    params = params or {}
-    config = settings_module.parse(settings_module.StandardBooksEnvoiceSettings, settings, SETTINGS_VARIABLE)
+    params, scope = params or {}, Scope.of(scope)
+    config = scope.parse_settings(settings)
     numbers = [str(n) for n in params.get("document_numbers") or []]
     resend = str(params.get("resend") or "").strip() or None
     dry_run = bool(params.get("dry_run"))
-    flow = document_flow(config, numbers, resend)
-    ledger = _ledger(DOCUMENTS_FLOW)
+    standard_books, envoice = _hooks(scope)
+    flow = document_flow(config, envoice, standard_books, numbers, resend)
+    ledger = scope.ledger()
     try:
         resend_ids = [flow.source.source_id(d) for d in flow.source.ready()] if resend else []
         result = DocumentTransfer(flow, ledger, dry_run=dry_run, resend=resend_ids).run()

@@ -1,0 +1,156 @@
+"""P6: many companies on one installation.
+
+1. Registers: N companies (default 10), each with its own Severa and Netvisor simulators (a process per
+   company), Netvisor answering with 20 ms latency and our client sending one request at a time, 2,000
+   customers each. The customers register of every company runs at once, each in its own process (as the
+   LocalExecutor runs each task: one process per task, companies in parallel, one at a time within a
+   company through its pool), against one shared ledger; then one company alone on fresh simulators.
+   Wall time of all vs one. Each process builds its hooks and ledger from the company's scope, as the
+   task does (``CompanyFlow.scope()`` from a companies file).
+2. Parse: the DAG folder with a companies file of 10 and of 100 companies (every flow each), imported
+   in a fresh interpreter with Airflow loaded (median of 3), as P3 measures one company.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.env import FAST, FAST_HOOK_RATE, ROOT, World, cores
+from bench.parse import DAGS, _measure
+from bench.registers import seed_severa
+from include.simulators.client import SimulatorAdmin, launch, stop
+
+FLOW = "severa_netvisor_registers"
+CHILD = r"""
+import json, sys, time
+started = time.perf_counter()
+from erpbridge.engine.registry import RegistrySync
+from erpbridge.engine.run_context import Scope
+from erpbridge.flows.severa_netvisor.registers import build_registers
+from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+from erpbridge.hooks.netvisor import NetvisorHook
+from erpbridge.hooks.severa import SeveraHook
+from erpbridge.ledger.store import RunContext
+scope = Scope.of(json.loads(sys.argv[1]))
+ledger = scope.ledger(RunContext("bench_p6", scope.company, "sync_customers", 1))
+syncing = time.perf_counter()
+try:
+    [register] = build_registers("customers", SeveraNetvisorSettings(), NetvisorHook(scope.conn_id("netvisor")),
+                                 SeveraHook(scope.conn_id("severa")))
+    result = RegistrySync(register, ledger).run()
+finally:
+    ledger.close()
+print(json.dumps({"company": scope.company, "sync_s": time.perf_counter() - syncing,
+                  "process_s": time.perf_counter() - started, "counts": dict(result.counts)}))
+"""
+
+
+def companies_file(path: Path, companies: list[str], flows: list[str]) -> Path:
+    path.write_text(yaml.safe_dump({"companies": {
+        company: {"name": f"Company {company}", "flows": {flow: {} for flow in flows}} for company in companies}}))
+    return path
+
+
+def connections(company: str, urls: dict[str, str]) -> dict[str, str]:
+    """AIRFLOW_CONN_* of the company's netvisor_<company> / severa_<company> (the companies file's defaults)."""
+    from include.simulators import netvisor, severa
+
+    nv, sv = netvisor.DEFAULT_CONFIG, severa.DEFAULT_CONFIG
+    return {
+        f"AIRFLOW_CONN_NETVISOR_{company.upper()}": json.dumps({
+            "conn_type": "netvisor", "host": urls["netvisor"], "login": nv["customer_id"],
+            "password": nv["customer_key"],
+            "extra": {"sender": "erpbridge bench", "partner_id": nv["partner_id"], "partner_key": nv["partner_key"],
+                      "organisation_id": nv["organisation_id"], "language": "FI"}}),
+        f"AIRFLOW_CONN_SEVERA_{company.upper()}": json.dumps({
+            "conn_type": "severa", "host": f"{urls['severa']}/rest-api", "login": sv["client_id"],
+            "password": sv["client_secret"], "extra": {"scope": "", "rate_per_second": FAST_HOOK_RATE}}),
+    }
+
+
+def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list, dict[str, str]]:
+    """A simulator process per company, Severa seeded, Netvisor slowed; returns the processes and their env."""
+    procs, env = [], {}
+    for company in companies:
+        proc, urls = launch("empty", ["netvisor", "severa"])
+        procs.append(proc)
+        severa, netvisor = SimulatorAdmin(urls["severa"], timeout=600), SimulatorAdmin(urls["netvisor"], timeout=600)
+        severa.configure(**FAST)
+        seed_severa(severa, customers)
+        netvisor.faults(latency_ms=latency_ms)
+        env.update(connections(company, urls))
+    return procs, env
+
+
+def run_all(companies: list[str], path: Path, env: dict[str, str]) -> dict:
+    """Every company's customers register at once, one process each; wall time until the last is done."""
+    from erpbridge.companies import company_flow
+
+    started = time.perf_counter()
+    children = [subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(company_flow(FLOW, c, path).scope())],
+                                 env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for c in companies]
+    outputs = [child.communicate(timeout=3600) for child in children]
+    wall = time.perf_counter() - started
+    results = []
+    for child, (out, err) in zip(children, outputs):
+        if child.returncode != 0:
+            raise RuntimeError(err[-2000:])
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return {"wall_s": round(wall, 1), "runs": results}
+
+
+def p6(world: World, companies: int = 10, customers: int = 2000, latency_ms: int = 20) -> dict:
+    print(f"P6 {companies} companies x {customers} customers, Netvisor latency {latency_ms} ms ({cores()})", flush=True)
+    path = world.home / "p6-companies.yaml"
+    keys = [f"c{i:02d}" for i in range(companies + 1)]  # c00 runs alone, the others together
+    companies_file(path, keys, [FLOW])
+    procs, conns = prepare(keys, customers, latency_ms)
+    env = {**conns, "ERPBRIDGE_COMPANIES_FILE": str(path), "PYTHONPATH": str(ROOT)}
+    try:
+        world.fresh_ledger()  # a ledger per measurement: until the ledger is scoped by company, watermarks are shared
+        together = run_all(keys[1:], path, {**os.environ, **env})
+        world.fresh_ledger()
+        alone = run_all(keys[:1], path, {**os.environ, **env})
+    finally:
+        for proc in procs:
+            stop(proc)
+    created = {r["company"]: r["counts"].get("created", 0) for r in together["runs"] + alone["runs"]}
+    ratio = together["wall_s"] / alone["wall_s"]
+    sync_alone, sync_together = alone["runs"][0]["sync_s"], max(r["sync_s"] for r in together["runs"])
+    print(f"  P6 {cores()} one company alone: {alone['wall_s']} s (sync {sync_alone:.1f} s); {companies} at once: "
+          f"{together['wall_s']} s (slowest sync {sync_together:.1f} s): {ratio:.2f}x; created per company: "
+          f"{sorted(set(created.values()))}", flush=True)
+    out = {"companies": companies, "customers": customers, "latency_ms": latency_ms, "alone": alone,
+           "together": together, "ratio": round(ratio, 2), "parse": parse_times(world.home)}
+    out["goals"] = {"<= 1.5x one company": ratio <= 1.5,
+                    "<= 1 s parse with 100 companies": out["parse"]["100"]["all_s"] <= 1.0}
+    for goal, met in out["goals"].items():
+        print(f"  P6 goal {goal}: {'MET' if met else 'MISSED'}", flush=True)
+    return out
+
+
+def parse_times(home: Path, sizes=(10, 100), repeats: int = 3) -> dict:
+    """Import time of the whole DAG folder with a companies file of each size (every flow for every company)."""
+    from erpbridge.catalog import FLOWS
+
+    files = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
+    out = {}
+    for size in sizes:
+        path = companies_file(home / f"p6-parse-{size}.yaml", [f"c{i:03d}" for i in range(size)], list(FLOWS))
+        os.environ["ERPBRIDGE_COMPANIES_FILE"] = str(path)
+        try:
+            seconds = _measure(files, "airflow,airflow.sdk", repeats)["__all__"]
+        finally:
+            del os.environ["ERPBRIDGE_COMPANIES_FILE"]
+        out[str(size)] = {"dags": size * len(FLOWS), "all_s": round(seconds, 2)}
+        print(f"  P6 {cores()} parse of {len(files)} DAG files, {size} companies ({size * len(FLOWS)} DAGs): "
+              f"{seconds:.2f} s", flush=True)
+    return out
