@@ -7,6 +7,7 @@ removed, and nothing is doubled. An unmapped type, or a person or type Severa la
 quarantine with the reason.
 """
 
+# (this line names airflow and dag: Airflow's safe-mode discovery only parses files that do)
 from erpbridge.companies import CompanyFlow
 from erpbridge.dag_factory import company_dags
 from erpbridge.engine.tasks import migrate_ledger
