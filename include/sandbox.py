@@ -148,6 +148,14 @@ def accounting_exchange_settings() -> dict[str, str]:
         {"company_program_id": company, "destination": str(folder), "accounts": {"Materiały biurowe": "402-01"}})}
 
 
+def horizon_outbound_settings() -> dict[str, str]:
+    """The bank folder payroll payment files go to, and the demo's absence type mapping (Horizon -> Severa)."""
+    bank = STATE / "bank_outbox"
+    bank.mkdir(parents=True, exist_ok=True)
+    return {"AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYMENTS": json.dumps({"bank_folder": str(bank), "debtor_name": "SIA Demo"}),
+            "AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES": json.dumps({"absence_types": {"ATV": "VAC"}})}
+
+
 def run_airflow(env: dict[str, str]) -> subprocess.Popen:
     """``airflow standalone`` with its (long) output in STANDALONE_LOG, not on the console."""
     full_env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -191,6 +199,7 @@ def main() -> None:
         env = airflow_env(uri)
         env.update(seed_payroll_inbox())
         env.update(accounting_exchange_settings())
+        env.update(horizon_outbound_settings())
         print("Preparing Airflow's metadata DB (migration, pools, connections) ...", flush=True)
         import_connections_and_pools(env, connections(urls, uri), pools())
         write_ready(env)

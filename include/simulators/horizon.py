@@ -19,11 +19,19 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
   ``TdmLaikaImportBL`` (payroll time import row: EmployeeCode, Date, TimeType, Hours, Comment).
   A time import row posted again for the same EmployeeCode + Date + TimeType replaces the old
   one (same pk); Hours 0 removes it. Its EmployeeCode must name an employee card.
+- Payroll (Horizon's payroll module publishes no REST classes): ``TdmAlgSarBL`` (payroll run:
+  Period YYYY-MM, PayDate, Currency, Status DRAFT|CONFIRMED) and ``TdmAlgIzmBL`` (its net payment
+  per employee: Run (reference to the run), EmployeeCode, EmployeeName, IBAN (the employee's),
+  NetAmount (decimal text), PayerIBAN (the company account paying it)); one payment per run and
+  employee (seeding the same Run + EmployeeCode again replaces it). Read-only over REST.
+- A cancelled absence is deleted in Horizon: it is no longer listed, and ``GET`` of its pk is 404.
 - Errors: HTTP 4xx/5xx with ``<error><code>…</code><message>…</message></error>``.
 
 Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
 "time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
-reference), state, reset, faults, request log.
+reference, a payment's ``RunPeriod`` the run of that period; an item with a ``pk`` replaces that record,
+e.g. an absence's new dates; ``{"delete": {"absences": [pk]}}`` deletes, as a cancellation does), state,
+reset, faults, request log.
 """
 
 from __future__ import annotations
@@ -46,18 +54,26 @@ MAX_LIMIT = 500
 DEFAULT_CONFIG = {"username": "erpbridge", "password": "horizon-demo"}
 
 EMPLOYEE, ABSENCE, TIME_IMPORT = "TdmDarbBaseBL", "TdmPrombBL", "TdmLaikaImportBL"
+PAYROLL_RUN, PAYROLL_PAYMENT = "TdmAlgSarBL", "TdmAlgIzmBL"
+REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN}  # reference fields -> the class they point to
 FIELDS = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "Department", "Position", "Manager", "EmploymentStart",
                "EmploymentEnd", "TerminationRegistered"],
     ABSENCE: ["EmployeeCode", "DateFrom", "DateTo", "AbsenceType"],
     TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours", "Comment"],
+    PAYROLL_RUN: ["Period", "PayDate", "Currency", "Status"],
+    PAYROLL_PAYMENT: ["Run", "EmployeeCode", "EmployeeName", "IBAN", "NetAmount", "PayerIBAN"],
 }
 REQUIRED = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "EmploymentStart"],
     ABSENCE: ["EmployeeCode", "DateFrom", "DateTo"],
     TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours"],
+    PAYROLL_RUN: ["Period", "PayDate", "Currency", "Status"],
+    PAYROLL_PAYMENT: ["Run", "EmployeeCode", "NetAmount", "PayerIBAN"],
 }
-SEED_KEYS = {"employees": EMPLOYEE, "absences": ABSENCE, "time_import": TIME_IMPORT}
+SEED_KEYS = {"employees": EMPLOYEE, "absences": ABSENCE, "time_import": TIME_IMPORT, "payroll_runs": PAYROLL_RUN,
+             "payroll_payments": PAYROLL_PAYMENT}
+READ_ONLY = {PAYROLL_RUN, PAYROLL_PAYMENT}  # no template / create over REST
 OPERATORS = (">=", "<=", "=", ">", "<")
 
 
@@ -119,8 +135,8 @@ class HorizonState:
         for name in columns or FIELDS[cls] + ["Changed"]:
             value = record.get(name)
             element = SubElement(entity, name)
-            if name == "Manager" and value:
-                SubElement(element, "href").text = f"{BASE}/{EMPLOYEE}/{value}"
+            if name in REFERENCES and value:
+                SubElement(element, "href").text = f"{BASE}/{REFERENCES[name]}/{value}"
             elif value is not None:
                 element.text = str(value).lower() if isinstance(value, bool) else str(value)
         return entity
@@ -168,6 +184,8 @@ class HorizonState:
     # -- writes ------------------------------------------------------------------------------------
     def template(self, cls: str) -> Element:
         self.klass(cls)
+        if cls in READ_ONLY:
+            raise HorizonError(405, "NOT_ALLOWED", f"{cls} cannot be created over REST")
         pk = next(self.pks)
         self.reserved.add((cls, pk))
         root = Element("resource")
@@ -206,6 +224,9 @@ class HorizonState:
             existing = self.employee_by_code(record["EmployeeCode"])
             if existing and existing[0] != pk:
                 pk = existing[0]
+        if cls == PAYROLL_PAYMENT:
+            key = (str(record["Run"]), record["EmployeeCode"])
+            pk = next((p for p, r in records.items() if (str(r["Run"]), r["EmployeeCode"]) == key), pk)
         record["Changed"] = _now()
         pk = pk if pk is not None else next(self.pks)
         status = 200 if pk in records else 201
@@ -236,9 +257,12 @@ class HorizonState:
 
     # -- admin ---------------------------------------------------------------------------------------
     def seed(self, payload: dict) -> dict:
-        unknown = set(payload) - set(SEED_KEYS)
+        unknown = set(payload) - set(SEED_KEYS) - {"delete"}
         if unknown:
             raise ValueError(f"unknown collections: {sorted(unknown)}")
+        for key, pks in payload.get("delete", {}).items():
+            for pk in pks:
+                self.records[SEED_KEYS[key]].pop(int(pk), None)
         created: dict[str, list[int]] = {}
         for key, cls in SEED_KEYS.items():
             created[key] = []
@@ -249,8 +273,15 @@ class HorizonState:
                     if item.get("ManagerCode") and manager is None:
                         raise ValueError(f"manager {item['ManagerCode']} must be seeded before {item['EmployeeCode']}")
                     values["Manager"] = manager[0] if manager else None
+                if cls == PAYROLL_PAYMENT and item.get("RunPeriod"):
+                    values["Run"] = next((pk for pk, r in self.records[PAYROLL_RUN].items()
+                                          if r["Period"] == item["RunPeriod"]), None)
+                if cls == PAYROLL_PAYMENT and values.get("Run") not in self.records[PAYROLL_RUN]:
+                    raise ValueError(f"payment of {item.get('EmployeeCode')}: no payroll run {values.get('Run')}")
+                if item.get("pk") is not None and int(item["pk"]) not in self.records[cls]:
+                    raise ValueError(f"no {key} record with pk {item['pk']}")
                 try:
-                    created[key].append(self.store(cls, values)[0])
+                    created[key].append(self.store(cls, values, item.get("pk") and int(item["pk"]))[0])
                 except HorizonError as exc:
                     raise ValueError(exc.message) from None
         return created
@@ -354,6 +385,14 @@ DEMO_SEED: dict = {
          "DateTo": (_DEMO_MONTH + timedelta(days=15)).isoformat(), "AbsenceType": "ATV"},  # see demo_work_time
     ],
     "time_import": [],
+    "payroll_runs": [{"Period": f"{_DEMO_MONTH:%Y-%m}", "PayDate": date.today().isoformat(), "Currency": "EUR",
+                      "Status": "CONFIRMED"}],
+    "payroll_payments": [
+        {"RunPeriod": f"{_DEMO_MONTH:%Y-%m}", "EmployeeCode": "E1001", "EmployeeName": "Jānis Bērziņš",
+         "IBAN": "LV87HABA0551012345678", "NetAmount": "2350.40", "PayerIBAN": "LV11RIKO0002013001234"},
+        {"RunPeriod": f"{_DEMO_MONTH:%Y-%m}", "EmployeeCode": "E1002", "EmployeeName": "Łukasz Żółć",
+         "IBAN": "LV29HABA0551087654321", "NetAmount": "1875.15", "PayerIBAN": "LV11RIKO0002013001234"},
+    ],
 }
 
 

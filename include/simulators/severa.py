@@ -283,6 +283,7 @@ RESOURCES = (
         "activities", "activities", required=("name", "ownerUser", "activityType", "startDateTime"),
         fields={"name": None, "activityType": None, "ownerUser": None, "startDateTime": None,
                 "endDateTime": None, "isAllDay": False, "isClosed": False},
+        routes=("list", "get", "post", "patch", "delete"),
         filters=(Filter("activityCategories", ("activityType", "category"), "list"),
                  Filter("userGuids", ("ownerUser", "guid"), "list"),
                  Filter("startDateTime", ("endDateTime",), "from"), Filter("endDateTime", ("startDateTime",), "until")),
@@ -519,6 +520,13 @@ class SeveraState:
         stamps = {key: _iso(_parse_time(value, key)) for key, value in given.items() if value}
         return self.collections[name].create(item, guid=item.get("guid"), stamps=stamps, seeding=True)
 
+    def delete(self, name: str, guid: str) -> None:
+        """DELETE /v1/{name}/{guid} (404 when there is no such record)."""
+        if name == "workhours":
+            self.delete_workhour(guid)
+        else:
+            self.collections[name].records.pop(self.collections[name].get(guid)["guid"])
+
     def delete_workhour(self, guid: str) -> None:
         """DELETE /v1/workhours/{guid}: the entry goes, a deletedworkhours record stays."""
         entry = self.collections["workhours"].records.pop(self.collections["workhours"].get(guid)["guid"])
@@ -715,7 +723,7 @@ def _add_resource_routes(app: FastAPI, sim: Simulator, state: SeveraState, spec:
         async def delete_record(guid: str, request: Request) -> Response:
             with sim.lock:
                 state.authorize(request.headers, f"{spec.area}:delete")
-                state.delete_workhour(guid)
+                state.delete(spec.name, guid)
             return Response(status_code=204)
 
 

@@ -93,7 +93,8 @@ def test_the_simulators_scopes_are_the_contracts():
 def test_the_scopes_the_readme_names_per_dag_are_the_contracts():
     """Each DAG's flow tests run with exactly these scopes (``scope_connection``); here: they exist."""
     listed = contract.readme_scopes()
-    assert sorted(listed) == ["horizon_payroll_time_import", "netvisor_severa_purchase_invoices",
+    assert sorted(listed) == ["horizon_payroll_time_import", "horizon_severa_absences",
+                              "netvisor_severa_purchase_invoices",
                               "severa_netvisor_hours", "severa_netvisor_registers", "severa_netvisor_sales_invoices",
                               "severa_netvisor_travel_invoices"]
     assert all(scopes and set(scopes) <= set(severa_sim.ALL_SCOPES) for scopes in listed.values())

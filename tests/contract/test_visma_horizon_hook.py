@@ -36,3 +36,23 @@ def test_wrong_credentials_fail_the_test_button_without_showing_the_secret(horiz
     ok, message = VismaHorizonHook().test_connection()
     assert not ok and "AUTHENTICATION_FAILED" in message
     assert not any(secret in message for secret in SECRET_VALUES + ["not-the-secret"])
+
+
+def test_confirmed_payroll_runs_and_their_payments(horizon):
+    run_pk, draft_pk = horizon.seed(payroll_runs=[
+        {"Period": "2026-10", "PayDate": "2026-11-05", "Currency": "EUR", "Status": "CONFIRMED"},
+        {"Period": "2026-11", "PayDate": "2026-12-05", "Currency": "EUR", "Status": "DRAFT"}])["payroll_runs"]
+    payment = {"EmployeeCode": "E1", "EmployeeName": "Jānis Bērziņš", "IBAN": "LV87HABA0551012345678",
+               "NetAmount": "1234.56", "PayerIBAN": "LV11RIKO0002013001234"}
+    horizon.seed(payroll_payments=[{**payment, "Run": run_pk}, {**payment, "Run": draft_pk}])
+    hook = VismaHorizonHook()
+
+    runs = hook.confirmed_payroll_runs()
+
+    assert [(r["pk"], r["period"], r["pay_date"], r["currency"], r["status"]) for r in runs] == [
+        (str(run_pk), "2026-10", "2026-11-05", "EUR", "CONFIRMED")]
+    assert hook.confirmed_payroll_runs(date(2026, 11, 5)) == runs
+    assert hook.confirmed_payroll_runs(date(2026, 11, 6)) == []
+    assert hook.payroll_payments(runs[0]["pk"]) == [
+        {"employee_code": "E1", "name": "Jānis Bērziņš", "iban": "LV87HABA0551012345678", "net_amount": "1234.56",
+         "payer_iban": "LV11RIKO0002013001234"}]

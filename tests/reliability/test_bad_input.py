@@ -639,9 +639,14 @@ def test_an_ad_host_name_check_cannot_be_switched_off_by_a_wildcard(monkeypatch,
     ("HorizonPayrollSettings", {"inbox_roots": ["relative/inbox"]}, "inbox_roots.0"),
     ("HorizonPayrollSettings", {"inbox_roots": []}, "inbox_roots"),
     ("HorizonPayrollSettings", {"max_removal_share": 2}, "max_removal_share"),
+    ("HorizonPaymentsSettings", {"bank_folder": "relative/bank"}, "bank_folder"),
+    ("HorizonPaymentsSettings", {"debtor_name": ""}, "debtor_name"),
+    ("HorizonSeveraAbsencesSettings", {"days_back": -1}, "days_back"),
 ])
 def test_settings_out_of_bounds_are_refused_naming_the_key(model, overrides, named):
     from erpbridge import settings
+    from erpbridge.catalog import FLOWS
 
+    models = {flow.settings().__name__: flow.settings() for flow in FLOWS.values()}  # in their flow packages
     with pytest.raises(settings.SettingsError, match=rf"{named}: "):
-        settings.parse(getattr(settings, model), overrides, "the Variable")
+        settings.parse(models[model], overrides, "the Variable")

@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
@@ -105,6 +106,24 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
                                lambda asked: (["Approve excluding flagged rows"], {"reason": "flagged rows wait"}),
                                {**PERIOD, "inbox": str(inbox)})
     ran("horizon_payroll_time_import", run)
+
+    # Horizon payroll payments -> pain.001 files in the bank folder
+    from tests.flows.test_horizon_payroll_payments import PAYMENTS, RUN
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYMENTS", json.dumps({"bank_folder": str(bank)}))
+    run_pk = horizon.seed(payroll_runs=[RUN])["payroll_runs"][0]
+    horizon.seed(payroll_payments=[{**p, "Run": run_pk} for p in PAYMENTS])
+    ran("horizon_payroll_payments", run_dag("horizon_payroll_payments"))
+
+    # Horizon absences -> Severa activities
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES", json.dumps({"absence_types": {"ATV": "VAC"}}))
+    severa_with({"users": [{"firstName": "Jānis", "lastName": "Bērziņš", "code": "E1"}],
+                 "activitytypes": [{"name": "Vacation", "code": "VAC", "category": "Absences"}]})
+    horizon.seed(absences=[{"EmployeeCode": "E1", "DateFrom": date.today().isoformat(),
+                            "DateTo": date.today().isoformat(), "AbsenceType": "ATV"}])
+    ran("horizon_severa_absences", run_dag("horizon_severa_absences"))
 
     # e-shop <-> ERP: an order with a NIP through orders, payments and the catalog; then a refused consumer secret
     from tests.flows.eshop_shop import ESHOP_WAREHOUSE, NIP_COMPANY, Shop

@@ -91,3 +91,26 @@ def test_admin_state_and_reset(base):
     assert state["absences"][0]["AbsenceType"] == "ATV"
     requests.post(f"{base}/_sim/reset", timeout=5).raise_for_status()
     assert requests.get(f"{base}/_sim/state", timeout=5).json()["employees"] == []
+
+
+def test_payroll_runs_and_payments_are_read_only_queries_with_the_run_as_a_reference(base):
+    seeded = requests.post(f"{base}/_sim/seed", json={"payroll_runs": [
+        {"Period": "2025-03", "PayDate": "2025-04-05", "Currency": "EUR", "Status": "CONFIRMED"},
+        {"Period": "2025-04", "PayDate": "2025-05-05", "Currency": "EUR", "Status": "DRAFT"}]}, timeout=5).json()
+    confirmed, _ = seeded["payroll_runs"]
+    payment = {"Run": confirmed, "EmployeeCode": "E1001", "EmployeeName": "Jānis Bērziņš",
+               "IBAN": "LV87HABA0551012345678", "NetAmount": "1234.56", "PayerIBAN": "LV11RIKO0002013001234"}
+    for amount in ("1234.56", "1300.00"):  # the same run and employee again replaces the payment
+        requests.post(f"{base}/_sim/seed", json={"payroll_payments": [{**payment, "NetAmount": amount}]},
+                      timeout=5).raise_for_status()
+
+    runs = query(base, "TdmAlgSarBL", columns="Period,Status", criteria="Status=CONFIRMED;PayDate<2026-01-01")
+    payments = query(base, "TdmAlgIzmBL", criteria=f"Run={confirmed}")
+
+    assert [(r["Period"], r["Status"]) for r in runs] == [("2025-03", "CONFIRMED")]
+    assert [(p["Run"], p["EmployeeCode"], p["NetAmount"]) for p in payments] == [
+        (f"/rest/TdmAlgSarBL/{confirmed}", "E1001", "1300.00")]
+    refused = requests.get(f"{base}/rest/TdmAlgIzmBL/template", auth=AUTH, timeout=5)
+    assert refused.status_code == 405 and ET.fromstring(refused.content).findtext("code") == "NOT_ALLOWED"
+    orphan = requests.post(f"{base}/_sim/seed", json={"payroll_payments": [{**payment, "Run": 999}]}, timeout=5)
+    assert orphan.status_code == 400 and "no payroll run 999" in orphan.text

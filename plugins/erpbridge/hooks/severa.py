@@ -188,6 +188,17 @@ class SeveraHook(HttpSystemHook):
         return body[0] if isinstance(body, list) else body
 
 
+    def delete(self, resource: str, guid: str) -> bool:
+        """DELETE; False when Severa no longer has the record (deleted before)."""
+        try:
+            self.request("DELETE", f"v1/{resource}/{guid}", write=True)
+        except RecordRejected as exc:
+            if exc.category == "NotFound":
+                return False
+            raise
+        return True
+
+
 class _TokenRejected(Exception):
     pass
 

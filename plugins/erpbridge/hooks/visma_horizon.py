@@ -12,6 +12,11 @@ module (the simulator in include/simulators/horizon.py implements the same):
 - Class and field names below (:data:`EMPLOYEE`, :data:`ABSENCE`, :data:`TIME_IMPORT`, and the
   ``*_FIELDS`` maps from the API's names to ours). A time import row posted again for the same
   employee, date and time type replaces the previous one (the import is idempotent by that key).
+- Payroll runs and their net payments (:data:`PAYROLL_RUN`, :data:`PAYROLL_PAYMENT`, the ``*_FIELDS``
+  maps): Horizon's payroll module publishes no REST classes for them. A run is paid once it has
+  ``Status`` ``CONFIRMED``; each payment names the employee's IBAN and the company account paying it
+  (``PayerIBAN``); ``NetAmount`` is decimal text with a point.
+- A cancelled absence is deleted: no longer listed, ``GET`` of its pk answers 404 ``NOT_FOUND``.
 - Errors: ``<error><code/><message/></error>``; 400/404/409/422 = the record is refused.
 
 Records leave this hook as plain dicts with our field names.
@@ -30,6 +35,9 @@ from erpbridge.hooks.base import HttpSystemHook
 EMPLOYEE = "TdmDarbBaseBL"
 ABSENCE = "TdmPrombBL"
 TIME_IMPORT = "TdmLaikaImportBL"
+PAYROLL_RUN = "TdmAlgSarBL"
+PAYROLL_PAYMENT = "TdmAlgIzmBL"
+CONFIRMED = "CONFIRMED"
 PAGE_SIZE = 500
 EMPLOYEE_FIELDS = {  # API name -> our name
     "EmployeeCode": "code", "FirstName": "first_name", "LastName": "last_name", "Department": "department",
@@ -40,6 +48,10 @@ ABSENCE_FIELDS = {"EmployeeCode": "employee_code", "DateFrom": "date_from", "Dat
                   "AbsenceType": "absence_type"}
 TIME_FIELDS = {"EmployeeCode": "employee_code", "Date": "date", "TimeType": "time_type", "Hours": "hours",
                "Comment": "comment"}
+PAYROLL_RUN_FIELDS = {"Period": "period", "PayDate": "pay_date", "Currency": "currency", "Status": "status",
+                      "Changed": "changed"}
+PAYMENT_FIELDS = {"EmployeeCode": "employee_code", "EmployeeName": "name", "IBAN": "iban", "NetAmount": "net_amount",
+                  "PayerIBAN": "payer_iban"}
 RECORD_STATUSES = {400, 404, 409, 422}
 
 
@@ -142,9 +154,19 @@ class VismaHorizonHook(HttpSystemHook):
         return employees
 
     def absences(self, start: date, end: date) -> list[dict]:
-        """Absences overlapping [start, end]."""
+        """Absences overlapping [start, end], each with its ``pk``."""
         rows = self.query(ABSENCE, list(ABSENCE_FIELDS), [f"DateFrom<={end.isoformat()}", f"DateTo>={start.isoformat()}"])
-        return [{ours: row.get(api) for api, ours in ABSENCE_FIELDS.items()} for row in rows]
+        return [_absence(row) for row in rows]
+
+    def absence(self, pk: str) -> dict | None:
+        """One absence by pk; None when Horizon no longer has it (a cancelled absence is deleted)."""
+        try:
+            root = self.request("GET", f"{ABSENCE}/{pk}")
+        except RecordRejected as exc:
+            if exc.category == "NOT_FOUND":
+                return None
+            raise
+        return _absence(_entity(xml.child(root, "entity")))
 
     # --- payroll time import --------------------------------------------------------------------
 
@@ -157,6 +179,20 @@ class VismaHorizonHook(HttpSystemHook):
         rows = self.query(TIME_IMPORT, list(TIME_FIELDS), [f"Date>={start.isoformat()}", f"Date<={end.isoformat()}"])
         return [{ours: (float(row[api]) if ours == "hours" else row.get(api)) for api, ours in TIME_FIELDS.items()}
                 for row in rows]
+
+
+    # --- payroll runs and their payments ------------------------------------------------------------
+
+    def confirmed_payroll_runs(self, paid_from: date | None = None) -> list[dict]:
+        """The confirmed payroll runs (paid on or after ``paid_from``, when given), each with its ``pk``."""
+        criteria = [f"Status={CONFIRMED}"] + ([f"PayDate>={paid_from.isoformat()}"] if paid_from else [])
+        rows = self.query(PAYROLL_RUN, list(PAYROLL_RUN_FIELDS), criteria)
+        return [{"pk": row["pk"], **{ours: row.get(api) for api, ours in PAYROLL_RUN_FIELDS.items()}} for row in rows]
+
+    def payroll_payments(self, run_pk: str) -> list[dict]:
+        """The net payments of one payroll run (amounts as text, exactly as Horizon gives them)."""
+        rows = self.query(PAYROLL_PAYMENT, list(PAYMENT_FIELDS), [f"Run={run_pk}"])
+        return [{ours: row.get(api) for api, ours in PAYMENT_FIELDS.items()} for row in rows]
 
 
 def _parse(response):
@@ -179,6 +215,10 @@ def _entity(element) -> dict:
         href = xml.text(child, "href")
         row[child.tag] = href.rsplit("/", 1)[-1] if href else (child.text or None)
     return row
+
+
+def _absence(row: dict) -> dict:
+    return {"pk": row.get("pk"), **{ours: row.get(api) for api, ours in ABSENCE_FIELDS.items()}}
 
 
 def _employee(row: dict) -> dict:

@@ -1,0 +1,1 @@
+"""Visma Horizon -> Visma Severa: absences as Severa activities of category Absences."""
