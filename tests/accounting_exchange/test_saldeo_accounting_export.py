@@ -271,3 +271,9 @@ def test_the_trigger_form_needs_nothing_filled_in(airflow_db):
     from tests.test_dag_files import test_trigger_form_needs_nothing_filled_in as form_check
 
     form_check(airflow_db, DAG_ID)
+
+
+def test_a_company_without_a_hub_company_runs_without_a_connection(airflow_db, ledger, configure, monkeypatch):
+    configure(company_program_id="")
+    monkeypatch.delenv("AIRFLOW_CONN_SALDEO_DEFAULT", raising=False)
+    assert run().get_task_instance("export_documents").xcom_pull() == {}
