@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from include.airflow_services import airflow_settings, import_connections_and_pools, pools, wait_healthy
-from include.simulators import envoice, fakturownia, horizon, netvisor, saldeo, severa, standard_books, woocommerce
+from include.simulators import envoice, fakturownia, horizon, netvisor, severa, standard_books, woocommerce
 from include.simulators.client import SimulatorAdmin, launch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,9 +75,6 @@ def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger"
             "login": woocommerce.DEFAULT_CONFIG["consumer_key"], "password": woocommerce.DEFAULT_CONFIG["consumer_secret"]},
         "fakturownia_default": {
             "conn_type": "fakturownia", **_base_url(urls["fakturownia"]), "password": fakturownia.DEFAULT_CONFIG["api_token"]},
-        "saldeo_default": {
-            "conn_type": "saldeo", **_base_url(urls["saldeo"]), "login": next(iter(saldeo.DEFAULT_CONFIG["users"])),
-            "password": next(iter(saldeo.DEFAULT_CONFIG["users"].values()))},
         # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
         "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": ledger_db},
     }
@@ -139,15 +136,6 @@ def seed_payroll_inbox() -> dict[str, str]:
     return {"AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYROLL": json.dumps({"inbox_roots": [str(inbox)]})}
 
 
-def accounting_exchange_settings() -> dict[str, str]:
-    """The accounting export of the hub's demo company into the sandbox's exchange folder."""
-    folder = STATE / "accounting_exchange"
-    folder.mkdir(parents=True, exist_ok=True)
-    company = saldeo.DEMO_SEED["companies"][0]["program_id"]
-    return {"AIRFLOW_VAR_ERPBRIDGE_SALDEO_ACCOUNTING": json.dumps(
-        {"company_program_id": company, "destination": str(folder), "accounts": {"Materiały biurowe": "402-01"}})}
-
-
 def horizon_outbound_settings() -> dict[str, str]:
     """The bank folder payroll payment files go to, and the demo's absence type mapping (Horizon -> Severa)."""
     bank = STATE / "bank_outbox"
@@ -198,7 +186,6 @@ def main() -> None:
         configure_simulators(urls)
         env = airflow_env(uri)
         env.update(seed_payroll_inbox())
-        env.update(accounting_exchange_settings())
         env.update(horizon_outbound_settings())
         print("Preparing Airflow's metadata DB (migration, pools, connections) ...", flush=True)
         import_connections_and_pools(env, connections(urls, uri), pools())

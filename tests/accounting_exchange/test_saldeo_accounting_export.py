@@ -228,20 +228,6 @@ def test_the_four_failure_kinds_each_show_their_own_reason_in_the_control_room(h
     assert [(r["source_id"], r["error_category"]) for r in waiting] == [("5004", "UNMAPPED_ACCOUNT")]
 
 
-def test_the_demo_exports_the_hub_demo_document_with_the_sandbox_settings(airflow_db, ledger, saldeo, tmp_path,
-                                                                          monkeypatch):
-    from include import sandbox
-    from include.simulators import saldeo as saldeo_sim
-
-    monkeypatch.setattr(sandbox, "STATE", tmp_path)
-    for name, value in sandbox.accounting_exchange_settings().items():
-        monkeypatch.setenv(name, value)
-    saldeo.seed(**saldeo_sim.DEMO_DOCUMENTS)
-    run()
-    [written] = (tmp_path / "accounting_exchange").iterdir()
-    assert b'"FV 12/2026"' in written.read_bytes() and ready(saldeo) == []
-
-
 def test_two_client_companies_each_get_their_own_files_from_their_own_hub_company(airflow_db, ledger, saldeo,
                                                                                  tmp_path, monkeypatch):
     import yaml
@@ -278,3 +264,16 @@ def test_a_dry_run_says_what_would_be_exported_and_writes_nothing(hub, ledger, d
         "would_export": 3, "would_reject": 1, "already_in_a_file": 0}
     assert list(destination.iterdir()) == [] and ready(hub) == [5001, 5002, 5003, 5004]
     assert log_rows(ledger) == [] and ledger.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+
+
+def test_the_trigger_form_needs_nothing_filled_in(airflow_db):
+    """The house check of tests/test_dag_files.py (whose FORM_DAGS the browser tests also trigger)."""
+    from tests.test_dag_files import test_trigger_form_needs_nothing_filled_in as form_check
+
+    form_check(airflow_db, DAG_ID)
+
+
+def test_a_company_without_a_hub_company_runs_without_a_connection(airflow_db, ledger, configure, monkeypatch):
+    configure(company_program_id="")
+    monkeypatch.delenv("AIRFLOW_CONN_SALDEO_DEFAULT", raising=False)
+    assert run().get_task_instance("export_documents").xcom_pull() == {}

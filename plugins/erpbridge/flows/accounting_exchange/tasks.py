@@ -29,7 +29,8 @@ def export_documents(settings: dict, scope: dict, params: dict | None = None) ->
 
     scope = Scope.of(scope)
     config = scope.parse_settings(settings)
-    hook = Connection.get(scope.conn_id("saldeo")).get_hook()
+    # a company without a hub company exports nothing: it needs no SaldeoSMART connection either
+    hook = Connection.get(scope.conn_id("saldeo")).get_hook() if config.company_program_id else None
     ledger = scope.ledger()
     params = params or {}
     try:
