@@ -8,8 +8,8 @@ from airflow.sdk import Param
 
 from erpbridge.companies import CompanyFlow
 from erpbridge.dag_factory import company_dags
-from erpbridge.engine.tasks import migrate_ledger
-from erpbridge.flows.standardbooks_envoice.tasks import load_settings, transfer_documents
+from erpbridge.engine.tasks import load_settings, migrate_ledger
+from erpbridge.flows.standardbooks_envoice.tasks import transfer_documents
 
 
 @company_dags(

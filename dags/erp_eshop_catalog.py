@@ -8,8 +8,8 @@ from airflow.sdk import Param
 
 from erpbridge.companies import CompanyFlow
 from erpbridge.dag_factory import company_dags
-from erpbridge.engine.tasks import migrate_ledger
-from erpbridge.flows.eshop_erp.tasks import load_settings, sync_catalog
+from erpbridge.engine.tasks import load_settings, migrate_ledger
+from erpbridge.flows.eshop_erp.tasks import sync_catalog
 
 
 @company_dags(

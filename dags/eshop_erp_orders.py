@@ -8,8 +8,8 @@ from airflow.sdk import Param
 
 from erpbridge.companies import CompanyFlow
 from erpbridge.dag_factory import company_dags
-from erpbridge.engine.tasks import migrate_ledger
-from erpbridge.flows.eshop_erp.tasks import import_orders, load_settings
+from erpbridge.engine.tasks import load_settings, migrate_ledger
+from erpbridge.flows.eshop_erp.tasks import import_orders
 
 
 @company_dags(

@@ -4,8 +4,8 @@ from airflow.sdk import Param
 
 from erpbridge.companies import CompanyFlow
 from erpbridge.dag_factory import company_dags
-from erpbridge.engine.tasks import migrate_ledger, retry_records_param
-from erpbridge.flows.severa_netvisor.tasks import REGISTERS, load_settings, sync_register
+from erpbridge.engine.tasks import load_settings, migrate_ledger, retry_records_param
+from erpbridge.flows.severa_netvisor.tasks import REGISTERS, sync_register
 
 
 @company_dags(

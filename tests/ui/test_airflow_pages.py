@@ -235,16 +235,21 @@ def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser
         return kind, text
 
     def dismiss(toast) -> None:
-        """Close the toast as a person would: Airflow's toasts stay while the page is idle or hovered, and a
-        stack of them covers the lower rows' buttons."""
-        for close in toast.find_elements(By.CSS_SELECTOR, "[data-part=close-trigger]"):
-            wait_for(lambda: close.click() or True, what="the toast's close button")
+        """Close the toast as a person would, then move the pointer off it: Airflow's toasts stay while the page
+        is idle or hovered, and a stack of them covers the lower rows' buttons. Clicked again until it closes."""
         def closed() -> bool:
             try:
-                return not toast.is_displayed()
+                return toast.get_attribute("data-state") == "closed" or not toast.is_displayed()
             except StaleElementReferenceException:
                 return True
-        wait_for(closed, what="the toast to close")
+
+        def close() -> bool:
+            if not closed():
+                for button in toast.find_elements(By.CSS_SELECTOR, "[data-part=close-trigger]"):
+                    button.click()
+                ActionChains(browser).move_to_element(browser.find_element(By.TAG_NAME, "thead")).perform()
+            return closed()
+        wait_for(close, what="the toast to close")
 
     for conn_id in SIMULATOR_CONNECTIONS:
         kind, text = test_button(conn_id)

@@ -1,4 +1,4 @@
-"""Tasks every flow starts with, and the ``retry_records`` Param the register DAGs share."""
+"""Tasks every flow starts with (ledger migrations, the settings checked), and the ``retry_records`` Param the register DAGs share."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from airflow.sdk import Param, task
 
-from erpbridge.engine.run_context import LEDGER_CONN_ID
+from erpbridge.engine.run_context import LEDGER_CONN_ID, Scope
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,14 @@ def migrate_ledger() -> list[str]:
         ledger.close()
     log.info("ledger migrations applied now: %s", ", ".join(applied) or "none (up to date)")
     return applied
+
+
+@task
+def load_settings(scope: dict) -> dict:
+    """Validate the company's settings of the flow before anything moves; a bad key fails the run naming it."""
+    loaded = Scope.of(scope).load_settings()
+    log.info("settings: %s", loaded.model_dump_json())
+    return loaded.model_dump(mode="json")
 
 
 def retry_records_param() -> Param:

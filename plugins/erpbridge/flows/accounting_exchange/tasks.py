@@ -12,14 +12,6 @@ log = logging.getLogger(__name__)
 
 
 @task
-def load_settings(scope: dict) -> dict:
-    """Validate the company's settings before anything moves; a bad key fails the run naming it."""
-    loaded = Scope.of(scope).load_settings()
-    log.info("settings: %s", loaded.model_dump_json())
-    return loaded.model_dump(mode="json")
-
-
-@task
 def export_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """The documents marked for export in SaldeoSMART -> one exchange file in the destination -> marked in the hub
     (with ``reexport_month``, that month's files written again as they were; with ``dry_run``, only logged)."""

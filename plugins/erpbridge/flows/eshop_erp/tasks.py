@@ -12,14 +12,6 @@ from erpbridge.engine.run_context import Scope
 log = logging.getLogger(__name__)
 
 
-@task
-def load_settings(scope: dict) -> dict:
-    """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
-    loaded = Scope.of(scope).load_settings()
-    log.info("settings: %s", loaded.model_dump_json())
-    return loaded.model_dump(mode="json")
-
-
 def _run(scope: dict, settings: dict, work) -> dict:
     """``work(config, ledger, shop, erp)`` on the flow's ledger with the validated settings and the company's
     shop and ERP; its counts logged and returned."""

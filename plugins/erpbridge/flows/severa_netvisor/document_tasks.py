@@ -152,8 +152,7 @@ def transfer_documents(settings: dict, scope: dict, params: dict | None = None, 
 
 def document_tasks(cf) -> None:
     """The task chain of one company's document DAG (called by the DAG file with its ``CompanyFlow``)."""
-    from erpbridge.engine.tasks import migrate_ledger
-    from erpbridge.flows.severa_netvisor.tasks import load_settings
+    from erpbridge.engine.tasks import load_settings, migrate_ledger
 
     scope, pool = cf.scope(), cf.pool("netvisor")
     settings = load_settings(scope)

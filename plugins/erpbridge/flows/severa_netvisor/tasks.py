@@ -16,14 +16,6 @@ REGISTERS = ("customers", "products", "dimensions")
 
 
 @task
-def load_settings(scope: dict) -> dict:
-    """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
-    loaded = Scope.of(scope).load_settings()
-    log.info("settings: %s", loaded.model_dump_json())
-    return loaded.model_dump()
-
-
-@task
 def sync_register(register: str, settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Sync one register in its configured direction; returns the counts (shown in XCom)."""
     from erpbridge.engine.registry import RegistrySync

@@ -69,14 +69,6 @@ def sync_master_data(entity: str, scope: dict, params: dict | None = None) -> di
 
 
 @task
-def load_settings(scope: dict) -> dict:
-    """Validate the flow's settings before anything moves; a bad key fails the run naming it."""
-    loaded = Scope.of(scope).load_settings()
-    log.info("settings: %s", loaded.model_dump_json())
-    return loaded.model_dump()
-
-
-@task
 def transfer_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """Move every published Envoice document (or the ones named) into Standard Books, exactly once."""
     from erpbridge.engine.documents import DocumentTransfer
