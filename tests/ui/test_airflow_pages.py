@@ -223,7 +223,8 @@ def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser
     def test_button(conn_id: str, screenshot: str = "") -> tuple[str, str]:
         """Press the row's Test button; the type (success / error) and text of the toast it brings."""
         toasts = "[data-scope=toast][data-part=root]"
-        seen = {t.get_attribute("id") for t in browser.find_elements(By.CSS_SELECTOR, toasts)}
+        seen = set(browser.execute_script(  # in one read: a closing toast may leave the page meanwhile
+            "return [...document.querySelectorAll(arguments[0])].map(t => t.id)", toasts))
         row = [r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if conn_id in r.text.split()][0]
         press(row.find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']"))
         toast = wait_for(lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, toasts)
