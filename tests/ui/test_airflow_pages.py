@@ -227,8 +227,9 @@ def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser
             "return [...document.querySelectorAll(arguments[0])].map(t => t.id)", toasts))
         row = [r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if conn_id in r.text.split()][0]
         press(row.find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']"))
-        toast = wait_for(lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, toasts)
-                                  if t.get_attribute("id") not in seen][0], what=f"the test result of {conn_id}")
+        toast = wait_for(lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, toasts)  # shown with its text
+                                  if t.get_attribute("id") not in seen and t.text.strip()][0],
+                         what=f"the test result of {conn_id}")
         kind, text = toast.get_attribute("data-type"), toast.text
         if screenshot:
             shot(browser, screenshot)
