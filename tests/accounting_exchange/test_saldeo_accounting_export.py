@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def test_an_unknown_format_version_is_its_own_reason_and_nothing_moves(hub, ledg
     run("failed")
     [(entity, source, _, category, reason, _)] = log_rows(ledger, "failed")
     assert (entity, source, category) == ("exchange_file", "settings", "FORMAT_VERSION")
-    assert "epp 1.11 is not one this export writes (it writes: epp 1.05; optima 2.00)" in reason and "What to do" in reason
+    assert "epp 1.11 is not one this export writes (it writes: epp 1.05; optima 2.00; ksef_fa3 1-0E)" in reason and "What to do" in reason
     assert list(destination.iterdir()) == [] and hub.requests() == []
 
 
@@ -199,6 +200,23 @@ def test_optima_xml_is_written_when_the_settings_ask_for_it(hub, ledger, destina
     [written] = destination.iterdir()
     assert written.name == f"{COMPANY}-0000005001.xml" and b"http://www.comarch.pl/cdn/optima/offline" in written.read_bytes()
     assert ready(hub) == []
+
+
+def test_ksef_fa3_invoices_are_written_and_a_document_the_schema_refuses_waits(hub, ledger, destination, configure):
+    hub.seed(documents=[hub_seed(5005, number="FV 10/2026", contractor={**CONTRACTOR, "vat_number": "0123"})])
+    configure(format="ksef_fa3", format_version="1-0E", ksef_exemption_basis="art. 43 ust. 1 pkt 37 ustawy o VAT")
+    run()
+    [written] = destination.iterdir()
+    assert written.name == f"{COMPANY}-0000005001.zip"
+    with zipfile.ZipFile(written) as archive:
+        assert archive.namelist() == ["5001.xml", "5002.xml", "5003.xml"]
+        assert b'kodSystemowy="FA (3)"' in archive.read("5001.xml")
+    assert ready(hub) == [5005]
+    [(entity, source, category, reason)] = ledger.execute(
+        "SELECT entity, source_id, error_category, reason FROM quarantine").fetchall()
+    assert (entity, source, category) == ("document", "5005", "INVALID_DATA")
+    assert reason.startswith("document FV 10/2026 (Saldeo id 5005): not a valid FA(3) invoice: "
+                             "Faktura/Podmiot1/DaneIdentyfikacyjne/NIP:")
 
 
 def test_the_four_failure_kinds_each_show_their_own_reason_in_the_control_room(hub, ledger, destination, configure,

@@ -18,7 +18,7 @@ from calendar import monthrange
 from datetime import date
 
 from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordRejected
-from erpbridge.flows.accounting_exchange import epp, files, optima
+from erpbridge.flows.accounting_exchange import epp, files, ksef_fa3, optima
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
@@ -31,7 +31,10 @@ DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
 FORMATS = {
     "epp": ("epp", epp.VERSIONS, lambda documents, s: epp.render(documents, s.sender, s.format_version)),
     "optima": ("xml", optima.VERSIONS, lambda documents, s: optima.render(documents, s.company_program_id, s.registers)),
+    "ksef_fa3": ("zip", ksef_fa3.VERSIONS, ksef_fa3.render),
 }
+# format -> what a document must pass beyond the mapping to be written in it: (document, settings, variable)
+CHECKS = {"ksef_fa3": ksef_fa3.check}
 
 
 class ExportFailed(ExternalSystemError):
@@ -61,7 +64,7 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
             counts["already_in_a_file"] += 1
             continue
         try:
-            mapped.append(to_accounting(document, settings, variable))
+            mapped.append(map_document(document, settings, variable))
         except RecordRejected as refused:
             reject(hub_ids, document, refused)
             counts["rejected"] += 1
@@ -88,7 +91,7 @@ def preview(settings: AccountingExportSettings, ledger: Ledger, hook, variable: 
         if document["document_id"] in in_files:
             continue
         try:
-            mapped = to_accounting(document, settings, variable)
+            mapped = map_document(document, settings, variable)
         except RecordRejected as refused:
             log.warning("dry run, would refuse: %s", refused.reason)
             counts["would_reject"] += 1
@@ -96,6 +99,14 @@ def preview(settings: AccountingExportSettings, ledger: Ledger, hook, variable: 
         log.info("dry run, would export %s (Saldeo id %s), %s gross", mapped.number, mapped.saldeo_id, mapped.gross)
         counts["would_export"] += 1
     return counts
+
+
+def map_document(document: dict, settings: AccountingExportSettings, variable: str) -> AccountingDocument:
+    """The hub document mapped, and checked by its format's own rules (RecordRejected when refused)."""
+    mapped = to_accounting(document, settings, variable)
+    if settings.format in CHECKS:
+        CHECKS[settings.format](mapped, settings, variable)
+    return mapped
 
 
 def check_format(settings: AccountingExportSettings, ledger: Ledger, variable: str) -> str:

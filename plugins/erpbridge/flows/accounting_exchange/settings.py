@@ -31,8 +31,10 @@ class AccountingExportSettings(Strict):
     company_program_id: str = ""  # the company's program id in the hub; empty: nothing is exported
     # the folder exchange files are written to (set by an administrator here, never from a run's Params)
     destination: Annotated[str, Field(pattern=r"^/")] = "/opt/airflow/data/accounting_exchange"
-    format: str = "epp"  # "epp" (EDI++) or "optima" (Comarch ERP Optima offline XML)
-    format_version: str = "1.05"  # epp: 1.05; optima: 2.00
+    format: str = "epp"  # "epp" (EDI++), "optima" (Comarch ERP Optima offline XML) or "ksef_fa3" (KSeF FA(3))
+    format_version: str = "1.05"  # epp: 1.05; optima: 2.00; ksef_fa3: 1-0E
+    # ksef_fa3: the legal basis of a VAT exemption (FA(3) P_19A), written on documents with a "zw" row
+    ksef_exemption_basis: str = ""
     sender: Sender = Sender()
     # hub document category (CATEGORY) -> the accounting program's account / category its posting scheme uses
     accounts: dict[Text, Text] = {}
