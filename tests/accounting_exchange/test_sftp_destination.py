@@ -6,6 +6,7 @@ the file stays in the ledger and the next run delivers it."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -84,3 +85,21 @@ def test_a_folder_without_rights_is_its_own_reason_and_the_next_run_delivers(hub
         assert list(sftp_server.root.iterdir()) == [] and ready(hub) == [5001, 5002, 5003]
     run()
     assert (sftp_server.root / FILE).read_bytes() == EXPECTED.read_bytes() and ready(hub) == []
+
+
+def test_the_connection_test_names_a_server_that_is_not_there_and_a_host_key_that_is_no_key(sftp_server, monkeypatch):
+    def check(**changes) -> tuple[bool, str]:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps({
+            "conn_type": "erpbridge_sftp", "host": "127.0.0.1", "login": sftp_server.user,
+            "password": sftp_server.private_key, **changes}))
+        return ExchangeSftpHook(CONN_ID).test_connection()
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    ok, message = check(port=port, extra={"host_key": sftp_server.host_key, "timeout": 5})
+    assert not ok and message.startswith(f"cannot reach the SFTP server 127.0.0.1:{port} of connection {CONN_ID}")
+    ok, message = check(port=sftp_server.port, extra={"host_key": "ssh-ed25519 not-base64!"})
+    assert not ok and f"host_key of connection {CONN_ID} is not a public key line" in message
+    ok, message = check(port=sftp_server.port, extra={"host_key": sftp_server.host_key})
+    assert ok and f"SFTP server 127.0.0.1:{sftp_server.port} accepted the user" in message, message

@@ -10,6 +10,7 @@ existing file (the ``posix_rename`` call in :meth:`ExchangeSftpHook.write_atomic
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import logging
 import os
@@ -24,6 +25,7 @@ from airflow.sdk import BaseHook
 log = logging.getLogger(__name__)
 
 KEY_TYPES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
+UNKNOWN_HOST = "not found in known_hosts"  # paramiko's RejectPolicy refusing a server it has no key for
 
 
 class SftpRefused(Exception):
@@ -67,9 +69,15 @@ class ExchangeSftpHook(BaseHook):
             return
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         if extra.get("host_key"):
-            kind, data = str(extra.get("host_key")).split()[:2]
+            try:
+                kind, data = str(extra.get("host_key")).split()[:2]
+                key = paramiko.PKey.from_type_string(kind, base64.b64decode(data, validate=True))
+            except (ValueError, binascii.Error, paramiko.SSHException) as exc:
+                raise SftpRefused("HOST_KEY", f"host_key of connection {self.conn_id} is not a public key line "
+                                  f"({exc}). What to do: paste the server's key as ssh-keyscan prints it, e.g. "
+                                  "'ssh-ed25519 AAAA...'.") from None
             name = conn.host if (conn.port or 22) == 22 else f"[{conn.host}]:{conn.port}"
-            client.get_host_keys().add(name, kind, paramiko.PKey.from_type_string(kind, base64.b64decode(data)))
+            client.get_host_keys().add(name, kind, key)
         else:
             client.load_system_host_keys()
 
@@ -82,9 +90,9 @@ class ExchangeSftpHook(BaseHook):
                 return {"pkey": key_type.from_private_key(io.StringIO(secret.strip() + "\n"))}
             except (paramiko.SSHException, ValueError):
                 continue
-        raise SftpRefused("CREDENTIALS", f"the private key in the password of connection "
-                                 f"{self.conn_id} cannot be read. What to do: paste the user's private key (OpenSSH "
-                                 "or PEM text, without a passphrase) or the password there.")
+        raise SftpRefused("CREDENTIALS", f"the private key in the password of connection {self.conn_id} cannot be "
+                          "read. What to do: paste the user's private key (OpenSSH or PEM text, without a passphrase) "
+                          "or the password there.")
 
     @contextmanager
     def sftp(self):
@@ -102,8 +110,12 @@ class ExchangeSftpHook(BaseHook):
                 f"the SFTP server {self.server} refused user {conn.login!r} of connection {self.conn_id} ({exc}). "
                 "What to do: the password or key was probably changed on the server; put the current one into that "
                 "connection's password.")) from None
-        except (paramiko.BadHostKeyException, paramiko.SSHException) as exc:
+        except paramiko.SSHException as exc:
             client.close()
+            if not isinstance(exc, paramiko.BadHostKeyException) and UNKNOWN_HOST not in str(exc):
+                raise SftpRefused("UNREACHABLE", (
+                    f"the SFTP server {self.server} of connection {self.conn_id} did not complete the SSH handshake: "
+                    f"{exc}. What to do: check that host and port name an SSH server.")) from None
             raise SftpRefused("HOST_KEY", (
                 f"the SFTP server {self.server} is not the one connection {self.conn_id} trusts: its host key is not "
                 f"the one in the connection's host_key ({exc}). What to do: if the server was replaced or "

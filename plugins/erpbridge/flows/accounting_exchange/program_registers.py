@@ -1,8 +1,8 @@
 """The accounting program's registers read from its EPP (EDI++) export: counterparties from the card section
 ``KONTRAHENCI`` (Table 14 of "Komunikacja - Struktura danych EDI++"), document categories and payment forms
 from the document headers (Table 3: field 19 "Kategoria (nazwa)", field 34 "Forma platnosci (nazwa)"), as
-SaldeoSMART ``*/merge`` items. Pure: a row that cannot be read raises RecordRejected naming the file, the line
-and the field; a file that is not EDI++ raises NotEpp.
+SaldeoSMART ``*/merge`` items. Pure: a card that cannot be read comes with a RecordRejected naming the file, the
+line and the field; a file that is not EDI++ raises NotEpp.
 
 ASSUMED, verify first (EDI++ names no ids for these): a category's and a payment form's program id in the hub
 is its name; a NIP is sent without the spaces and dashes a program may keep in it.
@@ -41,12 +41,13 @@ class Item:
 
 @dataclass
 class Export:
-    items: list[Item] = field(default_factory=list)
-    refused: list[tuple[Item, RecordRejected]] = field(default_factory=list)
+    """The items in the order the files give them, each with its refusal (None: readable)."""
+
+    entries: list[tuple[Item, RecordRejected | None]] = field(default_factory=list)
 
 
 def read(name: str, content: bytes) -> Export:
-    """Every register item of one exported file, and the rows refused (each with the item it would have been)."""
+    """Every register item of one exported file, a row that cannot be read with its refusal."""
     export = Export()
     section, keyword = None, None
     lines = content.decode(CODE_PAGE).splitlines()
@@ -66,13 +67,13 @@ def read(name: str, content: bytes) -> Export:
             keyword = row[0].strip()
         elif section == "[NAGLOWEK]":
             keyword = "document"
-            export.items.extend(document_items(row, where))
+            export.entries.extend((item, None) for item in document_items(row, where))
         elif section == "[ZAWARTOSC]" and keyword == CARD_CONTRACTORS:
             try:
-                export.items.append(contractor(row, where))
+                export.entries.append((contractor(row, where), None))
             except RecordRejected as refused:
-                export.refused.append((Item("contractor", row[1].strip() if len(row) > 1 else where, {}, where),
-                                       refused))
+                code = row[1].strip() if len(row) > 1 else ""
+                export.entries.append((Item("contractor", code or where, {}, where), refused))
     return export
 
 

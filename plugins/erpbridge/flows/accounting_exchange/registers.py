@@ -51,8 +51,7 @@ def exported_items(settings: RegistersSettings, ledger: Ledger, variable: str) -
             log.warning("%s", reason)
             continue
         ledger.release(SOURCE_FILE, [name])
-        merged.items.extend(export.items)
-        merged.refused.extend(export.refused)
+        merged.entries.extend(export.entries)
     return merged
 
 
@@ -66,10 +65,9 @@ def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str
     export = exported_items(settings, ledger, variable)
     counts: Counter = Counter()
     for kind in settings.registers:
-        items = {item.program_id: item for item in export.items if item.kind == kind}  # the last one wins
-        refused = {item.program_id: exc for item, exc in export.refused if item.kind == kind}
-        for program_id in refused:
-            items.pop(program_id, None)
+        latest = {item.program_id: (item, exc) for item, exc in export.entries if item.kind == kind}  # the last wins
+        items = {program_id: item for program_id, (item, exc) in latest.items() if exc is None}
+        refused = {program_id: exc for program_id, (_, exc) in latest.items() if exc is not None}
         known = ledger.mappings(kind, items)
         changed = [item for item in items.values()
                    if item.program_id not in known or known[item.program_id][1] != content_hash(item.fields)]
