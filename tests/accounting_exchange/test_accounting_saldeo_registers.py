@@ -149,6 +149,10 @@ def test_a_file_that_is_not_an_epp_export_is_named_and_the_others_go_on(hub, led
     assert (entity, source_id, category) == ("source_file", "zestawienie.epp", "SOURCE_FORMAT")
     assert "zestawienie.epp in" in reason and "its first line is not [INFO]" in reason and "What to do" in reason
     assert set(merged(hub, "contractor")) == {"K-001", "O-17"}
+    (source / "zestawienie.epp").unlink()
+    run()
+    assert [r[:2] for r in quarantine(ledger)] == [("contractor", "K-002")]
+    assert ledger.execute("SELECT source_id FROM transfer_log WHERE action = 'gone'").fetchall() == [("zestawienie.epp",)]
 
 
 def test_dry_run_writes_nothing(hub, ledger):

@@ -29,7 +29,7 @@ SOURCE_FILE = "source_file"  # the entity of a file that is not an EDI++ export
 
 def exported_items(settings: RegistersSettings, ledger: Ledger, variable: str) -> program_registers.Export:
     """Every item of every ``*.epp`` file directly in the source folder (local or SFTP), in name order (a later
-    file's item wins); a file that is not EDI++ is quarantined by name and the others go on."""
+    file's item wins); a file that is not EDI++ is quarantined by name (until it is gone) and the others go on."""
     try:
         exported = files.collect(settings.source, ".epp")
     except SftpRefused as refused:
@@ -52,6 +52,9 @@ def exported_items(settings: RegistersSettings, ledger: Ledger, variable: str) -
             continue
         ledger.release(SOURCE_FILE, [name])
         merged.entries.extend(export.entries)
+    names = {name for name, _ in exported}
+    ledger.gone(SOURCE_FILE, {name: f"{name} is no longer in {settings.source}"
+                              for name in ledger.quarantined(SOURCE_FILE) if name not in names})
     return merged
 
 
