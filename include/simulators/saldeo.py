@@ -21,12 +21,24 @@ What it serves, as that description gives it:
 * ``POST /api/xml/1.13/document/sync`` with ``DOCUMENT_SYNCS/DOCUMENT_SYNC`` (``SALDEO_ID``, ...,
   ``ACCOUNT_DOCUMENT_NUMBER``, ``DOCUMENT_STATUS`` BUFFER / INTRODUCED / BOOKED): the accounting number and
   status written back.
+* The registers' merges, per company (``?company_program_id=``), as ``tools/contractors.py`` and
+  ``tools/catalog.py`` build them: ``POST /api/xml/1.23/contractor/merge`` (``CONTRACTORS/CONTRACTOR``:
+  ``CONTRACTOR_PROGRAM_ID`` or ``CONTRACTOR_ID``, ``SHORT_NAME`` and ``FULL_NAME`` required, ``SUPPLIER``,
+  ``CUSTOMER``, ``VAT_NUMBER`` [CC]+8-15 digits, address, ``COUNTRY_ISO3166A2``, ...),
+  ``/api/xml/1.0/category/merge`` (``CATEGORIES/CATEGORY``: ``CATEGORY_PROGRAM_ID``, ``NAME`` required,
+  ``DESCRIPTION``), ``/api/xml/1.0/register/merge`` (``REGISTERS/REGISTER``) and
+  ``/api/xml/1.0/payment_method/merge`` (``PAYMENT_METHODS/PAYMENT_METHOD``: ``*_PROGRAM_ID`` or ``*_ID``,
+  ``NAME`` required). An item matched on its program id (or hub id) is updated (``MERGED``), any other is
+  created (``CREATED``); a refused one answers ``NOT_VALID`` with ``ERRORS/ERROR/{PATH,MESSAGE}``.
 
 Where the description is silent (ASSUMED here, and in the README's "assumed, verify first" table):
 the error codes and HTTP statuses (401 ``INVALID_SIGNATURE`` / ``UNKNOWN_USER``, 409 ``REQ_ID_USED``,
 429 ``CONCURRENT_REQUEST``, 404 ``UNKNOWN_COMPANY``, 400 ``INVALID_COMMAND``); the KSeF number as
 ``KSEF_NUMBER``; the per-item result of ``document/sync`` (``<DOCUMENT_SYNC><SALDEO_ID/><STATUS>OK |
-NOT_VALID</STATUS>``); a document synced with status INTRODUCED or BOOKED leaving the SALDEO policy's list.
+NOT_VALID</STATUS>``); a document synced with status INTRODUCED or BOOKED leaving the SALDEO policy's list;
+a merge's per-item result echoing the item's program id (``<CONTRACTOR><CONTRACTOR_PROGRAM_ID/>
+<CONTRACTOR_ID/><STATUS/>``, the same for the other registers) in the request's order; the messages'
+words (Polish, as the hub's users see them).
 
 Admin (``/_sim/``): ``POST /_sim/seed`` with ``{"companies": [...], "documents": [...]}``; config
 ``users`` ({username: token}) and ``hold_seconds`` (how long a request keeps its user busy).
@@ -41,6 +53,7 @@ import copy
 import gzip
 import hashlib
 import hmac
+import re
 import threading
 import zlib
 from datetime import date, datetime, timedelta, timezone
@@ -57,6 +70,18 @@ DEFAULT_CONFIG = {"users": {"erpbridge": "demo-saldeo-token"}, "hold_seconds": 0
 POLICIES = ("LAST_10_DAYS", "LAST_10_DAYS_OCRED", "SALDEO")
 SYNC_STATUSES = ("BUFFER", "INTRODUCED", "BOOKED")
 EXPORTED_STATUSES = ("INTRODUCED", "BOOKED")
+# register -> (container, item, the item's fields as the open client builds them, required fields)
+MERGES = {
+    "contractor": ("CONTRACTORS", "CONTRACTOR", (
+        "SHORT_NAME", "FULL_NAME", "SUPPLIER", "CUSTOMER", "VAT_NUMBER", "CITY", "POSTCODE", "STREET",
+        "COUNTRY_ISO3166A2", "TELEPHONE", "CONTACT_PERSON", "DESCRIPTION", "PAYMENT_DAYS"), ("SHORT_NAME", "FULL_NAME")),
+    "category": ("CATEGORIES", "CATEGORY", ("NAME", "DESCRIPTION"), ("NAME",)),
+    "register": ("REGISTERS", "REGISTER", ("NAME",), ("NAME",)),
+    "payment_method": ("PAYMENT_METHODS", "PAYMENT_METHOD", ("NAME",), ("NAME",)),
+}
+MERGE_PATHS = {"contractor": "/api/xml/1.23/contractor/merge", "category": "/api/xml/1.0/category/merge",
+               "register": "/api/xml/1.0/register/merge", "payment_method": "/api/xml/1.0/payment_method/merge"}
+VAT_NUMBER = re.compile(r"^[A-Z]{0,2}[0-9]{8,15}$")
 
 
 class SaldeoError(Exception):
@@ -115,6 +140,8 @@ class Hub:
         self.documents: dict[int, dict] = {}
         self.syncs: list[dict] = []
         self.req_ids: dict[str, set[str]] = {}
+        self.registers: dict[str, dict[str, dict[str, dict]]] = {kind: {} for kind in MERGES}  # kind -> company -> id
+        self.merges: list[dict] = []  # every merged item, in order (what a test counts as writes)
         self._next_id = 5000
 
     def seed(self, payload: dict) -> dict:
@@ -134,7 +161,40 @@ class Hub:
         return {"document_ids": created}
 
     def dump(self) -> dict:
-        return {"companies": self.companies, "documents": list(self.documents.values()), "syncs": self.syncs}
+        return {"companies": self.companies, "documents": list(self.documents.values()), "syncs": self.syncs,
+                "registers": self.registers, "merges": self.merges}
+
+    def merge(self, kind: str, company: str, item: Element) -> tuple[dict, list[tuple[str, str]]]:
+        """One merged item: (its result fields, [(path, message)] of what was refused)."""
+        _, tag, fields, required = MERGES[kind]
+        program_id = (item.findtext(f"{tag}_PROGRAM_ID") or "").strip()
+        hub_id = (item.findtext(f"{tag}_ID") or "").strip()
+        values = {name: (item.findtext(name) or "").strip() for name in fields if item.find(name) is not None}
+        errors = [(name, "Pole jest wymagane") for name in required if not values.get(name)]
+        if kind == "contractor" and values.get("VAT_NUMBER") and not VAT_NUMBER.match(values["VAT_NUMBER"]):
+            errors.append(("VAT_NUMBER", "Niepoprawny numer NIP"))
+        for flag in ("SUPPLIER", "CUSTOMER"):
+            if values.get(flag, "true") not in ("true", "false"):
+                errors.append((flag, "Wartość musi być true albo false"))
+        records = self.registers[kind].setdefault(company, {})
+        if program_id:
+            existing = records.get(program_id)
+        else:
+            existing = next((r for r in records.values() if hub_id and str(r["id"]) == hub_id), None)
+        if hub_id and existing is None:
+            errors.append((f"{tag}_ID", "Nie znaleziono obiektu o podanym identyfikatorze"))
+        result = {f"{tag}_PROGRAM_ID": program_id}
+        if errors:
+            return result, errors
+        if existing is None:
+            self._next_id += 1
+            existing = records[program_id or f"#{self._next_id}"] = {"id": self._next_id, "program_id": program_id}
+            result["STATUS"] = "CREATED"
+        else:
+            result["STATUS"] = "MERGED"
+        existing.update(values)
+        self.merges.append({"kind": kind, "company": company, "program_id": program_id, **values})
+        return {**result, f"{tag}_ID": str(existing["id"])}, []
 
     def company(self, program_id: str | None) -> str:
         if not program_id or program_id not in self.companies:
@@ -295,6 +355,34 @@ def create_app(config: dict | None = None) -> FastAPI:
                         add(error, "PATH", path)
                         add(error, "MESSAGE", message)
         return await serve(request, "document.sync", action)
+
+    def merge_route(kind: str):
+        container, tag, _, _ = MERGES[kind]
+
+        async def merge(request: Request) -> Response:
+            def action(params, root):
+                company = hub.company(params.get("company_program_id"))
+                items = decode_command(params.get("command", "")).findall(f"{container}/{tag}")
+                if not items:
+                    raise SaldeoError(400, "INVALID_COMMAND", f"no {container}/{tag} in command")
+                results = SubElement(root, container)
+                for item in items:
+                    fields, errors = hub.merge(kind, company, item)
+                    result = SubElement(results, tag)
+                    for name, value in fields.items():
+                        add(result, name, value)
+                    if errors:
+                        add(result, "STATUS", "NOT_VALID")
+                        block = SubElement(result, "ERRORS")
+                        for path, message in errors:
+                            error = SubElement(block, "ERROR")
+                            add(error, "PATH", path)
+                            add(error, "MESSAGE", message)
+            return await serve(request, f"{kind}.merge", action)
+        return merge
+
+    for kind, path in MERGE_PATHS.items():
+        app.post(path)(merge_route(kind))
 
     return app
 

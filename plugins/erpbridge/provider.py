@@ -145,6 +145,20 @@ CONNECTION_TYPES = [
         {"host": "https://saldeo.brainshare.pl"},
         _http_fields(timeout=60),
     ),
+    _conn_type(
+        "erpbridge_sftp",
+        "exchange_sftp.ExchangeSftpHook",
+        "SFTP (exchange files)",
+        {"host": "SFTP server host", "port": "Port (default 22)", "login": "User",
+         "password": "Password, or the user's private key (OpenSSH / PEM text)"},
+        {"host": "sftp.biuro.example", "port": "22"},
+        {
+            "host_key": _text("The server's host key as ssh-keyscan prints it (ssh-ed25519 AAAA...); empty: the "
+                              "worker's known_hosts"),
+            "no_host_key_check": _flag("Accept any server without checking its host key (only for a lab)", False),
+            "timeout": _number("Timeout in seconds (default 30)"),
+        },
+    ),
 ]
 
 SECRET_EXTRAS = sorted({name for conn_type in CONNECTION_TYPES for name, field in conn_type["conn-fields"].items()

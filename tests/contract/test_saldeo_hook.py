@@ -65,3 +65,17 @@ def test_an_unknown_company_is_a_system_error_naming_the_code(saldeo):
     with pytest.raises(ExternalSystemError) as failed:
         SaldeoHook().documents_to_export("NOPE")
     assert failed.value.category == "UNKNOWN_COMPANY" and "NOPE" in str(failed.value)
+
+
+def test_merge_sends_the_items_and_reads_the_per_item_results(saldeo):
+    hook = SaldeoHook()
+    items = [{"CONTRACTOR_PROGRAM_ID": "K-1", "SHORT_NAME": "Dostawca & Syn", "FULL_NAME": "Dostawca & Syn s.c.",
+              "SUPPLIER": "true", "VAT_NUMBER": "5252344078", "CITY": None},
+             {"CONTRACTOR_PROGRAM_ID": "K-2", "SHORT_NAME": "", "FULL_NAME": "Bez skrótu"}]
+    results = hook.merge("contractor", COMPANY, items)
+    hub_id = saldeo.state()["registers"]["contractor"][COMPANY]["K-1"]["id"]
+    assert results == {"K-1": (str(hub_id), None), "K-2": (None, "SHORT_NAME: Pole jest wymagane")}
+    assert saldeo.state()["registers"]["contractor"][COMPANY]["K-1"]["SHORT_NAME"] == "Dostawca & Syn"
+    assert "CITY" not in saldeo.state()["merges"][0]  # a None value is left out, not sent empty
+    assert hook.merge("category", COMPANY, [{"CATEGORY_PROGRAM_ID": "Paliwo", "NAME": "Paliwo"}]) == {
+        "Paliwo": (str(saldeo.state()["registers"]["category"][COMPANY]["Paliwo"]["id"]), None)}

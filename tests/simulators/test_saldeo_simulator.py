@@ -147,3 +147,35 @@ def test_one_request_at_a_time_per_user(saldeo):
     first.join()
     assert answers[0].status_code == 200
     assert second.status_code == 429 and body(second).findtext("ERROR_CODE") == "CONCURRENT_REQUEST"
+
+
+@pytest.mark.parametrize("path,container,tag", [
+    ("/api/xml/1.23/contractor/merge", "CONTRACTORS", "CONTRACTOR"),
+    ("/api/xml/1.0/category/merge", "CATEGORIES", "CATEGORY"),
+    ("/api/xml/1.0/register/merge", "REGISTERS", "REGISTER"),
+    ("/api/xml/1.0/payment_method/merge", "PAYMENT_METHODS", "PAYMENT_METHOD"),
+])
+def test_a_merge_creates_then_updates_by_program_id_and_refuses_an_item_with_a_path(saldeo, path, container, tag):
+    names = "<SHORT_NAME>Dostawca</SHORT_NAME><FULL_NAME>Dostawca Sp. z o.o.</FULL_NAME>" if tag == "CONTRACTOR" \
+        else "<NAME>Przelew</NAME>"
+    xml = (f"<ROOT><{container}><{tag}><{tag}_PROGRAM_ID>P-1</{tag}_PROGRAM_ID>{names}</{tag}>"
+           f"<{tag}><{tag}_PROGRAM_ID>P-2</{tag}_PROGRAM_ID></{tag}></{container}></ROOT>")
+    first = body(post(saldeo, path, {"command": command(xml)}, company_program_id=COMPANY))
+    assert first.findtext("STATUS") == "OK" and first.findtext("METAINF/OPERATION").endswith(".merge")
+    items = first.findall(f"{container}/{tag}")
+    assert [(i.findtext(f"{tag}_PROGRAM_ID"), i.findtext("STATUS")) for i in items] == [("P-1", "CREATED"),
+                                                                                       ("P-2", "NOT_VALID")]
+    assert items[1].findtext("ERRORS/ERROR/PATH") in ("SHORT_NAME", "NAME")
+    again = body(post(saldeo, path, {"command": command(xml)}, company_program_id=COMPANY))
+    [merged, _] = again.findall(f"{container}/{tag}")
+    assert (merged.findtext("STATUS"), merged.findtext(f"{tag}_ID")) == ("MERGED", items[0].findtext(f"{tag}_ID"))
+    kind = path.split("/")[-2]
+    assert list(saldeo.state()["registers"][kind][COMPANY]) == ["P-1"]
+
+
+def test_a_contractor_with_a_malformed_vat_number_is_not_valid(saldeo):
+    xml = ("<ROOT><CONTRACTORS><CONTRACTOR><CONTRACTOR_PROGRAM_ID>K-1</CONTRACTOR_PROGRAM_ID><SHORT_NAME>A</SHORT_NAME>"
+           "<FULL_NAME>A SA</FULL_NAME><VAT_NUMBER>12AB</VAT_NUMBER></CONTRACTOR></CONTRACTORS></ROOT>")
+    answer = body(post(saldeo, "/api/xml/1.23/contractor/merge", {"command": command(xml)}, company_program_id=COMPANY))
+    assert answer.findtext("CONTRACTORS/CONTRACTOR/STATUS") == "NOT_VALID"
+    assert answer.findtext("CONTRACTORS/CONTRACTOR/ERRORS/ERROR/PATH") == "VAT_NUMBER"

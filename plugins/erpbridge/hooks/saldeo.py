@@ -9,7 +9,9 @@ the error codes meaning a wrong user or token; ``BUSY`` - the code refusing a co
 ``SYNC_BATCH`` - documents per ``document/sync`` call; the per-item sync result
 ``DOCUMENT_SYNCS/DOCUMENT_SYNC`` with ``SALDEO_ID`` and ``STATUS`` (``OK`` or ``NOT_VALID`` with
 ``ERRORS/ERROR/{PATH,MESSAGE}``); ``EXPORTED_STATUS`` - the status that takes a document off the
-export list (policy ``SALDEO``); the KSeF number as ``KSEF_NUMBER``.
+export list (policy ``SALDEO``); the KSeF number as ``KSEF_NUMBER``; ``MERGE_RESULT_KEY`` - a merge's per-item
+result names its item by the item's program id (``<CONTRACTOR_PROGRAM_ID>`` ...); ``MERGE_BATCH`` - items per
+``*/merge`` call.
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ EXPORTED_STATUS = "INTRODUCED"  # EXPORTED_STATUS: written back once a document 
 CREDENTIALS_REFUSED = {"UNKNOWN_USER", "INVALID_SIGNATURE"}  # CREDENTIALS_REFUSED
 BUSY = "CONCURRENT_REQUEST"  # BUSY: the user's previous request is still being served
 SYNC_BATCH = 100  # SYNC_BATCH
+# register -> (path, container, item tag), as the open client's tools/{contractors,catalog}.py send them
+MERGES = {
+    "contractor": ("api/xml/1.23/contractor/merge", "CONTRACTORS", "CONTRACTOR"),
+    "category": ("api/xml/1.0/category/merge", "CATEGORIES", "CATEGORY"),
+    "register": ("api/xml/1.0/register/merge", "REGISTERS", "REGISTER"),
+    "payment_method": ("api/xml/1.0/payment_method/merge", "PAYMENT_METHODS", "PAYMENT_METHOD"),
+}
+MERGED = {"CREATED", "MERGED"}  # a merged item's STATUS (the open client's happy values for */merge)
+MERGE_RESULT_KEY = "{tag}_PROGRAM_ID"  # MERGE_RESULT_KEY: the element naming an item in a merge's answer
+MERGE_BATCH = 100  # MERGE_BATCH
 REPEATED = {"VAT_REGISTRIES", "DOCUMENTS", "COMPANIES", "DOCUMENT_SYNCS", "ERRORS"}  # elements holding a list
 
 _user_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -127,6 +139,26 @@ class SaldeoHook(HttpSystemHook):
             for item in record(root).get("document_syncs", []):
                 refused = "; ".join(f"{e.get('path')}: {e.get('message')}" for e in item.get("errors", []))
                 results[item.get("saldeo_id", "")] = None if item.get("status") == "OK" else refused or item.get("status")
+        return results
+
+    def merge(self, kind: str, company_program_id: str, items: list[dict]) -> dict[str, str | None]:
+        """``<kind>/merge`` of items {TAG: value} (each with its ``<ITEM>_PROGRAM_ID``; ``None`` values left out),
+        created or updated by that id. Returns {program id: (the hub's id, None) when merged, else (None, the hub's
+        reason)}."""
+        path, container, tag = MERGES[kind]
+        key = MERGE_RESULT_KEY.format(tag=tag)
+        results: dict[str, tuple[str | None, str | None]] = {}
+        for start in range(0, len(items), MERGE_BATCH):
+            batch = [{k: v for k, v in item.items() if v is not None} for item in items[start:start + MERGE_BATCH]]
+            root = self.request("POST", path, params={"company_program_id": company_program_id},
+                                command=build("ROOT", {container: {tag: batch}}))
+            for answer in root.findall(f"{container}/{tag}"):
+                status = (answer.findtext("STATUS") or "").strip()
+                refused = "; ".join(f"{(e.findtext('PATH') or '').strip()}: {(e.findtext('MESSAGE') or '').strip()}"
+                                    for e in answer.findall("ERRORS/ERROR"))
+                hub_id = (answer.findtext(f"{tag}_ID") or "").strip()
+                results[(answer.findtext(key) or "").strip()] = \
+                    (hub_id, None) if status in MERGED else (None, refused or status)
         return results
 
 

@@ -21,12 +21,16 @@ from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordReje
 from erpbridge.flows.accounting_exchange import epp, files, ksef_fa3, optima
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
+from erpbridge.hooks.exchange_sftp import SftpRefused
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "saldeo"  # whose ids the document rows hold
 DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
+# an SFTP server's refusal -> the failure kind of a destination
+DESTINATION_KIND = {"CREDENTIALS": "DESTINATION_CREDENTIALS", "HOST_KEY": "DESTINATION_HOST_KEY",
+                    "NO_RIGHTS": "DESTINATION_UNWRITABLE", "UNREACHABLE": "DESTINATION_UNREACHABLE"}
 # format -> (file extension, versions written, the writer: (documents, settings) -> bytes)
 FORMATS = {
     "epp": ("epp", epp.VERSIONS, lambda documents, s: epp.render(documents, s.sender, s.format_version)),
@@ -125,11 +129,15 @@ def ready_documents(settings: AccountingExportSettings, ledger: Ledger, hook) ->
         return hook.documents_to_export(settings.company_program_id)
     except ExternalSystemError as exc:
         if exc.category == "AuthenticationRequired":
-            fail(ledger, HUB, hook.conn_id, "HUB_CREDENTIALS",
-                 f"SaldeoSMART refused the API user of connection {hook.conn_id} ({exc.message}). What to "
-                 "do: check the login (API user) and the password (API token) of that connection against SaldeoSMART "
-                 "(Settings -> API; a regenerated token must be copied into the connection), and the API address.")
+            hub_credentials_refused(ledger, hook, exc)
         raise
+
+
+def hub_credentials_refused(ledger: Ledger, hook, exc: ExternalSystemError) -> None:
+    fail(ledger, HUB, hook.conn_id, "HUB_CREDENTIALS",
+         f"SaldeoSMART refused the API user of connection {hook.conn_id} ({exc.message}). What to "
+         "do: check the login (API user) and the password (API token) of that connection against SaldeoSMART "
+         "(Settings -> API; a regenerated token must be copied into the connection), and the API address.")
 
 
 def states(ledger: Ledger, saldeo_ids: list[str]) -> list[tuple[str, str, str, str]]:
@@ -179,7 +187,11 @@ def write_recorded(ledger: Ledger, variable: str) -> None:
 
 def write(ledger: Ledger, exchange_file: files.ExchangeFile, variable: str) -> None:
     try:
-        files.write_atomically(exchange_file.destination, exchange_file.name, exchange_file.content)
+        files.deliver(exchange_file.destination, exchange_file.name, exchange_file.content)
+    except SftpRefused as refused:
+        fail(ledger, FILE, exchange_file.name, DESTINATION_KIND[refused.kind],
+             f"{refused.message} The file is kept in the ledger and written by the next run, its documents are marked "
+             "in SaldeoSMART only then.")
     except OSError as exc:
         fail(ledger, FILE, exchange_file.name, "DESTINATION_UNWRITABLE",
              f"cannot write {exchange_file.name} into {exchange_file.destination}: {exc.strerror or exc}. What to do: "

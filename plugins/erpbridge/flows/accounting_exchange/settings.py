@@ -13,6 +13,7 @@ from pydantic import Field
 from erpbridge.settings import Strict
 
 Text = Annotated[str, Field(min_length=1)]
+LOCATION = r"^(/|sftp://[A-Za-z0-9_.-]+/)"  # a local folder, or sftp://<Airflow connection id>/<folder>
 
 
 class Sender(Strict):
@@ -29,8 +30,9 @@ class Sender(Strict):
 
 class AccountingExportSettings(Strict):
     company_program_id: str = ""  # the company's program id in the hub; empty: nothing is exported
-    # the folder exchange files are written to (set by an administrator here, never from a run's Params)
-    destination: Annotated[str, Field(pattern=r"^/")] = "/opt/airflow/data/accounting_exchange"
+    # where exchange files are written (set by an administrator here, never from a run's Params): a local folder
+    # (/path) or a folder on an SFTP server, sftp://<Airflow connection id>/path
+    destination: Annotated[str, Field(pattern=LOCATION)] = "/opt/airflow/data/accounting_exchange"
     format: str = "epp"  # "epp" (EDI++), "optima" (Comarch ERP Optima offline XML) or "ksef_fa3" (KSeF FA(3))
     format_version: str = "1.05"  # epp: 1.05; optima: 2.00; ksef_fa3: 1-0E
     # ksef_fa3: the legal basis of a VAT exemption (FA(3) P_19A), written on documents with a "zw" row
@@ -45,3 +47,16 @@ class AccountingExportSettings(Strict):
     # hub VAT rate (VAT_REGISTRY/RATE, case-insensitive) -> EPP VAT symbol
     vat_symbols: dict[Text, Text] = {"23": "23", "8": "8", "5": "5", "0": "0", "zw": "zw", "np": "np",
                                      "oo": "oo", "ex": "ex", "ue": "ue", "npo": "npo"}
+
+
+class RegistersSettings(Strict):
+    """``accounting_saldeo_registers`` (the default company's Variable: ``erpbridge_saldeo_registers``)."""
+
+    company_program_id: str = ""  # the company's program id in the hub; empty: nothing is synchronised
+    # the folder the accounting program exports its EPP files to (an administrator's setting, never a run's Param):
+    # a local folder (/path) or a folder on an SFTP server, sftp://<Airflow connection id>/path
+    source: Annotated[str, Field(pattern=LOCATION)] = "/opt/airflow/data/accounting_registers"
+    # what goes to the hub: counterparties (EPP card KONTRAHENCI), document categories and payment forms (named
+    # in the exported documents' headers)
+    registers: list[Literal["contractor", "category", "payment_method"]] = ["contractor", "category",
+                                                                             "payment_method"]

@@ -1,4 +1,5 @@
-"""Tasks of ``saldeo_accounting_export``: the company's settings checked, then one export run for it."""
+"""Tasks of the accounting exchange: ``saldeo_accounting_export`` (one export run for the company) and
+``accounting_saldeo_registers`` (one registers run)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,26 @@ def export_documents(settings: dict, scope: dict, params: dict | None = None) ->
             counts = preview(config, ledger, hook, scope.settings_variable)
         else:
             counts = export(config, ledger, hook, scope.settings_variable, reexport_month=params.get("reexport_month"))
+    finally:
+        ledger.close()
+    log.info("summary %s", counts)
+    return counts
+
+
+@task
+def sync_registers(settings: dict, scope: dict, params: dict | None = None) -> dict:
+    """The accounting program's registers (its EPP exports in ``source``) merged into SaldeoSMART (with ``dry_run``,
+    only logged)."""
+    from airflow.sdk import Connection
+
+    from erpbridge.flows.accounting_exchange.registers import synchronise
+
+    scope = Scope.of(scope)
+    config = scope.parse_settings(settings)
+    hook = Connection.get(scope.conn_id("saldeo")).get_hook() if config.company_program_id else None
+    ledger = scope.ledger()
+    try:
+        counts = synchronise(config, ledger, hook, scope.settings_variable, dry_run=bool((params or {}).get("dry_run")))
     finally:
         ledger.close()
     log.info("summary %s", counts)

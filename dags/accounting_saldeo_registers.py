@@ -1,0 +1,28 @@
+"""Accounting program -> SaldeoSMART, daily: the registers in the EPP files the accounting program exports into
+the `source` folder (Variable `erpbridge_saldeo_registers`) - counterparties (card KONTRAHENCI), document
+categories and payment forms - merged into the hub company `company_program_id` (`contractor|category|
+payment_method/merge`). Only what changed since the last merge is sent; a refused item waits in the quarantine
+in SaldeoSMART's words. `dry_run` logs what would be merged and writes nothing."""
+
+from datetime import timedelta
+
+from airflow.sdk import Param
+
+from erpbridge.companies import CompanyFlow
+from erpbridge.dag_factory import company_dags
+from erpbridge.engine.tasks import load_settings, migrate_ledger
+from erpbridge.flows.accounting_exchange.tasks import sync_registers
+
+
+@company_dags(
+    "accounting_saldeo_registers",
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=5), "retry_exponential_backoff": True},
+    params={"dry_run": Param(False, type="boolean", description="Preview: log what would be merged, write nothing.")},
+)
+def accounting_saldeo_registers(cf: CompanyFlow):
+    settings = load_settings(cf.scope())
+    migrate_ledger() >> settings
+    sync_registers(settings=settings, scope=cf.scope())
+
+
+accounting_saldeo_registers.for_every_company()

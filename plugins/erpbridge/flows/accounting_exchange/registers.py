@@ -1,0 +1,130 @@
+"""One run of ``accounting_saldeo_registers`` for a company: the registers in the accounting program's EPP
+exports (the ``source`` folder) -> SaldeoSMART's ``contractor|category|payment_method/merge``.
+
+Each item is keyed by its program id (the program's code); the id map keeps the hub's id and a hash of what
+was merged, so an unchanged item costs no call and a second run changes nothing. A merge is an upsert by
+program id, so a run repeated after a crash merges again instead of duplicating. A row the file cannot give
+right, or an item the hub refuses (``NOT_VALID``, in the hub's words), waits in the quarantine, is sent again by
+every run and leaves it as 'gone' once the export no longer has it; the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from erpbridge.engine.registry import content_hash
+from erpbridge.errors import ExternalSystemError
+from erpbridge.flows.accounting_exchange import files, program_registers
+from erpbridge.flows.accounting_exchange.export import fail, hub_credentials_refused
+from erpbridge.flows.accounting_exchange.settings import RegistersSettings
+from erpbridge.hooks.exchange_sftp import SftpRefused
+from erpbridge.ledger.store import Ledger, Outcome
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "accounting_program"  # whose ids the rows hold: the program's codes
+SOURCE_FILE = "source_file"  # the entity of a file that is not an EDI++ export
+
+
+def exported_items(settings: RegistersSettings, ledger: Ledger, variable: str) -> program_registers.Export:
+    """Every item of every ``*.epp`` file directly in the source folder (local or SFTP), in name order (a later
+    file's item wins); a file that is not EDI++ is quarantined by name (until it is gone) and the others go on."""
+    try:
+        exported = files.collect(settings.source, ".epp")
+    except SftpRefused as refused:
+        fail(ledger, SOURCE_FILE, settings.source, f"SOURCE_{refused.kind}", refused.message)
+    except OSError as exc:
+        fail(ledger, SOURCE_FILE, settings.source, "SOURCE_UNREADABLE",
+             f"cannot read the folder {settings.source}: {exc.strerror or exc}. What to do: let the accounting program "
+             f"export its registers (EPP) into that folder and give Airflow's workers the right to read it, or set "
+             f"source in Variable {variable}.")
+    merged = program_registers.Export()
+    for name, content in exported:
+        try:
+            export = program_registers.read(name, content)
+        except (program_registers.NotEpp, UnicodeDecodeError) as exc:
+            reason = (f"{name} in {settings.source} cannot be read as an EDI++ export: {exc}. What to do: export "
+                      "the registers from the accounting program as EPP (EDI++) into that folder.")
+            ledger.quarantine(SOURCE_FILE, name, name, reason, "SOURCE_FORMAT", None)
+            ledger.log([Outcome(SOURCE_FILE, name, "rejected", name, None, "SOURCE_FORMAT", reason)])
+            log.warning("%s", reason)
+            continue
+        ledger.release(SOURCE_FILE, [name])
+        merged.entries.extend(export.entries)
+    names = {name for name, _ in exported}
+    ledger.gone(SOURCE_FILE, {name: f"{name} is no longer in {settings.source}"
+                              for name in ledger.quarantined(SOURCE_FILE) if name not in names})
+    return merged
+
+
+def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str, *, dry_run: bool = False) -> dict:
+    """Counts per register and action; ``ledger`` is the company's ledger of the flow. ``dry_run`` logs what
+    would be merged and writes nothing (no merge, no ledger row)."""
+    if not settings.company_program_id:
+        log.warning("company_program_id is not set in Variable %s: nothing to synchronise", variable)
+        return {}
+    ledger = ledger.of(SYSTEM)
+    export = exported_items(settings, ledger, variable)
+    counts: Counter = Counter()
+    for kind in settings.registers:
+        latest = {item.program_id: (item, exc) for item, exc in export.entries if item.kind == kind}  # the last wins
+        items = {program_id: item for program_id, (item, exc) in latest.items() if exc is None}
+        refused = {program_id: exc for program_id, (_, exc) in latest.items() if exc is not None}
+        known = ledger.mappings(kind, items)
+        changed = [item for item in items.values()
+                   if item.program_id not in known or known[item.program_id][1] != content_hash(item.fields)]
+        counts[f"{kind} unchanged"] += len(items) - len(changed)
+        if dry_run:
+            for item in changed:
+                log.info("dry run, would merge %s %s (%s): %s", kind, item.program_id, item.where, item.fields)
+            for exc in refused.values():
+                log.warning("dry run, would refuse: %s", exc.reason)
+            counts[f"{kind} would_merge"] += len(changed)
+            counts[f"{kind} would_reject"] += len(refused)
+            continue
+        outcomes = [reject(ledger, kind, program_id, exc.reason, exc.category, None)
+                    for program_id, exc in refused.items()]
+        outcomes += merge(settings, ledger, hook, kind, changed, known)
+        ledger.gone(kind, {program_id: f"{kind} {program_id} is no longer in the accounting program's export"
+                           for program_id in ledger.quarantined(kind) if program_id not in items | refused})
+        ledger.log(outcomes)
+        ledger.commit()
+        counts.update(f"{kind} {o.action}" for o in outcomes)
+    if dry_run:
+        ledger.conn.rollback()  # a file that is not EDI++ was quarantined while reading: not in a dry run
+    return dict(counts)
+
+
+def merge(settings: RegistersSettings, ledger: Ledger, hook, kind: str, items: list, known: dict) -> list[Outcome]:
+    """The changed items merged into the hub (one call per ``MERGE_BATCH``); the merged ones remembered with
+    their hash, the refused ones quarantined in the hub's words."""
+    if not items:
+        return []
+    try:
+        results = hook.merge(kind, settings.company_program_id, [item.fields for item in items])
+    except ExternalSystemError as exc:
+        if exc.category == "AuthenticationRequired":
+            hub_credentials_refused(ledger, hook, exc)
+        raise
+    outcomes, merged = [], []
+    for item in items:
+        hub_id, refused = results.get(item.program_id, (None, "no result for it in the answer"))
+        if refused is None:
+            merged.append((item.program_id, hub_id or "", content_hash(item.fields)))
+            action = "updated" if item.program_id in known else "created"
+            outcomes.append(Outcome(kind, item.program_id, action, item.program_id, hub_id))
+        else:
+            outcomes.append(reject(ledger, kind, item.program_id,
+                                   f"{kind} {item.program_id} ({item.where}): SaldeoSMART refused it: {refused}",
+                                   "NOT_VALID", item.fields))
+    ledger.remember_many(kind, merged)
+    ledger.release(kind, [program_id for program_id, _, _ in merged])
+    return outcomes
+
+
+def reject(ledger: Ledger, kind: str, program_id: str, reason: str, category: str | None, payload) -> Outcome:
+    ledger.quarantine(kind, program_id, program_id, reason, category, payload)
+    log.warning("%s", reason)
+    return Outcome(kind, program_id, "rejected", program_id, None, category, reason)
+
