@@ -6,8 +6,10 @@ company and its DAG, and a refusal in north waits in north's quarantine only and
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -137,9 +139,6 @@ def documents_seed(co: Company) -> set:
 
 def ad_seed(co: Company) -> set:
     """Each company's accounts go to (and are searched in) an OU of its own in the session's Samba AD."""
-    import json
-    import uuid
-
     ad = co.request.getfixturevalue("samba_ad")
     ou = f"OU={co.key},{BASE_DN}"
     admin = ad.admin_conn()
@@ -173,9 +172,10 @@ def payroll_seed(co: Company) -> set:
     co.settings("horizon_payroll_time_import", {"inbox_roots": [str(co.folder)]})
     co.sims["horizon"].seed(employees=[{"EmployeeCode": code, "FirstName": co.key.title(), "LastName": "Payroll",
                                         "EmploymentStart": "2020-01-01"}])
-    (user,) = co.sims["severa"].seed(users=[{"firstName": co.key.title(), "lastName": "Payroll", "code": code}])["users"]
-    co.sims["severa"].seed(workhours=[{"user": {"guid": user}, "eventDate": severa_day, "quantity": 6.0,
-                                       "description": "project"}])
+    severa = co.sims["severa"]
+    (user,) = severa.seed(users=[{"firstName": co.key.title(), "lastName": "Payroll", "code": code}])["users"]
+    severa.seed(workhours=[{"user": {"guid": user}, "eventDate": severa_day, "quantity": 6.0,
+                            "description": "project"}])
     inbox = co.folder / "inbox"
     inbox.mkdir()
     (inbox / "october.csv").write_text(f"employee_code;date;time_type;hours;comment\n{code};{csv_day};WORK;8;csv\n",
@@ -205,8 +205,9 @@ def bank_seed(co: Company) -> set:
     (co.folder / "bank").mkdir()
     co.settings("horizon_payroll_payments", {"bank_folder": str(co.folder / "bank"), "debtor_name": co.key.title()})
     (run,) = co.sims["horizon"].seed(payroll_runs=[payments_test.RUN])["payroll_runs"]
-    co.sims["horizon"].seed(payroll_payments=[{"Run": run, "EmployeeCode": "E1", "EmployeeName": co.key.title(),
-                                               "IBAN": iban, "NetAmount": "100.00", "PayerIBAN": payments_test.PAYER_A}])
+    co.sims["horizon"].seed(payroll_payments=[{
+        "Run": run, "EmployeeCode": "E1", "EmployeeName": co.key.title(), "IBAN": iban, "NetAmount": "100.00",
+        "PayerIBAN": payments_test.PAYER_A}])
     return {iban}
 
 
@@ -242,8 +243,9 @@ def catalog_seed(co: Company) -> set:
     stock = {"MUG-01": 20, "BOOK-01": 20, "CAKE-01": 20, "TEE-M": 10, "TEE-L": 10}
     if not co.north:
         mug = next(p for p in co.sims["fakturownia"].state()["products"] if p["code"] == "MUG-01")
-        FakturowniaHook(f"fakturownia_{co.key}").create_warehouse_document({
-            "kind": "pz", "warehouse_id": ESHOP_WAREHOUSE, "warehouse_actions": [{"product_id": mug["id"], "quantity": 5}]})
+        FakturowniaHook(f"fakturownia_{co.key}").create_warehouse_document({  # a PZ typed in south's ERP
+            "kind": "pz", "warehouse_id": ESHOP_WAREHOUSE,
+            "warehouse_actions": [{"product_id": mug["id"], "quantity": 5}]})
         stock["MUG-01"] = 25
     return set(stock.items())
 
@@ -305,6 +307,21 @@ CASES: dict[str, Case] = {
 
 def test_every_flow_of_the_catalog_has_a_case():
     assert set(CASES) == set(FLOWS)
+
+
+def test_every_hook_outside_the_tests_is_given_its_connection_id():
+    """A hook built without one would use its type's default connection whatever the company (issue 15)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    unnamed = []
+    for folder in ("plugins", "dags", "include", "bench"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")).endswith(
+                        "Hook") and not node.args and not any("conn_id" in (k.arg or "") for k in node.keywords)):
+                    unnamed.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert unnamed == []
 
 
 @pytest.fixture
