@@ -68,7 +68,7 @@ def export_once(world: World, destination: str) -> dict:
     before = resident_mb()
     started = time.perf_counter()
     try:
-        counts = export(settings, ledger, SaldeoHook(), "erpbridge_saldeo_accounting")
+        counts = export(settings, ledger, SaldeoHook("saldeo_default"), "erpbridge_saldeo_accounting")
     finally:
         ledger.close()
     seconds = time.perf_counter() - started

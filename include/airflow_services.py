@@ -25,11 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 FINISHED = ("success", "failed")
 
 
-def pools() -> dict[str, str]:
-    """Every company's pools, as the catalog names them (companies file: dags/'s or $ERPBRIDGE_COMPANIES_FILE)."""
-    from erpbridge.companies import companies_file, pools
+def pools() -> dict[str, dict]:
+    """Every company's pools as ``airflow pools import`` reads them (companies file: dags/'s or
+    $ERPBRIDGE_COMPANIES_FILE)."""
+    from erpbridge.companies import companies_file, pool_import
 
-    return pools(companies_file(ROOT / "dags"))
+    return pool_import(companies_file(ROOT / "dags"))
 
 
 def airflow_settings() -> dict[str, str]:
@@ -44,7 +45,7 @@ def airflow_settings() -> dict[str, str]:
     }
 
 
-def import_connections_and_pools(env: dict[str, str], connections: dict[str, dict], pools: dict[str, str]) -> None:
+def import_connections_and_pools(env: dict[str, str], connections: dict[str, dict], pools: dict[str, dict]) -> None:
     """Migrate the metadata DB, then write the pools and connections into it (replacing older ones), so
     Admin > Connections lists them and they can be edited there."""
     full_env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -53,7 +54,7 @@ def import_connections_and_pools(env: dict[str, str], connections: dict[str, dic
         # no extra rather than "{}": Airflow masks the extra string and warns in every task that it is too short
         conn_file.write_text(json.dumps({conn_id: {**conn, "extra": json.dumps(conn["extra"]) if conn.get("extra") else None}
                                          for conn_id, conn in connections.items()}))
-        pool_file.write_text(json.dumps({name: {"slots": 1, "description": text} for name, text in pools.items()}))
+        pool_file.write_text(json.dumps(pools))
         steps = [["db", "migrate"], ["pools", "import", str(pool_file)]]
         if connections:
             steps.append(["connections", "import", "--overwrite", str(conn_file)])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,17 +161,34 @@ def test_init_migrates_the_metadata_db(services):
     assert "airflow-init" not in init.get("depends_on", {})
 
 
-def test_init_creates_the_netvisor_pool_after_migrating(services):
-    from erpbridge.companies import pool_name
-
-    NETVISOR_POOL = pool_name("netvisor")
+def test_init_imports_every_companys_pools_after_migrating(services, dockerfile, tmp_path, monkeypatch):
+    """airflow-init writes the pool file from the companies file the image ships (erpbridge.companies), then
+    imports it: run here as the script has it, without a companies file and with one."""
     script = command_text(services["airflow-init"])
-    pools = [shlex.split(line) for line in script.splitlines() if "pools set" in line]
-    created = {words[words.index("set") + 1]: int(words[words.index("set") + 2]) for words in pools}
-    assert created.get(NETVISOR_POOL) == 1, f"pool {NETVISOR_POOL} with 1 slot is not created: {created}"
+    steps = [shlex.split(line) for line in script.splitlines() if "erpbridge.companies" in line or "pools" in line]
+    write, load = [words[words.index("/entrypoint") + 1:] for words in steps if "/entrypoint" in words]
+    assert write[:3] == ["python", "-m", "erpbridge.companies"] and load[:3] == ["airflow", "pools", "import"]
+    dags, pool_file = write[3:]
+    assert dags.rstrip("/") == _copy_destination(dockerfile, "dags").rstrip("/") and load[3:] == [pool_file]
     migrate = re.search(r"airflow db migrate\b|/entrypoint airflow\b", script)
-    assert migrate and migrate.start() < script.index("pools set"), "pools must be set after the DB migration"
+    assert migrate and migrate.start() < script.index("erpbridge.companies"), "pools must be set after the migration"
     assert "set -e" in script, "a failed step must fail airflow-init, so nothing starts on a broken DB"
+
+    def written(dags_folder: Path) -> dict:
+        out = tmp_path / "pools.json"
+        subprocess.run([sys.executable, "-m", "erpbridge.companies", str(dags_folder), str(out)], check=True)
+        return json.loads(out.read_text())
+
+    monkeypatch.delenv("ERPBRIDGE_COMPANIES_FILE", raising=False)
+    assert {name: pool["slots"] for name, pool in written(ROOT / "dags").items()} == {
+        "netvisor_default": 1, "standard_books_default": 1}
+    shipped = tmp_path / "dags"
+    shipped.mkdir()
+    (shipped / "companies.yaml").write_text(yaml.safe_dump({"companies": {"acme": {"name": "Acme Oy", "flows": {
+        "severa_netvisor_registers": {}, "envoice_standardbooks_purchase_documents": {}}}}}))
+    pools = written(shipped)
+    assert {name: pool["slots"] for name, pool in pools.items()} == {"netvisor__acme": 1, "standard_books__acme": 1}
+    assert pools["netvisor__acme"]["description"] == "Netvisor accepts one request at a time per company (Acme Oy)"
 
 
 # --- the ledger database ---------------------------------------------------------------------------

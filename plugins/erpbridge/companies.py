@@ -97,6 +97,11 @@ def pools(path: Path | None) -> dict[str, str]:
             for cf in company_flows(path) for target in cf.flow.pools}
 
 
+def pool_import(path: Path | None) -> dict[str, dict]:
+    """Every company's pools as ``airflow pools import`` reads them: name -> one slot and its description."""
+    return {name: {"slots": 1, "description": text} for name, text in pools(path).items()}
+
+
 def _default(flow: Flow) -> CompanyFlow:
     return CompanyFlow(flow, DEFAULT_COMPANY, DEFAULT_COMPANY, _schedule(flow, DEFAULT_COMPANY, None),
                        dict(flow.connections), flow.settings_variable)
@@ -159,3 +164,10 @@ def _company_flow(flow: Flow, company: str, name: str, entry: dict, where: str) 
     if schedule is not None and not isinstance(schedule, str):
         raise CompaniesFileError(f"{where}: schedule is a cron expression or preset in quotes")
     return CompanyFlow(flow, company, name, _schedule(flow, company, schedule), resolved, str(variable))
+
+
+if __name__ == "__main__":  # docker-compose.yaml's airflow-init: python -m erpbridge.companies <dags folder> <file>
+    import json
+    import sys
+
+    Path(sys.argv[2]).write_text(json.dumps(pool_import(companies_file(Path(sys.argv[1])))), encoding="utf-8")

@@ -9,73 +9,24 @@ import json
 import os
 
 import pytest
-import yaml
 
 from erpbridge.catalog import FLOWS
-from include.simulators.client import SimulatorAdmin as Sim
-from include.simulators.client import free_port, launch, stop
+from include.simulators.client import free_port
 from include.simulators.envoice import DEMO_SEED as ENVOICE_DEMO
 from include.simulators.standard_books import DEMO_SEED as SB_DEMO
-from tests.conftest import SECRETS
 from tests.flows.dagrun import load_dag, run_dag, task_states
 from tests.flows.test_severa_netvisor_registers import GOOD_CUSTOMERS
 from tests.flows.test_standardbooks_envoice import doc, incoming
+from tests.flows.two_companies import COMPANIES, companies_file, connect_all, second_simulators  # noqa: F401
 
-COMPANIES = {"north": "North Oy", "south": "South Ab"}
 REGISTERS, DOCUMENTS = "severa_netvisor_registers", "envoice_standardbooks_purchase_documents"
-# simulator -> (connection type, path, login, password, extras), as the default connections of tests/conftest.py
-CONNECTIONS = {
-    "netvisor": ("netvisor", "", SECRETS["netvisor"]["customer_id"], SECRETS["netvisor"]["customer_key"],
-                 {"sender": "erpbridge tests", "partner_id": SECRETS["netvisor"]["partner_id"],
-                  "partner_key": SECRETS["netvisor"]["partner_key"],
-                  "organisation_id": SECRETS["netvisor"]["organisation_id"], "language": "FI"}),
-    "severa": ("severa", "/rest-api", SECRETS["severa"]["client_id"], SECRETS["severa"]["client_secret"], {}),
-    "standard_books": ("standard_books", "", SECRETS["standard_books"]["username"],
-                       SECRETS["standard_books"]["password"], {"company": SECRETS["standard_books"]["company"]}),
-    "envoice": ("envoice", "", None, SECRETS["envoice"]["api_key"], {"rate_per_second": 0}),
-}
-
-
-@pytest.fixture(scope="module")
-def second_simulators():
-    """A second set of simulators (the session's first set is the other company's)."""
-    process, urls = launch("empty", list(CONNECTIONS), timeout=30)
-    try:
-        yield urls
-    finally:
-        stop(process, timeout=10)
-
-
-def connect(urls: dict, monkeypatch, name: str, company: str) -> Sim:
-    """Reset simulator ``name`` of one set and point ``<type>_<company>`` (the companies file's default) at it."""
-    conn_type, path, login, password, extra = CONNECTIONS[name]
-    sim = Sim(urls[name])
-    sim.reset()
-    sim.configure(**SECRETS[name])
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_type.upper()}_{company.upper()}", json.dumps({
-        "conn_type": conn_type, "host": sim.base + path, "login": login, "password": password,
-        "extra": {"backoff": 0.05, "timeout": 10, **extra}}))
-    return sim
-
-
-@pytest.fixture
-def companies_file(tmp_path, monkeypatch):
-    """A companies file naming north and south, every flow of the catalog for both."""
-    path = tmp_path / "companies.yaml"
-    path.write_text(yaml.safe_dump({"companies": {
-        key: {"name": name, "flows": {flow_id: {} for flow_id in FLOWS}} for key, name in COMPANIES.items()}}))
-    monkeypatch.setenv("ERPBRIDGE_COMPANIES_FILE", str(path))
-    return path
 
 
 @pytest.fixture
 def companies(airflow_db, ledger, simulators, second_simulators, companies_file, monkeypatch):
     """north on the session's simulators, south on the second set."""
-    urls = {"north": simulators, "south": second_simulators}
-    sims = {company: {name: connect(urls[company], monkeypatch, name, company) for name in CONNECTIONS}
-            for company in COMPANIES}
+    sims = connect_all(simulators, second_simulators, monkeypatch)
     for company in COMPANIES:
-        sims[company]["severa"].configure(rate_limit_per_second=1000)
         sims[company]["standard_books"].seed(**SB_DEMO)
     return ledger, sims
 
