@@ -24,6 +24,7 @@ from include.simulators.client import SimulatorAdmin as Sim
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from include.simulators.standard_books import DEMO_SEED as SB_DEMO
 from tests.accounting_exchange.samples import SETTINGS as EXPORT_SETTINGS
+from tests.accounting_exchange.test_accounting_saldeo_registers import card, export_file
 from tests.accounting_exchange.test_saldeo_accounting_export import hub_seed
 from tests.flows import test_horizon_payroll_payments as payments_test
 from tests.flows import test_netvisor_severa_purchase_invoices as purchases_test
@@ -272,6 +273,21 @@ def exported(co: Company) -> set:
     return set(re.findall(r"FV \d+/01/2026", text))
 
 
+def program_registers_seed(co: Company) -> set:
+    code = "K-NORTH" if co.north else "K-SOUTH"
+    (co.folder / "registers").mkdir()
+    (co.folder / "registers" / "export.epp").write_bytes(export_file(card(1, code, co.key, co.key.title(), "5252344078")))
+    co.settings("accounting_saldeo_registers", {"company_program_id": EXPORT_SETTINGS.company_program_id,
+                                                "source": str(co.folder / "registers")})
+    co.sims["saldeo"].seed(companies=[{"program_id": EXPORT_SETTINGS.company_program_id, "name": co.key.title(),
+                                       "vat_number": "7010020030"}])
+    return {code}
+
+
+def merged_contractors(co: Company) -> set:
+    return set(co.sims["saldeo"].state()["registers"]["contractor"].get(EXPORT_SETTINGS.company_program_id, {}))
+
+
 def never_asked(asked: dict):
     raise AssertionError(f"nothing should wait for a person: {asked['subject']}")
 
@@ -302,6 +318,7 @@ CASES: dict[str, Case] = {
     "eshop_erp_payments": Case(order_seed, lambda co: erp_codes(co, "/sale"), before=("eshop_erp_orders",)),
     "erp_eshop_catalog": Case(catalog_seed, shop_stock),
     "saldeo_accounting_export": Case(export_seed, exported),
+    "accounting_saldeo_registers": Case(program_registers_seed, merged_contractors),
 }
 
 
