@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 SYSTEM = "eservice"
 PAYMENT, INVOICE, CREDIT_NOTE, CUSTOMER = "payment", "invoice", "credit_note", "customer"
 STREAM = "payments"
+DUPLICATE = "DUPLICATE_REFERENCE"  # Horizon's refusal of a second document with one ExternalRef
+
+
+class Deferred(Exception):
+    """A payment left for the next run without a failure of its own (its payer's customer is in doubt)."""
 
 
 @dataclass
@@ -48,6 +53,7 @@ class PaymentSync:
         self.counts = Counts()
         self.failures = RunFailures(PAYMENT)
         self.customers: dict[tuple[str, str], str] = {}  # (country, code) -> Horizon customer pk, this run
+        self.doubtful: set[tuple[str, str]] = set()  # payers whose customer Horizon may have made unanswered
 
     def run(self) -> Counts:
         mark = self.ledger.watermark(STREAM)
@@ -93,6 +99,10 @@ class PaymentSync:
         except RecordRejected as exc:
             self._wait(payment, exc)
             return True
+        except Deferred as exc:
+            self.ledger.log([Outcome(PAYMENT, pid, "skipped", payment.get("service_code"), None, "DEFERRED", str(exc))])
+            self.ledger.commit()
+            return False
         except ExternalSystemError as exc:
             self.ledger.log([Outcome(PAYMENT, pid, "failed", payment.get("service_code"), None, exc.category,
                                      str(exc))])
@@ -116,9 +126,16 @@ class PaymentSync:
             if pk is None:
                 customer = self._customer(payer, invoice.external_ref)
                 document = invoice.credit_note(customer, invoice_pk) if credit else invoice.document(customer)
-                pk, note = self.horizon.create_sales_document(document), "created"
-                setattr(self.counts, "credit_notes" if credit else "invoices",
-                        getattr(self.counts, "credit_notes" if credit else "invoices") + 1)
+                try:
+                    pk, note = self.horizon.create_sales_document(document), "created"
+                except RecordRejected as exc:  # an earlier attempt's POST landed after all (e.g. a timed-out one)
+                    pk = self.horizon.sales_document(reference) if exc.category == DUPLICATE else None
+                    if pk is None:
+                        raise
+                    note = "found in Horizon (an earlier attempt's), adopted"
+                else:
+                    kind = "credit_notes" if credit else "invoices"
+                    setattr(self.counts, kind, getattr(self.counts, kind) + 1)
             else:
                 note = "found in Horizon (made by a run cut short before the ledger knew), adopted"
         total = -invoice.total if credit else invoice.total
@@ -134,15 +151,21 @@ class PaymentSync:
     def _customer(self, payer: Payer, pid: str) -> str:
         """Horizon's customer for the payer: found by code before created (call inside ``_redacted``)."""
         key = (payer.country, payer.reg_no)
+        if key in self.doubtful:  # asking now could miss a customer Horizon is still making: next run
+            raise Deferred(f"the customer for {payer.shown} may have been made unanswered this run: next run")
         if key not in self.customers:
             found = self.horizon.customers_with_reg_no(payer.reg_no, payer.country)
             if found:
                 self.customers[key] = found[0]
                 self.counts.customers_found += 1
             else:
-                self.customers[key] = self.horizon.create_customer({
-                    "name": payer.name, "reg_no": payer.reg_no, "country": payer.country, "email": payer.email,
-                    "address": payer.address, "person_type": "PERSON" if payer.kind == PERSON else "COMPANY"})
+                try:
+                    self.customers[key] = self.horizon.create_customer({
+                        "name": payer.name, "reg_no": payer.reg_no, "country": payer.country, "email": payer.email,
+                        "address": payer.address, "person_type": "PERSON" if payer.kind == PERSON else "COMPANY"})
+                except ExternalSystemError:
+                    self.doubtful.add(key)
+                    raise
                 self.counts.customers_created += 1
                 self.ledger.log([Outcome(CUSTOMER, pid, "created", payer.shown, self.customers[key])])
                 self.ledger.commit()
