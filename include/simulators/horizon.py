@@ -432,6 +432,7 @@ def _last_month(today: date) -> tuple[date, date]:
 
 
 _DEMO_MONTH, _ = _last_month(datetime.now().date())  # the payroll review's default period
+DEMO_SERVICES = {"ZG-IZRAKSTS": "ZG-EXTRACT", "ZG-NOSTIPR": "ZG-REGISTRATION"}  # the e-service demo's codes
 DEMO_SEED: dict = {
     "employees": [
         {"EmployeeCode": "E1001", "FirstName": "Jānis", "LastName": "Bērziņš", "Department": "Finanses",
@@ -458,6 +459,7 @@ DEMO_SEED: dict = {
         {"RunPeriod": f"{_DEMO_MONTH:%Y-%m}", "EmployeeCode": "E1002", "EmployeeName": "Łukasz Żółć",
          "IBAN": "LV29HABA0551087654321", "NetAmount": "1875.15", "PayerIBAN": "LV11RIKO0002013001234"},
     ],
+    "articles": [{"Code": code, "Name": f"E-service {service}"} for service, code in DEMO_SERVICES.items()],
 }
 
 

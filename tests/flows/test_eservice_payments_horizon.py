@@ -163,3 +163,21 @@ def test_each_kind_of_bad_input_waits_naming_the_field_and_the_rest_goes_on(port
 
     assert sorted(documents(horizon)) == ["BAD-5", "BAD-9", "OK-1"]
     assert "BAD-5" not in dict(ledger.execute("SELECT source_id, reason FROM quarantine").fetchall())
+
+
+def test_the_demo_invoices_two_payments_and_shows_one_refusal(portal, monkeypatch):
+    """What `make demo` shows: its settings (include/sandbox.py) over the two simulators' demo seeds."""
+    from include.sandbox import horizon_outbound_settings
+    from include.simulators import eservice as eservice_sim
+    from include.simulators import horizon as horizon_sim
+
+    ledger, horizon, eservice = portal
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON",
+                       horizon_outbound_settings()["AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON"])
+    horizon.seed(**horizon_sim.DEMO_SEED)
+    eservice.seed(**eservice_sim.DEMO_SEED)
+
+    synced()
+
+    assert sorted(documents(horizon)) == ["ZG-2026-000101", "ZG-2026-000102"]
+    assert [r[0] for r in ledger.execute("SELECT source_id FROM quarantine").fetchall()] == ["ZG-2026-000103"]
