@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Iterator
+from urllib.parse import quote
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.hooks.base import HttpSystemHook
@@ -75,7 +76,7 @@ class EServiceHook(HttpSystemHook):
     def payment(self, payment_id: str) -> dict | None:
         """One payment; None when the portal has none with that id."""
         try:
-            return self._get(f"payments/{payment_id}")
+            return self._get(f"payments/{quote(payment_id, safe='')}")
         except RecordRejected as exc:
             if exc.category == "not_found":
                 return None

@@ -71,7 +71,7 @@ class PaymentSync:
         waiting = [pid for pid in self.ledger.quarantined(PAYMENT) if pid not in seen]
         gone = {}
         for pid in waiting:
-            payment = self.eservice.payment(pid) if mapping.PAYMENT_ID.match(pid) else None
+            payment = self.eservice.payment(pid)
             if payment is None:
                 gone[pid] = "the e-service portal no longer has this payment"
             else:
