@@ -94,8 +94,8 @@ def _line(number: int, position, article: str, service: str) -> dict:
     total = _amount(position.get("total"), f"{where}.total")
     if total != net + given_vat:
         raise RecordRejected(f"{where}.total: {total}, but net {net} + VAT {given_vat} is {net + given_vat}")
-    description = " ".join(str(position.get("description") or position.get("code") or "").split())[:80]
-    return {"article": article, "description": f"{description} [{service}]"[:120], "quantity": str(quantity),
+    description = " ".join(str(position.get("description") or position.get("code") or "").split())
+    return {"article": article, "description": f"{description} [{service}]", "quantity": str(quantity),
             "price": str(price), "vat_rate": str(rate), "amount": str(net), "vat": str(given_vat)}
 
 

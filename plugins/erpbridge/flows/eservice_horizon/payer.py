@@ -67,4 +67,4 @@ def checked(payment_payer: dict | None) -> Payer:
     if country == "LV" and (code[0] in "0123") != (kind == PERSON):  # Latvian codes of persons start with 0..3
         raise RecordRejected(f"payer.{field}: {shown} is a {'company' if kind == PERSON else 'personal'} code,"
                              f" not a {field.replace('_', ' ')}")
-    return Payer(kind, code, country, name[:100], payer.get("email") or None, payer.get("address") or None)
+    return Payer(kind, code, country, name, payer.get("email") or None, payer.get("address") or None)
