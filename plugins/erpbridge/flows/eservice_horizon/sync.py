@@ -63,8 +63,9 @@ class PaymentSync:
             for payment in page:
                 seen.add(str(payment.get("id")))
                 held = not self._one(payment) or held  # a payment that failed keeps the watermark before it
-                if not held and (mark is None or _instant(payment["changed_at"]) > _instant(mark)):
-                    mark = payment["changed_at"]
+                changed = payment.get("changed_at")
+                if not held and changed and (mark is None or _instant(changed) > _instant(mark)):
+                    mark = changed
             if mark:
                 self.ledger.set_watermark(STREAM, mark)
             self.ledger.commit()
