@@ -26,7 +26,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from include.airflow_services import airflow_settings, import_connections_and_pools, pools, wait_healthy
-from include.simulators import envoice, fakturownia, horizon, netvisor, severa, standard_books, woocommerce
+from include.simulators import (envoice, eservice, fakturownia, horizon, netvisor, severa, standard_books,
+                                woocommerce)
 from include.simulators.client import SimulatorAdmin, launch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +76,8 @@ def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger"
             "login": woocommerce.DEFAULT_CONFIG["consumer_key"], "password": woocommerce.DEFAULT_CONFIG["consumer_secret"]},
         "fakturownia_default": {
             "conn_type": "fakturownia", **_base_url(urls["fakturownia"]), "password": fakturownia.DEFAULT_CONFIG["api_token"]},
+        "eservice_default": {
+            "conn_type": "eservice", **_base_url(urls["eservice"]), "password": eservice.DEFAULT_CONFIG["api_key"]},
         # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
         "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": ledger_db},
     }
@@ -137,11 +140,13 @@ def seed_payroll_inbox() -> dict[str, str]:
 
 
 def horizon_outbound_settings() -> dict[str, str]:
-    """The bank folder payroll payment files go to, and the demo's absence type mapping (Horizon -> Severa)."""
+    """The bank folder payroll payment files go to, the demo's absence type mapping (Horizon -> Severa) and its
+    e-service codes' Horizon articles."""
     bank = STATE / "bank_outbox"
     bank.mkdir(parents=True, exist_ok=True)
     return {"AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYMENTS": json.dumps({"bank_folder": str(bank), "debtor_name": "SIA Demo"}),
-            "AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES": json.dumps({"absence_types": {"ATV": "VAC"}})}
+            "AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES": json.dumps({"absence_types": {"ATV": "VAC"}}),
+            "AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON": json.dumps({"services": horizon.DEMO_SERVICES})}
 
 
 def run_airflow(env: dict[str, str]) -> subprocess.Popen:

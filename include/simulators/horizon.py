@@ -24,6 +24,14 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
   per employee: Run (reference to the run), EmployeeCode, EmployeeName, IBAN (the employee's),
   NetAmount (decimal text), PayerIBAN (the company account paying it)); one payment per run and
   employee (seeding the same Run + EmployeeCode again replaces it). Read-only over REST.
+- Sales (issue 18, e-service payments): ``TdmKlBL`` (customer: Code (given as ``K<pk>`` when left empty), Name,
+  RegNo (a person's personal code or a company's registration number, compact), PersonType PERSON|COMPANY,
+  Country, Address, Email), ``TdmArtBL`` (article: Code, Name; read-only over REST) and ``TdmRekBL`` (sales
+  invoice or credit note: Customer (reference), DocType INVOICE|CREDIT_NOTE, DocDate, Currency, ExternalRef
+  (unique: a second document with it is refused 409 ``DUPLICATE_REFERENCE``), CreditedInvoice (reference, a
+  credit note's), PaidDate, PaymentChannel, Total, VatTotal, and its rows nested in the same POST as
+  ``<Lines><Line>`` with Article (must exist: 422 ``UNKNOWN_ARTICLE``), Description, Quantity, Price, VatRate,
+  Amount, Vat). A reference is posted as ``<X><href>/rest/<Class>/<pk></href></X>`` (or the bare pk).
 - A cancelled absence is deleted in Horizon: it is no longer listed, and ``GET`` of its pk is 404.
 - Errors: HTTP 4xx/5xx with ``<error><code>…</code><message>…</message></error>``.
 
@@ -55,7 +63,10 @@ DEFAULT_CONFIG = {"username": "erpbridge", "password": "horizon-demo"}
 
 EMPLOYEE, ABSENCE, TIME_IMPORT = "TdmDarbBaseBL", "TdmPrombBL", "TdmLaikaImportBL"
 PAYROLL_RUN, PAYROLL_PAYMENT = "TdmAlgSarBL", "TdmAlgIzmBL"
-REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN}  # reference fields -> the class they point to
+CUSTOMER, ARTICLE, SALES_INVOICE = "TdmKlBL", "TdmArtBL", "TdmRekBL"
+LINE_FIELDS = ["Article", "Description", "Quantity", "Price", "VatRate", "Amount", "Vat"]
+REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN, "Customer": CUSTOMER,
+              "CreditedInvoice": SALES_INVOICE}  # reference fields -> the class they point to
 FIELDS = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "Department", "Position", "Manager", "EmploymentStart",
                "EmploymentEnd", "TerminationRegistered"],
@@ -63,6 +74,10 @@ FIELDS = {
     TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours", "Comment"],
     PAYROLL_RUN: ["Period", "PayDate", "Currency", "Status"],
     PAYROLL_PAYMENT: ["Run", "EmployeeCode", "EmployeeName", "IBAN", "NetAmount", "PayerIBAN"],
+    CUSTOMER: ["Code", "Name", "RegNo", "PersonType", "Country", "Address", "Email"],
+    ARTICLE: ["Code", "Name"],
+    SALES_INVOICE: ["Customer", "DocType", "DocDate", "Currency", "ExternalRef", "CreditedInvoice", "PaidDate",
+                    "PaymentChannel", "Total", "VatTotal", "Lines"],
 }
 REQUIRED = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "EmploymentStart"],
@@ -70,10 +85,14 @@ REQUIRED = {
     TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours"],
     PAYROLL_RUN: ["Period", "PayDate", "Currency", "Status"],
     PAYROLL_PAYMENT: ["Run", "EmployeeCode", "NetAmount", "PayerIBAN"],
+    CUSTOMER: ["Name", "RegNo", "PersonType"],
+    ARTICLE: ["Code", "Name"],
+    SALES_INVOICE: ["Customer", "DocType", "DocDate", "Currency", "ExternalRef", "Lines"],
 }
 SEED_KEYS = {"employees": EMPLOYEE, "absences": ABSENCE, "time_import": TIME_IMPORT, "payroll_runs": PAYROLL_RUN,
-             "payroll_payments": PAYROLL_PAYMENT}
-READ_ONLY = {PAYROLL_RUN, PAYROLL_PAYMENT}  # no template / create over REST
+             "payroll_payments": PAYROLL_PAYMENT, "customers": CUSTOMER, "articles": ARTICLE,
+             "sales_invoices": SALES_INVOICE}
+READ_ONLY = {PAYROLL_RUN, PAYROLL_PAYMENT, ARTICLE}  # no template / create over REST
 OPERATORS = (">=", "<=", "=", ">", "<")
 
 
@@ -137,6 +156,11 @@ class HorizonState:
             element = SubElement(entity, name)
             if name in REFERENCES and value:
                 SubElement(element, "href").text = f"{BASE}/{REFERENCES[name]}/{value}"
+            elif name == "Lines":
+                for line in value or []:
+                    row = SubElement(element, "Line")
+                    for field in LINE_FIELDS:
+                        SubElement(row, field).text = line.get(field)
             elif value is not None:
                 element.text = str(value).lower() if isinstance(value, bool) else str(value)
         return entity
@@ -203,7 +227,7 @@ class HorizonState:
         entity = root.find("entity") if root.tag == "resource" else root
         if entity is None or entity.tag != "entity":
             raise HorizonError(400, "INVALID_XML", "Expected <resource><entity>…</entity></resource>")
-        values = {child.tag: (child.text or "").strip() for child in entity if child.tag in FIELDS[cls]}
+        values = {child.tag: _posted(child) for child in entity if child.tag in FIELDS[cls]}
         unknown = [child.tag for child in entity if child.tag not in FIELDS[cls] + ["pk"]]
         if unknown:
             raise HorizonError(400, "INVALID_FIELD", f"Unknown fields for {cls}: {', '.join(unknown)}")
@@ -224,6 +248,11 @@ class HorizonState:
             existing = self.employee_by_code(record["EmployeeCode"])
             if existing and existing[0] != pk:
                 pk = existing[0]
+        if cls == CUSTOMER and not record["Code"]:
+            pk = pk if pk is not None else next(self.pks)
+            record["Code"] = f"K{pk}"
+        if cls == SALES_INVOICE:
+            self._check_invoice(record, pk)
         if cls == PAYROLL_PAYMENT:
             key = (str(record["Run"]), record["EmployeeCode"])
             pk = next((p for p, r in records.items() if (str(r["Run"]), r["EmployeeCode"]) == key), pk)
@@ -232,6 +261,27 @@ class HorizonState:
         status = 200 if pk in records else 201
         records[pk] = record
         return pk, status
+
+    def _check_invoice(self, record: dict, pk: int | None) -> None:
+        if record["DocType"] not in ("INVOICE", "CREDIT_NOTE"):
+            raise HorizonError(422, "INVALID_VALUE", "DocType must be INVOICE or CREDIT_NOTE")
+        for name in ("Customer", "CreditedInvoice"):
+            if record.get(name) and _pk(record[name]) not in self.records[REFERENCES[name]]:
+                raise HorizonError(422, "UNKNOWN_REFERENCE", f"{name}: no {REFERENCES[name]} record {record[name]}")
+            record[name] = _pk(record[name]) if record.get(name) else None
+        if record["DocType"] == "CREDIT_NOTE" and not record["CreditedInvoice"]:
+            raise HorizonError(422, "REQUIRED_FIELD", "a credit note needs CreditedInvoice")
+        taken = next((p for p, r in self.records[SALES_INVOICE].items()
+                      if r["ExternalRef"] == record["ExternalRef"]), None)
+        if taken is not None and taken != pk:
+            raise HorizonError(409, "DUPLICATE_REFERENCE",
+                               f"document {taken} already has ExternalRef {record['ExternalRef']}")
+        articles = {r["Code"] for r in self.records[ARTICLE].values()}
+        if not isinstance(record["Lines"], list) or not record["Lines"]:
+            raise HorizonError(400, "REQUIRED_FIELD", "a sales document needs at least one line")
+        for number, line in enumerate(record["Lines"], 1):
+            if line.get("Article") not in articles:
+                raise HorizonError(422, "UNKNOWN_ARTICLE", f"line {number}: no article {line.get('Article')!r}")
 
     def _store_time(self, values: dict, pk: int | None) -> tuple[int, int]:
         if self.employee_by_code(values["EmployeeCode"]) is None:
@@ -298,6 +348,21 @@ class HorizonState:
                 rows.append(row)
             out[key] = rows
         return out
+
+
+def _posted(element):
+    """A posted field's value: its text, a reference's pk (``<href>`` or bare), or a document's lines."""
+    if element.tag == "Lines":
+        return [{f: (line.findtext(f) or "").strip() or None for f in LINE_FIELDS} for line in element.findall("Line")]
+    href = element.findtext("href")
+    return href.rsplit("/", 1)[-1] if href else (element.text or "").strip()
+
+
+def _pk(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _test(field: str, op: str, value: str):
@@ -367,6 +432,7 @@ def _last_month(today: date) -> tuple[date, date]:
 
 
 _DEMO_MONTH, _ = _last_month(datetime.now().date())  # the payroll review's default period
+DEMO_SERVICES = {"ZG-IZRAKSTS": "ZG-EXTRACT", "ZG-NOSTIPR": "ZG-REGISTRATION"}  # the e-service demo's codes
 DEMO_SEED: dict = {
     "employees": [
         {"EmployeeCode": "E1001", "FirstName": "Jānis", "LastName": "Bērziņš", "Department": "Finanses",
@@ -393,6 +459,7 @@ DEMO_SEED: dict = {
         {"RunPeriod": f"{_DEMO_MONTH:%Y-%m}", "EmployeeCode": "E1002", "EmployeeName": "Łukasz Żółć",
          "IBAN": "LV29HABA0551087654321", "NetAmount": "1875.15", "PayerIBAN": "LV11RIKO0002013001234"},
     ],
+    "articles": [{"Code": code, "Name": f"E-service {service}"} for service, code in DEMO_SERVICES.items()],
 }
 
 

@@ -89,6 +89,12 @@ FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
          {"visma_horizon": "visma_horizon_default"}, "settings:HorizonPaymentsSettings",
          "erpbridge_horizon_payments", timedelta(hours=1), ("horizon", "payroll", "bank", "review"),
          paused_on_creation=True),  # it writes bank files: switched on deliberately
+    Flow("eservice_payments_horizon", "eservice_horizon", "E-service payments -> Horizon invoices",
+         {"eservice": "eservice_default", "visma_horizon": "visma_horizon_default"},
+         "settings:EServicePaymentsSettings", "erpbridge_eservice_payments_horizon", timedelta(minutes=10),
+         ("eservice", "horizon", "invoices"),
+         entities={"payment": "e-service payment", "invoice": "sales invoice", "credit_note": "credit note",
+                   "customer": "Horizon customer"}),
     Flow("eshop_erp_orders", "eshop_erp", "Shop orders -> ERP", _ESHOP, "settings:EshopErpSettings",
          "erpbridge_eshop_erp", timedelta(minutes=5), ("woocommerce", "fakturownia", "eshop", "documents"),
          entities=_ESHOP_ENTITIES),

@@ -101,6 +101,15 @@ CONNECTION_TYPES = [
         _http_fields(timeout=60),
     ),
     _conn_type(
+        "eservice",
+        "eservice.EServiceHook",
+        "E-service payments",
+        {"host": "Base URL (without /api/v1)", "password": "API key"},
+        {"host": "https://eservice.example.lv"},
+        _http_fields(timeout=60),
+        hidden=("schema", "login"),
+    ),
+    _conn_type(
         "active_directory",
         "active_directory.ActiveDirectoryHook",
         "Active Directory",
@@ -179,6 +188,7 @@ def get_provider_info() -> dict:
             {"integration-name": "Standard Books", "python-modules": ["erpbridge.hooks.standard_books"]},
             {"integration-name": "Envoice", "python-modules": ["erpbridge.hooks.envoice"]},
             {"integration-name": "Visma Horizon", "python-modules": ["erpbridge.hooks.visma_horizon"]},
+            {"integration-name": "E-service payments", "python-modules": ["erpbridge.hooks.eservice"]},
             {"integration-name": "Active Directory", "python-modules": ["erpbridge.hooks.active_directory"]},
             {"integration-name": "WooCommerce", "python-modules": ["erpbridge.hooks.woocommerce_shop"]},
             {"integration-name": "Fakturownia", "python-modules": ["erpbridge.hooks.fakturownia"]},

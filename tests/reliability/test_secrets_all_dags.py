@@ -18,6 +18,8 @@ from pathlib import Path
 from include.simulators.severa import DEMO_SEED as SEVERA_DEMO
 from include.simulators.standard_books import DEMO_SEED as SB_DEMO
 from tests.conftest import SECRET_VALUES, SECRETS
+from tests.eservice import API_KEY as ESERVICE_KEY
+from tests.eservice import eservice  # noqa: F401 (fixture)
 from tests.flows.dagrun import DAGS, run_dag, task_states
 from tests.flows.hitl import run_dag_answering
 from tests.saldeo import TOKEN as SALDEO_TOKEN
@@ -34,7 +36,7 @@ def fresh(sim, name: str) -> None:
 
 def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, netvisor, severa, standard_books,
                                                          envoice, horizon, woocommerce, fakturownia, saldeo,
-                                                         tmp_path, monkeypatch, capfd):
+                                                         eservice, tmp_path, monkeypatch, capfd):
     from tests.flows import test_netvisor_severa_purchase_invoices as purchases
     from tests.flows import test_severa_netvisor_hours as hours
     from tests.flows import test_severa_netvisor_sales_invoices as sales
@@ -125,6 +127,15 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
                             "DateTo": date.today().isoformat(), "AbsenceType": "ATV"}])
     ran("horizon_severa_absences", run_dag("horizon_severa_absences"))
 
+    # e-service payments -> Horizon customers and invoices (one payment refused: its service is not mapped)
+    from include.simulators.eservice import DEMO_SEED as ESERVICE_DEMO
+
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON",
+                       json.dumps({"services": {"ZG-IZRAKSTS": "ZG-EXTRACT", "ZG-NOSTIPR": "ZG-EXTRACT"}}))
+    horizon.seed(articles=[{"Code": "ZG-EXTRACT", "Name": "Extract"}])
+    eservice.seed(**ESERVICE_DEMO)
+    ran("eservice_payments_horizon", run_dag("eservice_payments_horizon"))
+
     # e-shop <-> ERP: an order with a NIP through orders, payments and the catalog; then a refused consumer secret
     from tests.flows.eshop_shop import ESHOP_WAREHOUSE, NIP_COMPANY, Shop
     from tests.flows.eshop_shop import seed as eshop_seed
@@ -171,7 +182,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     assert {d for d in states} <= {d for d in states if d in xcoms}, "a DAG left no XCom to search"
     assert "Invalid client_id or client_secret" in console + logs, "the refused credential left no trace"
     assert "signature does not match" in console + logs, "the refused consumer secret left no trace"
-    for secret in [*SECRET_VALUES, SALDEO_TOKEN]:
+    for secret in [*SECRET_VALUES, SALDEO_TOKEN, ESERVICE_KEY]:
         for place, text in {"task output": console, "log files": logs, "xcom": xcoms, "ledger": ledger_dump}.items():
             assert secret not in text, f"a secret appears in the {place}"
     print(f"secrets: searched {len(console)} chars of output, {len(logs)} of logs, {len(xcoms)} of XCom, "

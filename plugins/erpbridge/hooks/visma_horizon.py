@@ -17,6 +17,13 @@ module (the simulator in include/simulators/horizon.py implements the same):
   ``Status`` ``CONFIRMED``; each payment names the employee's IBAN and the company account paying it
   (``PayerIBAN``); ``NetAmount`` is decimal text with a point.
 - A cancelled absence is deleted: no longer listed, ``GET`` of its pk answers 404 ``NOT_FOUND``.
+- Sales (:data:`CUSTOMER`, :data:`SALES_INVOICE`, ``CUSTOMER_FIELDS``, ``INVOICE_FIELDS``, ``LINE_FIELDS``): a
+  customer's ``RegNo`` holds a person's personal code or a company's registration number (compact), ``PersonType``
+  ``PERSON`` / ``COMPANY``, its ``Code`` is given by Horizon when left empty. A sales invoice and a credit note are
+  one class (``DocType`` ``INVOICE`` / ``CREDIT_NOTE``, a credit note naming ``CreditedInvoice``), posted with their
+  rows nested as ``<Lines><Line>…`` in the one POST; ``ExternalRef`` is unique per document (a second one is
+  refused 409 ``DUPLICATE_REFERENCE``) and queryable, which is how a document is found before it is created. A
+  reference is posted as ``<X><href>/rest/<Class>/<pk></href></X>``.
 - Errors: ``<error><code/><message/></error>``; 400/404/409/422 = the record is refused.
 
 Records leave this hook as plain dicts with our field names.
@@ -37,6 +44,8 @@ ABSENCE = "TdmPrombBL"
 TIME_IMPORT = "TdmLaikaImportBL"
 PAYROLL_RUN = "TdmAlgSarBL"
 PAYROLL_PAYMENT = "TdmAlgIzmBL"
+CUSTOMER = "TdmKlBL"
+SALES_INVOICE = "TdmRekBL"
 CONFIRMED = "CONFIRMED"
 PAGE_SIZE = 500
 EMPLOYEE_FIELDS = {  # API name -> our name
@@ -52,6 +61,13 @@ PAYROLL_RUN_FIELDS = {"Period": "period", "PayDate": "pay_date", "Currency": "cu
                       "Changed": "changed"}
 PAYMENT_FIELDS = {"EmployeeCode": "employee_code", "EmployeeName": "name", "IBAN": "iban", "NetAmount": "net_amount",
                   "PayerIBAN": "payer_iban"}
+CUSTOMER_FIELDS = {"Code": "code", "Name": "name", "RegNo": "reg_no", "PersonType": "person_type",
+                   "Country": "country", "Address": "address", "Email": "email"}
+INVOICE_FIELDS = {"DocType": "doc_type", "DocDate": "doc_date", "Currency": "currency", "ExternalRef": "external_ref",
+                  "PaidDate": "paid_date", "PaymentChannel": "payment_channel", "Total": "total",
+                  "VatTotal": "vat_total"}
+LINE_FIELDS = {"Article": "article", "Description": "description", "Quantity": "quantity", "Price": "price",
+               "VatRate": "vat_rate", "Amount": "amount", "Vat": "vat"}
 RECORD_STATUSES = {400, 404, 409, 422}
 
 
@@ -194,6 +210,34 @@ class VismaHorizonHook(HttpSystemHook):
         rows = self.query(PAYROLL_PAYMENT, list(PAYMENT_FIELDS), [f"Run={run_pk}"])
         return [{ours: row.get(api) for api, ours in PAYMENT_FIELDS.items()} for row in rows]
 
+    # --- customers and sales documents --------------------------------------------------------------
+
+    def customers_with_reg_no(self, reg_no: str, country: str) -> list[str]:
+        """The pks of the customers with this personal code / registration number (compact) in ``country``."""
+        rows = self.query(CUSTOMER, ["RegNo"], [f"RegNo={reg_no}", f"Country={country}"])
+        return sorted((row["pk"] for row in rows), key=int)
+
+    def create_customer(self, customer: dict) -> str:
+        """A new customer from our field names (``CUSTOMER_FIELDS``); returns its pk."""
+        return self.create(CUSTOMER, {api: customer[ours] for api, ours in CUSTOMER_FIELDS.items()
+                                      if customer.get(ours) not in (None, "")})
+
+    def sales_document(self, external_ref: str) -> str | None:
+        """The pk of the sales invoice or credit note carrying ``external_ref``, if Horizon has one."""
+        rows = self.query(SALES_INVOICE, ["ExternalRef"], [f"ExternalRef={external_ref}"])
+        return min((row["pk"] for row in rows), key=int, default=None)
+
+    def create_sales_document(self, document: dict) -> str:
+        """A sales invoice or credit note (our field names, ``customer_pk``, ``credited_pk``, ``lines``) posted
+        whole with its lines; returns its pk."""
+        values = {api: document[ours] for api, ours in INVOICE_FIELDS.items() if document.get(ours) is not None}
+        values["Customer"] = {"href": f"/rest/{CUSTOMER}/{document['customer_pk']}"}
+        if document.get("credited_pk"):
+            values["CreditedInvoice"] = {"href": f"/rest/{SALES_INVOICE}/{document['credited_pk']}"}
+        values["Lines"] = {"Line": [{api: _wire(line[ours]) for api, ours in LINE_FIELDS.items()}
+                                    for line in document["lines"]]}
+        return self.create(SALES_INVOICE, values)
+
 
 def _parse(response):
     if response.ok:
@@ -228,7 +272,9 @@ def _employee(row: dict) -> dict:
     return employee
 
 
-def _wire(value) -> str:
+def _wire(value):
+    if isinstance(value, dict):  # nested elements (a reference, a document's lines)
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
