@@ -44,8 +44,8 @@ def portal(airflow_db, ledger, horizon, eservice, monkeypatch):
     return ledger, horizon, eservice
 
 
-def synced(expected: str = "success"):
-    run = run_dag(DAG_ID)
+def synced(expected: str = "success", **conf):
+    run = run_dag(DAG_ID, conf)
     assert run.state == expected, task_states(run)
     return run
 
@@ -120,6 +120,23 @@ def test_payments_become_customers_invoices_a_credit_note_and_refusals_exactly_o
             for place, text in {"output": output, "logs": logs, "xcom": xcoms,
                                 "ledger": ledger_dump}.items():
                 assert form not in text, f"a personal code in the {place}"
+
+
+def test_a_dry_run_counts_what_a_run_would_do_and_writes_nothing(portal, caplog):
+    ledger, horizon, eservice = portal
+    horizon.seed(articles=[{"Code": code, "Name": code} for code in SERVICES.values()])
+    eservice.seed(payments=PAYMENTS)
+    before = horizon.state()
+    run = synced(dry_run=True)
+    assert run.get_task_instance("invoice_payments").xcom_pull() == {
+        "dry_run": True, "invoices": 8, "credit_notes": 0, "customers_created": 0, "customers_found": 0,
+        "unchanged": 0, "waiting": 2, "not_paid": 0}
+    assert horizon.state() == before
+    tables = [t for (t,) in ledger.execute("SELECT table_name FROM information_schema.tables"
+                                           " WHERE table_schema = 'public' AND table_name <> 'schema_migration'")]
+    assert {t: ledger.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables} == {t: 0 for t in tables}
+    assert "would wait in quarantine: payment ZG-009: payer.personal_code: *********48" in caplog.text
+    assert WRONG_CHECKSUM not in caplog.text and WRONG_CHECKSUM.replace("-", "") not in caplog.text
 
 
 def test_each_kind_of_bad_input_waits_naming_the_field_and_the_rest_goes_on(portal, monkeypatch):

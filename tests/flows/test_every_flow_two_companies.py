@@ -26,6 +26,8 @@ from include.simulators.standard_books import DEMO_SEED as SB_DEMO
 from tests.accounting_exchange.samples import SETTINGS as EXPORT_SETTINGS
 from tests.accounting_exchange.test_accounting_saldeo_registers import card, export_file
 from tests.accounting_exchange.test_saldeo_accounting_export import hub_seed
+from tests.eservice import company as paying_company
+from tests.eservice import payment, position
 from tests.flows import test_horizon_payroll_payments as payments_test
 from tests.flows import test_netvisor_severa_purchase_invoices as purchases_test
 from tests.flows import test_severa_netvisor_hours as hours_test
@@ -288,6 +290,14 @@ def merged_contractors(co: Company) -> set:
     return set(co.sims["saldeo"].state()["registers"]["contractor"].get(EXPORT_SETTINGS.company_program_id, {}))
 
 
+def eservice_seed(co: Company) -> set:
+    reference = "ZG-N1" if co.north else "ZG-S1"
+    co.settings("eservice_payments_horizon", {"services": {"ZG-IZRAKSTS": "ZG-EXTRACT"}})
+    co.sims["horizon"].seed(articles=[{"Code": "ZG-EXTRACT", "Name": "ZG-EXTRACT"}])
+    co.sims["eservice"].seed(payments=[payment(reference, paying_company("40003521600"), [position("10.00")])])
+    return {reference}
+
+
 def never_asked(asked: dict):
     raise AssertionError(f"nothing should wait for a person: {asked['subject']}")
 
@@ -319,6 +329,8 @@ CASES: dict[str, Case] = {
     "erp_eshop_catalog": Case(catalog_seed, shop_stock),
     "saldeo_accounting_export": Case(export_seed, exported),
     "accounting_saldeo_registers": Case(program_registers_seed, merged_contractors),
+    "eservice_payments_horizon": Case(
+        eservice_seed, lambda co: {d["ExternalRef"] for d in co.sims["horizon"].state()["sales_invoices"]}),
 }
 
 

@@ -14,6 +14,7 @@ from erpbridge.catalog import FLOWS
 from include.simulators.client import SimulatorAdmin as Sim
 from include.simulators.client import launch, stop
 from tests.conftest import SECRETS
+from tests.eservice import API_KEY as ESERVICE_KEY
 from tests.saldeo import TOKEN as SALDEO_TOKEN
 from tests.saldeo import USER as SALDEO_USER
 
@@ -34,8 +35,9 @@ CONNECTIONS = {
                     SECRETS["woocommerce"]["consumer_secret"], {}),
     "fakturownia": ("fakturownia", "", None, SECRETS["fakturownia"]["api_token"], {}),
     "saldeo": ("saldeo", "", SALDEO_USER, SALDEO_TOKEN, {}),
+    "eservice": ("eservice", "", None, ESERVICE_KEY, {}),
 }
-CREDENTIALS = {**SECRETS, "saldeo": {"users": {SALDEO_USER: SALDEO_TOKEN}}}  # what each simulator is configured with
+CREDENTIALS = {**SECRETS, "saldeo": {"users": {SALDEO_USER: SALDEO_TOKEN}}, "eservice": {"api_key": ESERVICE_KEY}}  # what each simulator is configured with
 
 
 @pytest.fixture(scope="module")

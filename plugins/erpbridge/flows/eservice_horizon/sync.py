@@ -82,6 +82,35 @@ class PaymentSync:
         self.failures.raise_if_any()
         return self.counts
 
+    def preview(self) -> Counts:
+        """What a run would do, writing nothing (Horizon and the ledger as they were): the invoices and credit notes
+        it would make and the payments that would wait, each logged (personal codes masked) and counted."""
+        mark = self.ledger.watermark(STREAM)
+        since = _instant(mark) - timedelta(minutes=self.settings.watermark_overlap_minutes) if mark else None
+        for page in self.eservice.iter_payments(since):
+            for payment in page:
+                pid = str(payment.get("id"))
+                if not mapping.invoiced(payment):
+                    self.counts.not_paid += 1
+                    continue
+                try:
+                    invoice = mapping.invoice(payment, self.settings.services, self.settings.timezone)
+                    payer = checked(payment.get("payer"))
+                except RecordRejected as exc:
+                    self.counts.waiting += 1
+                    self.counts.problems.append(f"payment {pid}: {exc.reason}")
+                    continue
+                invoiced = bool(self.ledger.mappings(INVOICE, [pid]))
+                if not invoiced:
+                    self.counts.invoices += 1
+                    log.info("dry run: payment %s would be invoiced for %s, %s EUR", pid, payer.shown, invoice.total)
+                if invoice.refunded_on and not self.ledger.mappings(CREDIT_NOTE, [pid]):
+                    self.counts.credit_notes += 1
+                    log.info("dry run: payment %s would get its credit note, %s EUR", pid, -invoice.total)
+                elif invoiced:
+                    self.counts.unchanged += 1
+        return self.counts
+
     def _one(self, payment: dict) -> bool:
         """Invoice (and credit) one payment; False when a system failure left it for the next run."""
         pid = str(payment.get("id"))

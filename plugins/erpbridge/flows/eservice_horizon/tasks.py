@@ -11,7 +11,9 @@ from erpbridge.engine.run_context import Scope, run_context
 log = logging.getLogger(__name__)
 
 
-def invoice_payments_now(scope: dict, run=None) -> dict:
+def invoice_payments_now(scope: dict, run=None, *, dry_run: bool = False) -> dict:
+    """One pass over the payments changed since the watermark; a ``dry_run`` logs the invoices and credit notes it
+    would make and the payments that would wait, and writes nothing. Returns the counts."""
     from erpbridge.flows.eservice_horizon.sync import PaymentSync
     from erpbridge.hooks.eservice import EServiceHook
     from erpbridge.hooks.visma_horizon import VismaHorizonHook
@@ -23,20 +25,20 @@ def invoice_payments_now(scope: dict, run=None) -> dict:
     ledger = scope.ledger(run or RunContext())
     sync = PaymentSync(eservice, horizon, ledger, config)
     try:
-        sync.run()
+        sync.preview() if dry_run else sync.run()
     finally:
         ledger.close()
         for problem in sync.counts.problems:
-            log.warning("waiting in quarantine: %s", problem)
+            log.warning("%s: %s", "would wait in quarantine" if dry_run else "waiting in quarantine", problem)
     counts = sync.counts
-    summary = {"invoices": counts.invoices, "credit_notes": counts.credit_notes,
+    summary = {"dry_run": dry_run, "invoices": counts.invoices, "credit_notes": counts.credit_notes,
                "customers_created": counts.customers_created, "customers_found": counts.customers_found,
                "unchanged": counts.unchanged, "waiting": counts.waiting, "not_paid": counts.not_paid}
-    log.info("e-service payments: %s", summary)
+    log.info("e-service payments%s: %s", " (dry run, would be; nothing written)" if dry_run else "", summary)
     return summary
 
 
 @task
-def invoice_payments(scope: dict) -> dict:
+def invoice_payments(scope: dict, params: dict | None = None) -> dict:
     """Each paid e-service payment once as a paid Horizon sales invoice (a refund as its credit note)."""
-    return invoice_payments_now(scope, run_context())
+    return invoice_payments_now(scope, run_context(), dry_run=bool((params or {}).get("dry_run")))
