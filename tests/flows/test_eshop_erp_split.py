@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import httpx
 import pytest
 
+from erpbridge.control_room.orders import orders as orders_view
 from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.flows.eshop_erp.split import erp_net, _share
 from erpbridge.settings import SettingsError, parse
@@ -20,7 +21,7 @@ from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.eshop_shop import ESHOP_WAREHOUSE, Shop, seed
 
-ORDERS, PAYMENTS = "eshop_erp_orders", "eshop_erp_payments"
+ORDERS, PAYMENTS, CATALOG = "eshop_erp_orders", "eshop_erp_payments", "erp_eshop_catalog"
 SECOND_WAREHOUSE = 3
 
 
@@ -115,6 +116,10 @@ def test_an_order_from_two_warehouses_becomes_one_customer_order_per_warehouse_o
     row = ledger.execute("SELECT stage, target_id FROM document_transfer WHERE source_id = %s",
                          (str(order["id"]),)).fetchone()
     assert row == ("done", f"{first['id']},{second['id']}")
+    (listed,) = [o for o in orders_view(ledger) if o["order_id"] == str(order["id"])]  # the Orders view's data
+    assert [d["erp_ids"] for d in listed["documents"]] == [[str(first["id"]), str(second["id"])]]
+    assert listed["reserved"] == ["BOOK-01 × 1 (warehouse 1)", "CAKE-01 × 1 (warehouse 1)",
+                                  "MUG-01 × 3 (warehouse 1)", "MUG-01 × 9 (warehouse 3)"]
 
     writes = fakturownia.last_seq()
     again = run_dag(ORDERS)
@@ -207,3 +212,16 @@ def test_a_spread_line_keeps_its_vat_as_the_erp_reads_it_back(rate, fraction):
         part_net, part_tax = _share(net, tax, rate, fraction)
         assert erp_net(part_net + part_tax, rate) == part_net, net
         assert erp_net(net + tax - part_net - part_tax, rate) == net - part_net, net
+
+
+def test_the_catalog_sells_the_stock_of_every_split_warehouse_less_what_orders_hold(shop, ledger, woocommerce,
+                                                                                   fakturownia):
+    def shop_stock() -> dict[str, int]:
+        return {p["sku"]: p["stock_quantity"] for p in woocommerce.state()["products"] if p["manage_stock"]}
+
+    assert run_dag(CATALOG).state == "success"
+    assert (shop_stock()["MUG-01"], shop_stock()["BOOK-01"]) == (3 + 10, 20)
+    split_order(shop)
+    run_dag(ORDERS)
+    assert run_dag(CATALOG, {"full": True}).state == "success"  # a full resync re-inflates nothing
+    assert (shop_stock()["MUG-01"], shop_stock()["BOOK-01"]) == (13 - 12, 20 - 1)
