@@ -41,6 +41,16 @@ class Reservations:
                             [(*self.scope, order_id, sku, q, warehouse) for warehouse, quantities in parts.items()
                              for sku, q in quantities.items() if q > 0])
 
+    def split_holds(self, order_id: str) -> dict[int, dict[str, Decimal]]:
+        """A split order's holds: warehouse id -> SKU -> quantity (empty when it holds none per warehouse)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT warehouse_id, sku, quantity FROM eshop_reservation WHERE company = %s AND shop = %s"
+                        " AND system = %s AND shop_order_id = %s AND warehouse_id <> 0", (*self.scope, order_id))
+            holds: dict[int, dict[str, Decimal]] = {}
+            for warehouse, sku, quantity in cur.fetchall():
+                holds.setdefault(int(warehouse), {})[sku] = Decimal(quantity)
+            return holds
+
     def split_orders(self, order_ids: Iterable[str]) -> set[str]:
         """Which of these orders hold their stock per warehouse (split)."""
         with self.conn.cursor() as cur:

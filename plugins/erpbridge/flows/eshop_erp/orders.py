@@ -12,7 +12,6 @@ order's ZK ids together as its one target.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import partial
@@ -100,28 +99,30 @@ class Customers:
 
 
 class WarehouseStock:
-    """Free stock per (SKU, warehouse) for the split rule: each warehouse's ERP stock (read once a run) minus
-    what other split orders hold there (the ledger's reservations) and what orders split earlier in this run
-    took (their holds are written only once their parts land)."""
+    """Each order's split by the rule, kept as the order's reservation per warehouse. It is written with the
+    order's in-flight row (committed before any part is posted), so a rerun after a failure or a crash splits
+    the order as before and adopts the parts already in the ERP. Free stock per (SKU, warehouse) = that
+    warehouse's ERP stock (read once a run) minus what other orders hold there. A dry run (``keep=False``)
+    writes nothing: its preview splits each order against the stock alone."""
 
-    def __init__(self, hook: FakturowniaHook, reservations: Reservations, warehouses: list[int]):
+    def __init__(self, hook: FakturowniaHook, reservations: Reservations, warehouses: list[int], *, keep: bool = True):
         self.hook = hook
         self.reservations = reservations
         self.warehouses = warehouses
+        self.keep = keep
         self.levels: dict[tuple[int, int], Decimal] = {}  # (ERP product id, warehouse id) -> stock
-        self.taken: dict[str, Counter] = {}  # order id -> (SKU, warehouse) -> quantity, split in this run
 
     def parts(self, order: dict, customer_order: dict, products: dict[str, int]) -> list[dict]:
         order_id = str(order["id"])
         lines = [(str(line["sku"]).strip(), line["quantity"]) for line in order.get("line_items") or []]
-        skus = sorted({sku for sku, _ in lines})
-        others = [taken for other, taken in self.taken.items() if other != order_id]
-        held = self.reservations.held_in(skus, [order_id, *self.taken])
-        free = {(sku, w): self._level(products[sku], w) - held[(sku, w)] - sum(t[(sku, w)] for t in others)
-                for sku in skus for w in self.warehouses}
-        allocation = split.allocate(order, lines, self.warehouses, free)
-        self.taken[order_id] = Counter({(lines[index][0], w): q for w, taken in allocation.items()
-                                        for index, q in taken.items()})
+        allocation = split.from_holds(lines, self.reservations.split_holds(order_id), self.warehouses)
+        if allocation is None:
+            skus = sorted({sku for sku, _ in lines})
+            held = self.reservations.held_in(skus, [order_id])
+            free = {(sku, w): self._level(products[sku], w) - held[(sku, w)] for sku in skus for w in self.warehouses}
+            allocation = split.allocate(order, lines, self.warehouses, free)
+            if self.keep:
+                self.reservations.hold_split(order_id, split.holds(lines, allocation))
         return split.parts(customer_order, order, allocation)
 
     def _level(self, product_id: int, warehouse_id: int) -> Decimal:
@@ -132,12 +133,11 @@ class WarehouseStock:
 
 class ErpCustomerOrders:
     """Fakturownia customer orders (ZK) as a DocumentTarget, each with its customer card; a split order's parts
-    posted one by one, their ids joined as its target, and held per warehouse once they all add up."""
+    posted one by one, their ids joined as its target."""
 
-    def __init__(self, hook: FakturowniaHook, ledger: Ledger, reservations: Reservations | None = None):
+    def __init__(self, hook: FakturowniaHook, ledger: Ledger):
         self.hook = hook
         self.ledger = ledger
-        self.reservations = reservations
         self.customers = Customers(hook, ledger)
         self.created: dict[str, dict] = {}  # this run's answers to the posts, for complete()
 
@@ -190,20 +190,12 @@ class ErpCustomerOrders:
 
     def complete(self, target_id: str, payload: dict) -> None:
         """Refuse (into quarantine, never absorbed) a customer order whose ERP totals differ from the shop's
-        (each part of a split order against its share, which add up to the order's); a split order's parts then
-        hold their lines in their warehouses."""
+        (each part of a split order against its share, which add up to the order's)."""
         if "parts" not in payload:
             self._check(target_id, payload["invoice"], payload["vat"], payload["total"])
             return
         for erp_id, part in zip(erp_ids(target_id), payload["parts"]):
             self._check(erp_id, part["invoice"], part["vat"], part["total"], part["warehouse_id"])
-        if self.reservations:
-            held: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-            for part in payload["parts"]:
-                for position in part["invoice"]["positions"]:
-                    if position.get("code"):
-                        held[part["warehouse_id"]][position["code"]] += position["quantity"]
-            self.reservations.hold_split(payload["order_id"], held)
 
     def _check(self, erp_id: str, sent: dict, vat: dict[str, str], total: str, warehouse: int | None = None) -> None:
         invoice = self.created.pop(erp_id, None) or self.hook.get("invoices", erp_id) or {}
@@ -224,9 +216,8 @@ def _rates_text(vat: dict[str, str]) -> str:
 
 
 def order_flow(config: EshopErpSettings, ledger: Ledger, erp: FakturowniaHook, orders: ShopOrders,
-               index: ErpProductIndex, reservations: Reservations | None = None,
-               stock: WarehouseStock | None = None) -> DocumentFlow:
-    return DocumentFlow(ORDER_ENTITY, orders, ErpCustomerOrders(erp, ledger, reservations),
+               index: ErpProductIndex, stock: WarehouseStock | None = None) -> DocumentFlow:
+    return DocumentFlow(ORDER_ENTITY, orders, ErpCustomerOrders(erp, ledger),
                         partial(m.reference, prefix=config.oid_prefix),
                         partial(_map_order, config=config, index=index, stock=stock))
 
@@ -353,8 +344,8 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHoo
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
     stock = config.split_warehouses and WarehouseStock(erp, Reservations(ledger, shop.conn_id),
-                                                       config.split_warehouses)
-    result = DocumentTransfer(order_flow(config, ledger, erp, orders, index, reservations, stock or None), ledger,
+                                                       config.split_warehouses, keep=not dry_run)
+    result = DocumentTransfer(order_flow(config, ledger, erp, orders, index, stock or None), ledger,
                               dry_run=dry_run, page_size=PAGE_SIZE).run()
     counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
     if orders.gone and not dry_run:  # quarantined orders the shop no longer has: out, saying why

@@ -165,7 +165,8 @@ def _sale_payload(order: dict, oid: str, *, config: EshopErpSettings, erp: Faktu
                              "the ERP", "NO_CUSTOMER_ORDER")
     kind = m.sales_kind(order, nip_meta_key=config.nip_meta_key, invoice_meta_key=config.invoice_meta_key)
     if len(parts) == 1:
-        customer_order = customer_orders[0]
+        customer_order = customer_orders[0]  # its own oid + "/sale" (= ``oid`` unless it is a split's one part)
+        oid = f"{customer_order['oid']}/sale" if customer_order.get("oid") else oid
         return m.sales_document(order, oid, customer_order, kind=kind,
                                 warehouse_id=customer_order.get("warehouse_id") or config.eshop_warehouse_id,
                                 ksef_send=config.ksef_send)

@@ -50,6 +50,35 @@ def allocate(order: dict, lines: list[tuple[str, int]], warehouses: list[int],
     return {w: parts[w] for w in warehouses if w in parts}
 
 
+def from_holds(lines: list[tuple[str, int]], holds: dict[int, dict[str, Decimal]],
+               warehouses: list[int]) -> dict[int, dict[int, int]] | None:
+    """The allocation an order's holds per warehouse record (an earlier attempt's split), or None when they do not
+    cover its lines exactly."""
+    order = [*warehouses, *sorted(set(holds) - set(warehouses))]
+    left = {(sku, w): quantity for w, quantities in holds.items() for sku, quantity in quantities.items()}
+    parts: dict[int, dict[int, int]] = defaultdict(dict)
+    for index, (sku, quantity) in enumerate(lines):
+        for warehouse in order:
+            taken = min(int(left.get((sku, warehouse), 0)), quantity)
+            if taken > 0:
+                parts[warehouse][index], quantity = taken, quantity - taken
+                left[(sku, warehouse)] -= taken
+        if quantity:
+            return None
+    if not parts or any(left.values()):
+        return None
+    return {w: parts[w] for w in order if w in parts}
+
+
+def holds(lines: list[tuple[str, int]], allocation: dict[int, dict[int, int]]) -> dict[int, dict[str, Decimal]]:
+    """Warehouse -> SKU -> quantity of an allocation: what the order holds in each warehouse."""
+    held: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for warehouse, taken in allocation.items():
+        for index, quantity in taken.items():
+            held[warehouse][lines[index][0]] += quantity
+    return held
+
+
 def _spread(sku: str, quantity: int, warehouses: list[int], left: dict) -> dict[int, int]:
     takes, wanted = {}, quantity
     for warehouse in warehouses:
