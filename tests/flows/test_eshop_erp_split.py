@@ -15,7 +15,7 @@ import pytest
 
 from erpbridge.control_room.orders import orders as orders_view
 from erpbridge.flows.eshop_erp.settings import EshopErpSettings
-from erpbridge.flows.eshop_erp.split import erp_net, _share
+from erpbridge.flows.eshop_erp.split import erp_net, share
 from erpbridge.settings import SettingsError, parse
 from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag, task_states
@@ -209,7 +209,7 @@ def test_a_spread_line_keeps_its_vat_as_the_erp_reads_it_back(rate, fraction):
         tax = (net * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
         if erp_net(net + tax, rate) != net:
             continue
-        part_net, part_tax = _share(net, tax, rate, fraction)
+        part_net, part_tax = share(net, tax, rate, fraction)
         assert erp_net(part_net + part_tax, rate) == part_net, net
         assert erp_net(net + tax - part_net - part_tax, rate) == net - part_net, net
 

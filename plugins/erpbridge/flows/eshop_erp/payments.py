@@ -190,7 +190,8 @@ def _correction_payload(item: dict, oid: str, *, config: EshopErpSettings, erp: 
     sale = erp.get("invoices", state.target_id) if state else None
     if not sale:
         raise RecordRejected(f"{m.describe(item['order'])}: its sales document is no longer in the ERP", "NO_SALE")
-    return m.correction(item["order"], item["refund"], oid, sale, warehouse_id=config.eshop_warehouse_id)
+    return m.correction(item["order"], item["refund"], oid, sale,
+                        warehouse_id=sale.get("warehouse_id") or config.eshop_warehouse_id)
 
 
 def import_payments(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, erp: FakturowniaHook, *,

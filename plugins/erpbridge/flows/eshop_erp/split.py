@@ -6,7 +6,7 @@ refused (the order waits in quarantine, never split wrong). Each warehouse used 
 customer order (``oid`` = the order's + ``/M<warehouse id>``) with that warehouse's lines. Shipping,
 fees and the coupon note go on the first part (the part of the earliest warehouse in the setting).
 A line spread over parts is divided by quantity: its net to the grosz, nudged so that each part's VAT
-as the ERP computes it from the gross (ERP_NET_FROM_GROSS) adds up to the line's; the parts' gross
+as the ERP computes it from the gross (``erp_net``, assumed) adds up to the line's; the parts' gross
 and VAT per rate then add up to the order's exactly.
 """
 
@@ -127,11 +127,13 @@ def _first_takes_the_rest(answer: list[dict], customer_order: dict) -> None:
         part["vat"] = _vat_text(part["vat"])
     first = answer[0]
     first["total"] = str(Decimal(customer_order["total"]) - others_total)
-    first["vat"] = _vat_text({rate: Decimal(amount) - others_vat[rate] for rate, amount in customer_order["vat"].items()})
+    first["vat"] = _vat_text({rate: Decimal(customer_order["vat"].get(rate, 0)) - others_vat[rate]
+                              for rate in {p["tax"] for p in first["positions"]}})
 
 
 def _vat_text(vat: dict[str, Decimal]) -> dict[str, str]:
-    return {rate: str(amount) for rate, amount in sorted(vat.items(), key=lambda kv: Decimal(kv[0])) if amount}
+    """VAT per rate as ``mapping.erp_vat`` gives it: every rate of the part's positions, to the grosz."""
+    return {rate: str(amount.quantize(CENT)) for rate, amount in sorted(vat.items(), key=lambda kv: Decimal(kv[0]))}
 
 
 def _divide(item: dict, position: dict, shares: list[tuple[int, int]]) -> dict[int, dict]:
@@ -140,7 +142,7 @@ def _divide(item: dict, position: dict, shares: list[tuple[int, int]]) -> dict[i
     rate = Decimal(position["tax"]) / 100
     out, quantity = {}, sum(q for _, q in shares)
     for warehouse, taken in shares[:-1]:
-        part_net, part_tax = _share(net, tax, rate, Decimal(taken) / quantity)
+        part_net, part_tax = share(net, tax, rate, Decimal(taken) / quantity)
         out[warehouse] = position | {"quantity": taken, "total_price_gross": str(part_net + part_tax),
                                      "vat": str(part_tax)}
         net, tax, quantity = net - part_net, tax - part_tax, quantity - taken
@@ -149,7 +151,7 @@ def _divide(item: dict, position: dict, shares: list[tuple[int, int]]) -> dict[i
     return out
 
 
-def _share(net: Decimal, tax: Decimal, rate: Decimal, fraction: Decimal) -> tuple[Decimal, Decimal]:
+def share(net: Decimal, tax: Decimal, rate: Decimal, fraction: Decimal) -> tuple[Decimal, Decimal]:
     """(net, tax) of a fraction of a line: the proportional net to the grosz, nudged (NUDGES) until the ERP
     reads back that net from this part's gross and the rest's net from the rest's gross."""
     ideal = (net * fraction).quantize(CENT, ROUND_HALF_UP)
@@ -163,5 +165,5 @@ def _share(net: Decimal, tax: Decimal, rate: Decimal, fraction: Decimal) -> tupl
 
 
 def erp_net(gross: Decimal, rate: Decimal) -> Decimal:
-    """ERP_NET_FROM_GROSS (assumed): a position given by its gross has net = gross / (1 + rate), half up."""
+    """Assumed, verify first (README): a position given by its gross has net = gross / (1 + rate), half up."""
     return (gross / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
