@@ -8,7 +8,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
 from erpbridge.catalog import FLOWS
-from erpbridge.flows.eshop_erp.sync import erp_ids
+from erpbridge.flows.eshop_erp.split import erp_ids
 
 ORDERS_FLOW, PAYMENTS_FLOW = "eshop_erp_orders", "eshop_erp_payments"
 DOCUMENT_LABELS = FLOWS[ORDERS_FLOW].entities

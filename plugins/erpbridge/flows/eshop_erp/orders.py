@@ -21,6 +21,7 @@ from erpbridge.engine.documents import Attachment, DocumentFlow
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
 from erpbridge.flows.eshop_erp import split
+from erpbridge.flows.eshop_erp.split import erp_ids, erp_target
 from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
@@ -28,7 +29,7 @@ from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 from erpbridge.flows.eshop_erp.sync import (CANCEL_ENTITY, CANCELLED_ERP_STATUS, CUSTOMER_ENTITY, ERP, ORDER_ENTITY,
                                       ORDERS_STREAM, PAYMENTS_FLOW, PRODUCT_INDEX, SHOP, STORE_ENTITY, OrderNotes,
-                                      ShopOrders, ShopOrderSource, StockHolds, erp_ids, erp_target)
+                                      ShopOrders, ShopOrderSource, StockHolds)
 
 log = logging.getLogger(__name__)
 

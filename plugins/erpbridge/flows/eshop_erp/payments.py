@@ -13,13 +13,14 @@ from typing import Iterator
 from erpbridge.engine.documents import Attachment, DocumentFlow
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
+from erpbridge.flows.eshop_erp.split import erp_ids, erp_target
 from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
 from erpbridge.ledger.reservations import Reservations
 from erpbridge.ledger.store import Ledger
 from erpbridge.flows.eshop_erp.sync import (CORRECTION_ENTITY, ORDER_ENTITY, ORDERS_FLOW, PAID_STREAM, SALE_ENTITY,
-                                      SHOP, OrderNotes, ShopOrders, ShopOrderSource, erp_ids, erp_target, gmt)
+                                      SHOP, OrderNotes, ShopOrders, ShopOrderSource, gmt)
 
 
 class PaidOrders(ShopOrderSource):

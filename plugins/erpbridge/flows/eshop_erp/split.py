@@ -23,6 +23,17 @@ CENT = m.CENT
 # Net shifts tried, nearest first, to keep the ERP's VAT whole (up to 5 groszy always suffice at 5, 8 and 23 %,
 # tests/flows/test_eshop_erp_split.py)
 NUDGES = [CENT * shift for step in range(6) for shift in ((step, -step) if step else (0,))]
+PARTS_SEPARATOR = ","  # the ERP ids of a split order's documents (one per warehouse part), as one ledger target
+
+
+def erp_target(ids: list[str]) -> str:
+    """One ledger target for the ERP documents of an order (one per warehouse part when it is split)."""
+    return PARTS_SEPARATOR.join(ids)
+
+
+def erp_ids(target_id: str) -> list[str]:
+    """The ERP document ids a ledger target stands for (several for an order split per warehouse)."""
+    return target_id.split(PARTS_SEPARATOR)
 
 
 def part_oid(oid: str, warehouse_id: int) -> str:

@@ -31,17 +31,6 @@ SALE_ENTITY = "sales_document"
 STORE_ENTITY = "store_transfer"  # the MM of a pickup order sent to its store
 CORRECTION_ENTITY = "correction"
 PAID_STREAM = "shop_orders_paid"
-PARTS_SEPARATOR = ","  # the ERP ids of a split order's documents (one per warehouse part), as one ledger target
-
-
-def erp_target(ids: list[str]) -> str:
-    """One ledger target for the ERP documents of an order (one per warehouse part when it is split)."""
-    return PARTS_SEPARATOR.join(ids)
-
-
-def erp_ids(target_id: str) -> list[str]:
-    """The ERP document ids a ledger target stands for (several for an order split per warehouse)."""
-    return target_id.split(PARTS_SEPARATOR)
 
 
 class StockHolds:
