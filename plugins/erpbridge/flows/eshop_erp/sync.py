@@ -36,8 +36,8 @@ PAID_STREAM = "shop_orders_paid"
 class StockHolds:
     """The ledger's reservations following the shop: an order holding stock in the shop (WooCommerce reduces it
     at on-hold / processing / completed; a pickup order keeps it when sent to its store) that the ERP has not
-    issued or moved to the store holds its lines (a split order keeps its holds per warehouse, written when its
-    parts landed); any other is let go."""
+    issued or moved to the store holds its lines (a split order keeps its holds per warehouse, written when it
+    was split); any other is let go."""
 
     def __init__(self, reservations: Reservations, made: Ledger, sales: Ledger, to_store: tuple[str, ...]):
         self.reservations = reservations
