@@ -8,6 +8,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 
 from erpbridge.catalog import FLOWS
+from erpbridge.flows.eshop_erp.split import erp_ids
 
 ORDERS_FLOW, PAYMENTS_FLOW = "eshop_erp_orders", "eshop_erp_payments"
 DOCUMENT_LABELS = FLOWS[ORDERS_FLOW].entities
@@ -17,8 +18,9 @@ router = APIRouter()
 
 
 def orders(conn, limit: int = LIMIT) -> list[dict]:
-    """The most recently touched shop orders (per company), newest first: documents (entity, stage, ERP id),
-    waiting reasons, reserved stock, and a state in words."""
+    """The most recently touched shop orders (per company), newest first: documents (entity, stage, ERP ids: one per
+    warehouse part of a split order), waiting reasons, reserved stock (per warehouse when split), and a state in
+    words."""
     found: dict[tuple[str, str], dict] = {}
 
     def order(company: str, order_id: str, key: str | None) -> dict:
@@ -40,7 +42,8 @@ def orders(conn, limit: int = LIMIT) -> list[dict]:
         for company, source_id, key, entity, stage, target_id, reference, updated_at in cur.fetchall():
             entry = order(company, source_id.split("/")[0], key)
             entry["documents"].append({"what": DOCUMENT_LABELS.get(entity, entity), "stage": stage,
-                                       "erp_id": target_id, "reference": reference})
+                                       "erp_id": target_id, "erp_ids": erp_ids(target_id) if target_id else [],
+                                       "reference": reference})
             touched(entry, updated_at)
         cur.execute("SELECT company, source_id, source_key, entity, reason, last_seen FROM quarantine"
                     " WHERE flow = ANY(%s)", (flows,))
@@ -50,10 +53,12 @@ def orders(conn, limit: int = LIMIT) -> list[dict]:
             touched(entry, last_seen)
         cur.execute("SELECT to_regclass('eshop_reservation') IS NOT NULL")
         if cur.fetchone()[0]:
-            cur.execute("SELECT company, shop_order_id, sku, quantity, created_at FROM eshop_reservation ORDER BY sku")
-            for company, order_id, sku, quantity, created_at in cur.fetchall():
+            cur.execute("SELECT company, shop_order_id, sku, quantity, warehouse_id, created_at FROM eshop_reservation"
+                        " ORDER BY sku, warehouse_id")
+            for company, order_id, sku, quantity, warehouse, created_at in cur.fetchall():
                 entry = order(company, order_id, None)
-                entry["reserved"].append(f"{sku} × {quantity.normalize():f}")
+                entry["reserved"].append(f"{sku} × {quantity.normalize():f}" + (f" (warehouse {warehouse})"
+                                                                                 if warehouse else ""))
                 touched(entry, created_at)
     rows = sorted(found.values(), key=lambda e: (e["updated_at"] is not None, e["updated_at"]), reverse=True)[:limit]
     for entry in rows:

@@ -15,6 +15,7 @@ travels in an ``Authorization: Bearer`` header (accepted by the live API, keeps 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Iterator
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
@@ -89,6 +90,11 @@ class FakturowniaHook(HttpSystemHook):
         if changed_since is not None:
             params["date_from"] = changed_since.astimezone(timezone.utc).isoformat(timespec="seconds")
         return self.iter_pages("products.json", params)
+
+    def stock_level(self, product_id: int, warehouse_id: int) -> Decimal:
+        """The product's stock in one warehouse (0 for a product the ERP no longer has)."""
+        product = self.get("products", product_id, {"warehouse_id": warehouse_id}) or {}
+        return Decimal(str(product.get("stock_level") or 0))
 
     def warehouse_documents(self, kind: str) -> Iterator[list[dict]]:
         return self.iter_pages("warehouse_documents.json", {"kind": kind})

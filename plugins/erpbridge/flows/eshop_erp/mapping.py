@@ -21,6 +21,7 @@ from erpbridge.errors import RecordRejected
 
 CENT = Decimal("0.01")
 ERP_ORDER_KIND = "estimate"  # Fakturownia's customer order ("zamówienie")
+COUPONS_NOTE = "; kupony: "  # in a customer order's description, before the coupons used
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def customer_order(order: dict, oid: str, *, currency: str, warehouse_id: int | 
     invoice = {"kind": ERP_ORDER_KIND, "oid": oid, "oid_unique": "yes", "issue_date": created, "sell_date": created,
                "currency": currency, "positions": positions, "payment_type": order.get("payment_method_title") or None,
                "description": f"Zamówienie ze sklepu nr {order.get('number') or order['id']}"
-                              + (f"; kupony: {coupons}" if coupons else ""),
+                              + (f"{COUPONS_NOTE}{coupons}" if coupons else ""),
                "internal_note": order.get("customer_note") or None}
     if warehouse_id is not None:
         invoice["warehouse_id"] = warehouse_id
@@ -280,9 +281,9 @@ def _erp_position(position: dict, sign: int = 1, quantity=None) -> dict:
 
 
 def sales_document(order: dict, oid: str, customer_order: dict, *, kind: str, warehouse_id: int | None,
-                   ksef_send: bool) -> dict:
-    """The sales document of a paid order: the customer order's positions (as the ERP holds them), issued
-    from the shop's warehouse, linked to the customer order."""
+                   ksef_send: bool, total: str | None = None) -> dict:
+    """The sales document of a paid order (or of one of its parts, paid ``total``): the customer order's
+    positions (as the ERP holds them), issued from ``warehouse_id``, linked to the customer order."""
     paid = str(order.get("date_paid_gmt") or order.get("date_paid") or "")[:10] or None
     document = {"kind": kind, "oid": oid, "oid_unique": "yes", "client_id": customer_order["client_id"],
                 "from_invoice_id": customer_order["id"], "issue_date": paid, "sell_date": paid,
@@ -293,11 +294,12 @@ def sales_document(order: dict, oid: str, customer_order: dict, *, kind: str, wa
         document["warehouse_id"] = warehouse_id
     if kind == INVOICE_KIND and ksef_send:
         document["gov_save_and_send"] = True
+    total = total or str(_money(order, "total", order.get("total")))
     return {"invoice": {k: v for k, v in document.items() if v is not None},
-            "payment": {"name": f"{oid} {order.get('transaction_id') or ''}".strip(),
-                        "price": str(_money(order, "total", order.get("total"))), "paid": True, "kind": "api",
-                        "paid_date": order.get("date_paid_gmt"), "description": order.get("payment_method_title")},
-            "total": str(_money(order, "total", order.get("total")))}
+            "payment": {"name": f"{oid} {order.get('transaction_id') or ''}".strip(), "price": total, "paid": True,
+                        "kind": "api", "paid_date": order.get("date_paid_gmt"),
+                        "description": order.get("payment_method_title")},
+            "total": total}
 
 
 def correction(order: dict, refund: dict, oid: str, sale: dict, *, warehouse_id: int | None) -> dict:

@@ -4,19 +4,24 @@ The ZK carries ``oid`` = the shop's order number with ``oid_unique``, so the ERP
 second one; the document engine's in-flight ledger row and lookup by ``oid`` make a crash safe.
 The customer card is matched by NIP, else by e-mail, and made only when none exists. A cancelled
 order's ZK is rejected in the ERP (its reservation lifted); a pickup order sent to its store gets
-its MM to the store's warehouse once.
+its MM to the store's warehouse once. With ``split_warehouses`` an order becomes one ZK per warehouse
+it is filled from (erpbridge.flows.eshop_erp.split), each with its own ``oid``; the ledger keeps the
+order's ZK ids together as its one target.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from functools import partial
 from typing import Iterator
 
 from erpbridge.engine.documents import Attachment, DocumentFlow
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
+from erpbridge.flows.eshop_erp import split
+from erpbridge.flows.eshop_erp.split import erp_ids, erp_target
 from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
@@ -94,8 +99,42 @@ class Customers:
         return self.known[key]
 
 
+class WarehouseStock:
+    """Each order's split by the rule, kept as the order's reservation per warehouse. It is written with the
+    order's in-flight row (committed before any part is posted), so a rerun after a failure or a crash splits
+    the order as before and adopts the parts already in the ERP. Free stock per (SKU, warehouse) = that
+    warehouse's ERP stock (read once a run) minus what other orders hold there. A dry run (``keep=False``)
+    writes nothing: its preview splits each order against the stock alone."""
+
+    def __init__(self, hook: FakturowniaHook, reservations: Reservations, warehouses: list[int], *, keep: bool = True):
+        self.hook = hook
+        self.reservations = reservations
+        self.warehouses = warehouses
+        self.keep = keep
+        self.levels: dict[tuple[int, int], Decimal] = {}  # (ERP product id, warehouse id) -> stock
+
+    def parts(self, order: dict, customer_order: dict, products: dict[str, int]) -> list[dict]:
+        order_id = str(order["id"])
+        lines = [(str(line["sku"]).strip(), line["quantity"]) for line in order.get("line_items") or []]
+        allocation = split.from_holds(lines, self.reservations.split_holds(order_id), self.warehouses)
+        if allocation is None:
+            skus = sorted({sku for sku, _ in lines})
+            held = self.reservations.held_in(skus, [order_id])
+            free = {(sku, w): self._level(products[sku], w) - held[(sku, w)] for sku in skus for w in self.warehouses}
+            allocation = split.allocate(order, lines, self.warehouses, free)
+            if self.keep:
+                self.reservations.hold_split(order_id, split.holds(lines, allocation))
+        return split.parts(customer_order, order, allocation)
+
+    def _level(self, product_id: int, warehouse_id: int) -> Decimal:
+        if (product_id, warehouse_id) not in self.levels:
+            self.levels[(product_id, warehouse_id)] = self.hook.stock_level(product_id, warehouse_id)
+        return self.levels[(product_id, warehouse_id)]
+
+
 class ErpCustomerOrders:
-    """Fakturownia customer orders (ZK) as a DocumentTarget, each with its customer card."""
+    """Fakturownia customer orders (ZK) as a DocumentTarget, each with its customer card; a split order's parts
+    posted one by one, their ids joined as its target."""
 
     def __init__(self, hook: FakturowniaHook, ledger: Ledger):
         self.hook = hook
@@ -114,7 +153,15 @@ class ErpCustomerOrders:
 
     def post(self, payload: dict) -> str:
         client_id = self.customers.card_id(m.Buyer(**payload["buyer"]))
-        invoice = payload["invoice"] | {"client_id": client_id}
+        if "parts" not in payload:
+            return self._post(payload["invoice"] | {"client_id": client_id})[0]
+        posted = [self._post(part["invoice"] | {"client_id": client_id}) for part in payload["parts"]]
+        if any(adopted for _, adopted in posted):
+            self._no_other_parts(payload)
+        return erp_target([target for target, _ in posted])
+
+    def _post(self, invoice: dict) -> tuple[str, bool]:
+        """(its ERP id, whether it was there already)."""
         try:
             created = self.hook.create_invoice(invoice)
         except RecordRejected as exc:
@@ -122,9 +169,19 @@ class ErpCustomerOrders:
             if existing is None:
                 raise
             log.info("%s is already in the ERP as %s: adopted", invoice["oid"], existing)
-            return existing
+            return existing, True
         self.created[str(created["id"])] = created
-        return str(created["id"])
+        return str(created["id"]), False
+
+    def _no_other_parts(self, payload: dict) -> None:
+        """After an interrupted run: no part of the order in a warehouse today's split does not use."""
+        planned = {part["warehouse_id"] for part in payload["parts"]}
+        for warehouse in payload["split_warehouses"]:
+            oid = split.part_oid(payload["oid"], warehouse)
+            if warehouse not in planned and self.existing(oid):
+                raise RecordRejected(f"{payload['oid']}: the ERP holds its part {oid} from an earlier run, but "
+                                     f"today's split uses warehouses {sorted(planned)} (the stock changed since); "
+                                     "check its customer orders in the ERP", "SPLIT_CHANGED")
 
     def has_attachment(self, target_id: str, attachment: Attachment) -> bool:
         return True
@@ -133,14 +190,26 @@ class ErpCustomerOrders:
         raise NotImplementedError("orders carry no attachment")
 
     def complete(self, target_id: str, payload: dict) -> None:
-        """Refuse (into quarantine, never absorbed) a customer order whose ERP totals differ from the shop's."""
-        invoice = self.created.pop(target_id, None) or self.hook.get("invoices", target_id) or {}
+        """Refuse (into quarantine, never absorbed) a customer order whose ERP totals differ from the shop's
+        (each part of a split order against its share, which add up to the order's)."""
+        if "parts" not in payload:
+            self._check(target_id, payload["invoice"], payload["vat"], payload["total"])
+            return
+        for erp_id, part in zip(erp_ids(target_id), payload["parts"]):
+            self._check(erp_id, part["invoice"], part["vat"], part["total"], part["warehouse_id"])
+
+    def _check(self, erp_id: str, sent: dict, vat: dict[str, str], total: str, warehouse: int | None = None) -> None:
+        invoice = self.created.pop(erp_id, None) or self.hook.get("invoices", erp_id) or {}
         erp_vat, erp_total = m.erp_vat(invoice), str(invoice.get("price_gross"))
-        if erp_vat != payload["vat"] or erp_total != payload["total"]:
-            raise RecordRejected(f"{payload['invoice']['oid']}: the ERP's customer order {invoice.get('number')} totals "
-                                 f"{erp_total} with VAT {_rates_text(erp_vat)}, the shop's order {payload['total']} "
-                                 f"with VAT {_rates_text(payload['vat'])}; correct the customer order in the ERP",
+        if erp_vat != vat or erp_total != total:
+            raise RecordRejected(f"{sent['oid']}: the ERP's customer order {invoice.get('number')} totals "
+                                 f"{erp_total} with VAT {_rates_text(erp_vat)}, the shop's order {total} "
+                                 f"with VAT {_rates_text(vat)}; correct the customer order in the ERP",
                                  "TOTALS_DIFFER")
+        if warehouse is not None and invoice.get("warehouse_id") != warehouse:
+            raise RecordRejected(f"{sent['oid']}: the ERP's customer order {invoice.get('number')} is in warehouse "
+                                 f"{invoice.get('warehouse_id')}, this part of the order is warehouse {warehouse}'s; "
+                                 "correct the customer order in the ERP", "WAREHOUSE_DIFFERS")
 
 
 def _rates_text(vat: dict[str, str]) -> str:
@@ -148,12 +217,14 @@ def _rates_text(vat: dict[str, str]) -> str:
 
 
 def order_flow(config: EshopErpSettings, ledger: Ledger, erp: FakturowniaHook, orders: ShopOrders,
-               index: ErpProductIndex) -> DocumentFlow:
+               index: ErpProductIndex, stock: WarehouseStock | None = None) -> DocumentFlow:
     return DocumentFlow(ORDER_ENTITY, orders, ErpCustomerOrders(erp, ledger),
-                        partial(m.reference, prefix=config.oid_prefix), partial(_map_order, config=config, index=index))
+                        partial(m.reference, prefix=config.oid_prefix),
+                        partial(_map_order, config=config, index=index, stock=stock))
 
 
-def _map_order(order: dict, oid: str, *, config: EshopErpSettings, index: ErpProductIndex) -> dict:
+def _map_order(order: dict, oid: str, *, config: EshopErpSettings, index: ErpProductIndex,
+               stock: WarehouseStock | None = None) -> dict:
     if order.get("status") not in config.status_map:
         raise RecordRejected(f"{m.describe(order)}: status {order.get('status')!r} is not in the status map (setting "
                              "status_map); say whether it means order, wait, cancel or to_store", "UNKNOWN_STATUS")
@@ -162,8 +233,13 @@ def _map_order(order: dict, oid: str, *, config: EshopErpSettings, index: ErpPro
         raise RecordRejected(f"{m.describe(order)}: pickup location {location!r} is not in the setting "
                              "pickup_locations (location name -> the store's warehouse id)", "UNKNOWN_PICKUP_LOCATION")
     skus = [str(line.get("sku") or "").strip() for line in order.get("line_items") or []]
-    return m.customer_order(order, oid, currency=config.currency, warehouse_id=config.eshop_warehouse_id,
-                            products=index.ids([s for s in skus if s]), nip_meta_key=config.nip_meta_key)
+    products = index.ids([s for s in skus if s])
+    mapped = m.customer_order(order, oid, currency=config.currency, warehouse_id=config.eshop_warehouse_id,
+                              products=products, nip_meta_key=config.nip_meta_key)
+    if stock is None or location is not None:  # not split: one customer order (a pickup one from the e-shop's)
+        return mapped
+    return {"oid": oid, "order_id": str(order["id"]), "split_warehouses": stock.warehouses, "buyer": mapped["buyer"],
+            "vat": mapped["vat"], "total": mapped["total"], "parts": stock.parts(order, mapped, products)}
 
 
 class PickupOrdersSent(ShopOrderSource):
@@ -240,7 +316,8 @@ def cancel_orders(cancelled: list[dict], erp: FakturowniaHook, ledger: Ledger, *
             counts["unchanged"] += 1
             continue
         if not dry_run:
-            erp.set_status(made.target_id, CANCELLED_ERP_STATUS)
+            for erp_id in erp_ids(made.target_id):  # every part of a split order
+                erp.set_status(erp_id, CANCELLED_ERP_STATUS)
             ledger.set_document_state(CANCEL_ENTITY, source_id, key, DocumentState(f"{made.reference}/cancel", "done",
                                                                                     made.target_id))
             ledger.log([Outcome(CANCEL_ENTITY, source_id, "updated", key, made.target_id)])
@@ -267,8 +344,10 @@ def import_orders(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHoo
     holds = reservations and StockHolds(reservations, ledger, ledger.for_flow(PAYMENTS_FLOW), to_store)
     orders = ShopOrders(shop, config, datetime.fromisoformat(stored) - overlap if stored else None,
                         retry=ledger.quarantined(ORDER_ENTITY), only=only, stock=holds)
-    result = DocumentTransfer(order_flow(config, ledger, erp, orders, index), ledger, dry_run=dry_run,
-                              page_size=PAGE_SIZE).run()
+    stock = config.split_warehouses and WarehouseStock(erp, Reservations(ledger, shop.conn_id),
+                                                       config.split_warehouses, keep=not dry_run)
+    result = DocumentTransfer(order_flow(config, ledger, erp, orders, index, stock or None), ledger,
+                              dry_run=dry_run, page_size=PAGE_SIZE).run()
     counts = dict(result.counts) | cancel_orders(orders.cancelled, erp, ledger, dry_run=dry_run)
     if orders.gone and not dry_run:  # quarantined orders the shop no longer has: out, saying why
         counts["gone"] = len(ledger.gone(ORDER_ENTITY, orders.gone))

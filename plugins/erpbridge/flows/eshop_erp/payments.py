@@ -1,5 +1,7 @@
 """E-shop <-> ERP payments (R-D.4): a paid order whose customer order is in the ERP -> its sales document (VAT
-invoice or receipt), its payment and a note in the shop; a refund -> a correction. Each exactly once."""
+invoice or receipt), its payment and a note in the shop; a refund -> a correction. Each exactly once. An order
+split per warehouse gets one sales document and payment per part (its ZK): each issues the stock of its own
+warehouse, which one document (one ``warehouse_id``) could not."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Iterator
 from erpbridge.engine.documents import Attachment, DocumentFlow
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.eshop_erp import mapping as m
+from erpbridge.flows.eshop_erp.split import erp_ids, erp_target
 from erpbridge.flows.eshop_erp.settings import EshopErpSettings
 from erpbridge.hooks.fakturownia import FakturowniaHook
 from erpbridge.hooks.woocommerce_shop import WooCommerceHook
@@ -55,8 +58,9 @@ class PaidOrders(ShopOrderSource):
             yield order
 
     def mark_transferred(self, order: dict, target_id: str) -> None:
-        """The number noted on the order; the stock it held is now issued in the ERP."""
-        self.notes.write(order["id"], target_id, "Dokument sprzedaży")
+        """The number noted on the order (each part's); the stock it held is now issued in the ERP."""
+        for erp_id in erp_ids(target_id):
+            self.notes.write(order["id"], erp_id, "Dokument sprzedaży")
         self.reservations.release(str(order["id"]))
 
 
@@ -73,10 +77,13 @@ class ErpDocuments:
         return None
 
     def post(self, payload: dict) -> str:
+        return erp_target([self._post(part["invoice"]) for part in payload.get("parts") or [payload]])
+
+    def _post(self, invoice: dict) -> str:
         try:
-            created = str(self.hook.create_invoice(payload["invoice"])["id"])
+            created = str(self.hook.create_invoice(invoice)["id"])
         except RecordRejected as exc:
-            found = [i for i in self.hook.invoices_by_oid(payload["invoice"]["oid"]) if i.get("kind") in self.kinds]
+            found = [i for i in self.hook.invoices_by_oid(invoice["oid"]) if i.get("kind") in self.kinds]
             if exc.category != "oid_taken" or not found:
                 raise
             return str(found[0]["id"])
@@ -90,7 +97,11 @@ class ErpDocuments:
         raise NotImplementedError("these documents carry no attachment")
 
     def complete(self, target_id: str, payload: dict) -> None:
-        """The payment registered against the sales document, unless the ERP already has it paid."""
+        """The payment registered against each sales document, unless the ERP already has it paid."""
+        for erp_id, part in zip(erp_ids(target_id), payload.get("parts") or [payload]):
+            self._pay(erp_id, part)
+
+    def _pay(self, target_id: str, payload: dict) -> None:
         if "payment" not in payload:
             return
         if target_id not in self.created and (self.hook.get("invoices", target_id) or {}).get("status") == "paid":
@@ -148,22 +159,40 @@ class Refunds:
 
 def _sale_payload(order: dict, oid: str, *, config: EshopErpSettings, erp: FakturowniaHook, made: Ledger) -> dict:
     state = made.document_state(ORDER_ENTITY, str(order["id"]))
-    customer_order = erp.get("invoices", state.target_id) if state and state.target_id else None
-    if not customer_order:
+    parts = erp_ids(state.target_id) if state and state.target_id else [None]
+    customer_orders = [erp.get("invoices", erp_id) if erp_id else None for erp_id in parts]
+    if not all(customer_orders):
         raise RecordRejected(f"{m.describe(order)}: its customer order {state and state.target_id} is no longer in "
                              "the ERP", "NO_CUSTOMER_ORDER")
     kind = m.sales_kind(order, nip_meta_key=config.nip_meta_key, invoice_meta_key=config.invoice_meta_key)
-    return m.sales_document(order, oid, customer_order, kind=kind, warehouse_id=config.eshop_warehouse_id,
-                            ksef_send=config.ksef_send)
+    if len(parts) == 1:
+        customer_order = customer_orders[0]  # its own oid + "/sale" (= ``oid`` unless it is a split's one part)
+        oid = f"{customer_order['oid']}/sale" if customer_order.get("oid") else oid
+        return m.sales_document(order, oid, customer_order, kind=kind,
+                                warehouse_id=customer_order.get("warehouse_id") or config.eshop_warehouse_id,
+                                ksef_send=config.ksef_send)
+    return {"parts": [_part_sale(order, customer_order, kind, config) for customer_order in customer_orders]}
+
+
+def _part_sale(order: dict, customer_order: dict, kind: str, config: EshopErpSettings) -> dict:
+    """The sales document of one part (ZK) of a split order: from its warehouse, paid its total."""
+    return m.sales_document(order, f"{customer_order['oid']}/sale", customer_order, kind=kind,
+                            warehouse_id=customer_order.get("warehouse_id"), ksef_send=config.ksef_send,
+                            total=str(customer_order["price_gross"]))
 
 
 def _correction_payload(item: dict, oid: str, *, config: EshopErpSettings, erp: FakturowniaHook,
                         sales: Ledger) -> dict:
     state = sales.document_state(SALE_ENTITY, str(item["order"]["id"]))
+    if state and len(erp_ids(state.target_id)) > 1:
+        raise RecordRejected(f"{m.describe(item['order'])} refund {item['refund']['id']}: the order is split over "
+                             "warehouses, one sales document per part; make the correction by hand in the ERP on the "
+                             "part that sold the refunded lines", "SPLIT_REFUND")
     sale = erp.get("invoices", state.target_id) if state else None
     if not sale:
         raise RecordRejected(f"{m.describe(item['order'])}: its sales document is no longer in the ERP", "NO_SALE")
-    return m.correction(item["order"], item["refund"], oid, sale, warehouse_id=config.eshop_warehouse_id)
+    return m.correction(item["order"], item["refund"], oid, sale,
+                        warehouse_id=sale.get("warehouse_id") or config.eshop_warehouse_id)
 
 
 def import_payments(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, erp: FakturowniaHook, *,

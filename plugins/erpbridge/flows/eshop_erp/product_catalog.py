@@ -1,5 +1,6 @@
 """ERP -> e-shop catalog (R-D.1): prices and stock of the ERP's e-shop warehouse written to WooCommerce by SKU
-(= the ERP product code), as absolute quantities through the batch endpoints; prices from the price lists
+(= the ERP product code; with ``split_warehouses``, the sum over those warehouses), as absolute quantities
+through the batch endpoints; prices from the price lists
 and dated promotions as erpbridge.flows.eshop_erp.pricing says.
 
 Change-proportional: only the ERP products changed since the stream's watermark are read and written; the
@@ -118,6 +119,39 @@ class PendingOrders:
         return bool(state and state.stage == "done")
 
 
+class ErpStock:
+    """ERP products with the stock the shop sells from: the e-shop warehouse's, or with ``split_warehouses`` (orders
+    filled from several) the sum over those."""
+
+    def __init__(self, erp: FakturowniaHook, config: EshopErpSettings):
+        self.erp = erp
+        self.first, *self.others = config.split_warehouses or [config.eshop_warehouse_id]
+
+    def changed(self, since: datetime | None) -> dict[str, dict]:
+        """Code -> product, of those changed since ``since`` (all without): one list read per warehouse."""
+        items = {str(p["code"]): p for page in self.erp.products(self.first, since) for p in page if p.get("code")}
+        for warehouse in self.others:
+            unread = set(items)
+            for page in self.erp.products(warehouse, since):
+                for product in page:
+                    if str(product.get("code")) in unread:
+                        unread.discard(str(product["code"]))
+                        _add_stock(items[str(product["code"])], product.get("stock_level"))
+            for code in unread:  # changed between the list reads
+                _add_stock(items[code], self.erp.stock_level(items[code]["id"], warehouse))
+        return items
+
+    def product(self, product_id: int) -> dict | None:
+        product = self.erp.get("products", product_id, {"warehouse_id": self.first} if self.first else None)
+        for warehouse in self.others if product else ():
+            _add_stock(product, self.erp.stock_level(product_id, warehouse))
+        return product
+
+
+def _add_stock(product: dict, level) -> None:
+    product["stock_level"] = str(Decimal(str(product.get("stock_level") or 0)) + Decimal(str(level or 0)))
+
+
 def sync_catalog(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook, erp: FakturowniaHook, *,
                  full: bool = False, dry_run: bool = False) -> dict[str, int]:
     """One pass; returns counts (written, unchanged SKUs are never read, rejected, rewritten after a race)."""
@@ -129,11 +163,11 @@ def sync_catalog(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook
     if full or not stored:
         log.info("shop index rebuilt: %d SKUs", index.rebuild())
     since = None if full or not stored else datetime.fromisoformat(stored) - overlap
-    erp_items = {str(p["code"]): p for page in erp.products(config.eshop_warehouse_id, since) for p in page
-                 if p.get("code")}
-    erp_items |= _quarantined(ledger, index, erp, config.eshop_warehouse_id, skip=erp_items)
+    stock = ErpStock(erp, config)
+    erp_items = stock.changed(since)
+    erp_items |= _quarantined(ledger, index, stock, skip=erp_items)
     pricing = Pricing(config, erp, date.today())
-    erp_items |= _repriced(erp, pricing.changed(ledger), config.eshop_warehouse_id, skip=erp_items)
+    erp_items |= _repriced(stock, pricing.changed(ledger), skip=erp_items)
     counts = Counter(read=len(erp_items))
     if erp_items:
         counts += _write(config, ledger, shop, index, erp_items, pricing, full=full, dry_run=dry_run)
@@ -145,8 +179,7 @@ def sync_catalog(config: EshopErpSettings, ledger: Ledger, shop: WooCommerceHook
     return dict(counts)
 
 
-def _quarantined(ledger: Ledger, index: ShopIndex, erp: FakturowniaHook, warehouse_id: int | None,
-                 skip: dict) -> dict[str, dict]:
+def _quarantined(ledger: Ledger, index: ShopIndex, stock: ErpStock, skip: dict) -> dict[str, dict]:
     """The quarantined SKUs the shop now has, with their ERP products read again (by the id kept)."""
     waiting = [sku for sku in ledger.quarantined(ITEM_ENTITY) if sku not in skip]
     if not waiting:
@@ -157,16 +190,14 @@ def _quarantined(ledger: Ledger, index: ShopIndex, erp: FakturowniaHook, warehou
                     (ledger.company, ledger.flow, ledger.system, ITEM_ENTITY, waiting))
         product_ids = {sku: product_id for sku, product_id in cur.fetchall() if product_id}
     found = index.find(sorted(product_ids))
-    products = {sku: erp.get("products", product_ids[sku], {"warehouse_id": warehouse_id} if warehouse_id else None)
-                for sku in found}
+    products = {sku: stock.product(product_ids[sku]) for sku in found}
     return {sku: product for sku, product in products.items() if product}
 
 
-def _repriced(erp: FakturowniaHook, product_ids: list[int], warehouse_id: int | None, skip: dict) -> dict[str, dict]:
+def _repriced(stock: ErpStock, product_ids: list[int], skip: dict) -> dict[str, dict]:
     """The ERP products whose price-list prices changed, read again (those not read already)."""
     read = {int(p["id"]) for p in skip.values()}
-    params = {"warehouse_id": warehouse_id} if warehouse_id else None
-    products = (erp.get("products", i, params) for i in product_ids if i not in read)
+    products = (stock.product(i) for i in product_ids if i not in read)
     return {str(p["code"]): p for p in products if p and p.get("code")}
 
 

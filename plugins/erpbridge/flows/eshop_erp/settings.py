@@ -34,6 +34,11 @@ class EshopErpSettings(Strict):
 
     currency: str = "PLN"  # the only currency the ERP documents are issued in; other orders are refused
     eshop_warehouse_id: int | None = None  # the ERP warehouse the shop sells from (None: the ERP's default)
+    # Orders split per warehouse (R-D.5): the ERP warehouses an order is filled from, in this order. Each line
+    # comes from the first one whose free stock holds its whole quantity, else is spread over them in this
+    # order; each warehouse used gets its own customer order. Empty: every order is one customer order from
+    # eshop_warehouse_id. Pickup orders are never split (reserved in the e-shop warehouse).
+    split_warehouses: list[int] = []
     # What each shop order status means here: "order" becomes a customer order (ZK) in the ERP,
     # "wait" does nothing yet, "cancel" lifts the customer order, "to_store" (a pickup order sent to its
     # store, e.g. a plugin's "sent to store" status) moves its goods to the store's warehouse (MM) once;
@@ -62,4 +67,10 @@ class EshopErpSettings(Strict):
         waiting = [s for s in self.paid_statuses if self.status_map.get(s) != "order"]
         if waiting:
             raise ValueError(f"paid_statuses must be statuses the status_map maps to \"order\"; not {waiting}")
+        return self
+
+    @model_validator(mode="after")
+    def _warehouses_once(self):
+        if len(set(self.split_warehouses)) != len(self.split_warehouses):
+            raise ValueError(f"split_warehouses names a warehouse twice: {self.split_warehouses}")
         return self

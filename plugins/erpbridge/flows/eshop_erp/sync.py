@@ -36,7 +36,8 @@ PAID_STREAM = "shop_orders_paid"
 class StockHolds:
     """The ledger's reservations following the shop: an order holding stock in the shop (WooCommerce reduces it
     at on-hold / processing / completed; a pickup order keeps it when sent to its store) that the ERP has not
-    issued or moved to the store holds its lines; any other is let go."""
+    issued or moved to the store holds its lines (a split order keeps its holds per warehouse, written when it
+    was split); any other is let go."""
 
     def __init__(self, reservations: Reservations, made: Ledger, sales: Ledger, to_store: tuple[str, ...]):
         self.reservations = reservations
@@ -48,7 +49,8 @@ class StockHolds:
         holding = [o for o in orders if o.get("status") in (*m.STOCK_HOLDING, *self.to_store)]
         issued = self._issued([str(o["id"]) for o in holding])
         held = {str(o["id"]): m.quantities(o) for o in holding if str(o["id"]) not in issued}
-        self.reservations.hold_many(held)
+        split = self.reservations.split_orders(held)
+        self.reservations.hold_many({order_id: lines for order_id, lines in held.items() if order_id not in split})
         self.reservations.release_many([str(o["id"]) for o in orders if str(o["id"]) not in held])
 
     def _issued(self, order_ids: list[str]) -> set[str]:
