@@ -24,12 +24,19 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
   per employee: Run (reference to the run), EmployeeCode, EmployeeName, IBAN (the employee's),
   NetAmount (decimal text), PayerIBAN (the company account paying it)); one payment per run and
   employee (seeding the same Run + EmployeeCode again replaces it). Read-only over REST.
+- Weighed goods (sales, no public REST class names): ``TdmRPasBL`` (sales order: OrderNo, Customer,
+  DeliveryDate, Status REGISTERED|DELIVERED, Weighed true for goods sold by actual weight), ``TdmRPasRindBL``
+  (its line: Order (reference), LineNo, ItemCode, GTIN, Packages, Quantity (kg ordered), Price (EUR per kg));
+  both read-only over REST. ``TdmPavZBL`` (delivery note: Order (reference), Reference, Date, Amount and its
+  lines nested as ``<Lines><Line>`` with LineNo, ItemCode, GTIN, Packages, Quantity, Price, Amount, Lots) is
+  created by template + POST; Horizon refuses (422) a line whose Amount is not Quantity x Price to the cent or
+  a note whose Amount is not the sum of its lines, and a stored note sets its order's Status to DELIVERED.
 - A cancelled absence is deleted in Horizon: it is no longer listed, and ``GET`` of its pk is 404.
 - Errors: HTTP 4xx/5xx with ``<error><code>…</code><message>…</message></error>``.
 
 Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
 "time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
-reference, a payment's ``RunPeriod`` the run of that period; an item with a ``pk`` replaces that record,
+reference, a payment's ``RunPeriod`` the run of that period, an order line's ``OrderNo`` its sales order; an item with a ``pk`` replaces that record,
 e.g. an absence's new dates; ``{"delete": {"absences": [pk]}}`` deletes, as a cancellation does), state,
 reset, faults, request log.
 """
@@ -41,6 +48,7 @@ import binascii
 import itertools
 import secrets
 from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml import ElementTree as SafeET
@@ -55,7 +63,8 @@ DEFAULT_CONFIG = {"username": "erpbridge", "password": "horizon-demo"}
 
 EMPLOYEE, ABSENCE, TIME_IMPORT = "TdmDarbBaseBL", "TdmPrombBL", "TdmLaikaImportBL"
 PAYROLL_RUN, PAYROLL_PAYMENT = "TdmAlgSarBL", "TdmAlgIzmBL"
-REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN}  # reference fields -> the class they point to
+SALES_ORDER, ORDER_LINE, DELIVERY_NOTE = "TdmRPasBL", "TdmRPasRindBL", "TdmPavZBL"
+REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN, "Order": SALES_ORDER}  # reference fields -> the class they point to
 FIELDS = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "Department", "Position", "Manager", "EmploymentStart",
                "EmploymentEnd", "TerminationRegistered"],
@@ -63,17 +72,25 @@ FIELDS = {
     TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours", "Comment"],
     PAYROLL_RUN: ["Period", "PayDate", "Currency", "Status"],
     PAYROLL_PAYMENT: ["Run", "EmployeeCode", "EmployeeName", "IBAN", "NetAmount", "PayerIBAN"],
+    SALES_ORDER: ["OrderNo", "Customer", "DeliveryDate", "Status", "Weighed"],
+    ORDER_LINE: ["Order", "LineNo", "ItemCode", "GTIN", "Packages", "Quantity", "Price"],
+    DELIVERY_NOTE: ["Order", "Reference", "Date", "Amount", "Lines"],
 }
+NOTE_LINE = ["LineNo", "ItemCode", "GTIN", "Packages", "Quantity", "Price", "Amount", "Lots"]
 REQUIRED = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "EmploymentStart"],
     ABSENCE: ["EmployeeCode", "DateFrom", "DateTo"],
     TIME_IMPORT: ["EmployeeCode", "Date", "TimeType", "Hours"],
     PAYROLL_RUN: ["Period", "PayDate", "Currency", "Status"],
     PAYROLL_PAYMENT: ["Run", "EmployeeCode", "NetAmount", "PayerIBAN"],
+    SALES_ORDER: ["OrderNo", "Customer", "Status"],
+    ORDER_LINE: ["Order", "LineNo", "ItemCode", "Packages", "Quantity", "Price"],
+    DELIVERY_NOTE: ["Order", "Reference", "Date", "Amount", "Lines"],
 }
 SEED_KEYS = {"employees": EMPLOYEE, "absences": ABSENCE, "time_import": TIME_IMPORT, "payroll_runs": PAYROLL_RUN,
-             "payroll_payments": PAYROLL_PAYMENT}
-READ_ONLY = {PAYROLL_RUN, PAYROLL_PAYMENT}  # no template / create over REST
+             "payroll_payments": PAYROLL_PAYMENT, "sales_orders": SALES_ORDER, "order_lines": ORDER_LINE,
+             "delivery_notes": DELIVERY_NOTE}
+READ_ONLY = {PAYROLL_RUN, PAYROLL_PAYMENT, SALES_ORDER, ORDER_LINE}  # no template / create over REST
 OPERATORS = (">=", "<=", "=", ">", "<")
 
 
@@ -137,6 +154,11 @@ class HorizonState:
             element = SubElement(entity, name)
             if name in REFERENCES and value:
                 SubElement(element, "href").text = f"{BASE}/{REFERENCES[name]}/{value}"
+            elif name == "Lines":
+                for line in value or []:
+                    item = SubElement(element, "Line")
+                    for key in NOTE_LINE:
+                        SubElement(item, key).text = line.get(key)
             elif value is not None:
                 element.text = str(value).lower() if isinstance(value, bool) else str(value)
         return entity
@@ -204,6 +226,9 @@ class HorizonState:
         if entity is None or entity.tag != "entity":
             raise HorizonError(400, "INVALID_XML", "Expected <resource><entity>…</entity></resource>")
         values = {child.tag: (child.text or "").strip() for child in entity if child.tag in FIELDS[cls]}
+        if cls == DELIVERY_NOTE and entity.find("Lines") is not None:
+            values["Lines"] = [{f: (line.findtext(f) or "").strip() or None for f in NOTE_LINE}
+                               for line in entity.find("Lines")]
         unknown = [child.tag for child in entity if child.tag not in FIELDS[cls] + ["pk"]]
         if unknown:
             raise HorizonError(400, "INVALID_FIELD", f"Unknown fields for {cls}: {', '.join(unknown)}")
@@ -224,6 +249,11 @@ class HorizonState:
             existing = self.employee_by_code(record["EmployeeCode"])
             if existing and existing[0] != pk:
                 pk = existing[0]
+        if cls == SALES_ORDER:
+            record["Weighed"] = str(values.get("Weighed") or "").lower() in ("true", "1")
+        if cls == DELIVERY_NOTE:
+            self._check_note(record)
+            self.records[SALES_ORDER][int(record["Order"])]["Status"] = "DELIVERED"
         if cls == PAYROLL_PAYMENT:
             key = (str(record["Run"]), record["EmployeeCode"])
             pk = next((p for p, r in records.items() if (str(r["Run"]), r["EmployeeCode"]) == key), pk)
@@ -232,6 +262,25 @@ class HorizonState:
         status = 200 if pk in records else 201
         records[pk] = record
         return pk, status
+
+    def _check_note(self, note: dict) -> None:
+        try:
+            order = int(note["Order"])
+        except (TypeError, ValueError):
+            order = None
+        if order not in self.records[SALES_ORDER]:
+            raise HorizonError(422, "UNKNOWN_ORDER", f"No sales order {note['Order']}")
+        try:
+            amounts = [(Decimal(line["Quantity"]), Decimal(line["Price"]), Decimal(line["Amount"]))
+                       for line in note["Lines"]]
+            total = Decimal(note["Amount"])
+        except (TypeError, KeyError, InvalidOperation):
+            raise HorizonError(400, "INVALID_VALUE", "Quantity, Price and Amount must be decimal numbers") from None
+        for n, (quantity, price, amount) in enumerate(amounts, 1):
+            if (quantity * price).quantize(Decimal("0.01"), ROUND_HALF_UP) != amount:
+                raise HorizonError(422, "INVALID_AMOUNT", f"Line {n}: Amount {amount} is not Quantity x Price")
+        if not amounts or sum(a for _, _, a in amounts) != total:
+            raise HorizonError(422, "INVALID_AMOUNT", f"Amount {total} is not the sum of the lines")
 
     def _store_time(self, values: dict, pk: int | None) -> tuple[int, int]:
         if self.employee_by_code(values["EmployeeCode"]) is None:
@@ -276,6 +325,9 @@ class HorizonState:
                 if cls == PAYROLL_PAYMENT and item.get("RunPeriod"):
                     values["Run"] = next((pk for pk, r in self.records[PAYROLL_RUN].items()
                                           if r["Period"] == item["RunPeriod"]), None)
+                if cls == ORDER_LINE and item.get("OrderNo"):
+                    values["Order"] = next((pk for pk, r in self.records[SALES_ORDER].items()
+                                            if r["OrderNo"] == item["OrderNo"]), None)
                 if cls == PAYROLL_PAYMENT and values.get("Run") not in self.records[PAYROLL_RUN]:
                     raise ValueError(f"payment of {item.get('EmployeeCode')}: no payroll run {values.get('Run')}")
                 if item.get("pk") is not None and int(item["pk"]) not in self.records[cls]:

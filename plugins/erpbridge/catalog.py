@@ -89,6 +89,10 @@ FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
          {"visma_horizon": "visma_horizon_default"}, "settings:HorizonPaymentsSettings",
          "erpbridge_horizon_payments", timedelta(hours=1), ("horizon", "payroll", "bank", "review"),
          paused_on_creation=True),  # it writes bank files: switched on deliberately
+    Flow("horizon_weighing", "horizon_weighing", "Horizon weighed goods -> weighing -> delivery notes",
+         {"visma_horizon": "visma_horizon_default", "weighing": "weighing_default"},
+         "settings:HorizonWeighingSettings", "erpbridge_horizon_weighing", timedelta(minutes=15),
+         ("horizon", "weighing", "documents", "review")),
     Flow("eshop_erp_orders", "eshop_erp", "Shop orders -> ERP", _ESHOP, "settings:EshopErpSettings",
          "erpbridge_eshop_erp", timedelta(minutes=5), ("woocommerce", "fakturownia", "eshop", "documents"),
          entities=_ESHOP_ENTITIES),
