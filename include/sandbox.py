@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from include.airflow_services import airflow_settings, import_connections_and_pools, pools, wait_healthy
-from include.simulators import envoice, fakturownia, horizon, netvisor, severa, standard_books, woocommerce
+from include.simulators import envoice, fakturownia, horizon, netvisor, severa, standard_books, weighing, woocommerce
 from include.simulators.client import SimulatorAdmin, launch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +75,8 @@ def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger"
             "login": woocommerce.DEFAULT_CONFIG["consumer_key"], "password": woocommerce.DEFAULT_CONFIG["consumer_secret"]},
         "fakturownia_default": {
             "conn_type": "fakturownia", **_base_url(urls["fakturownia"]), "password": fakturownia.DEFAULT_CONFIG["api_token"]},
+        "weighing_default": {
+            "conn_type": "weighing", **_base_url(urls["weighing"]), "password": weighing.DEFAULT_CONFIG["api_key"]},
         # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
         "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": ledger_db},
     }

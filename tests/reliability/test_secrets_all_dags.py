@@ -33,7 +33,7 @@ def fresh(sim, name: str) -> None:
 
 
 def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, netvisor, severa, standard_books,
-                                                         envoice, horizon, woocommerce, fakturownia, saldeo,
+                                                         envoice, horizon, woocommerce, fakturownia, saldeo, weighing,
                                                          tmp_path, monkeypatch, capfd):
     from tests.flows import test_netvisor_severa_purchase_invoices as purchases
     from tests.flows import test_severa_netvisor_hours as hours
@@ -124,6 +124,15 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     horizon.seed(absences=[{"EmployeeCode": "E1", "DateFrom": date.today().isoformat(),
                             "DateTo": date.today().isoformat(), "AbsenceType": "ATV"}])
     ran("horizon_severa_absences", run_dag("horizon_severa_absences"))
+
+    # Horizon weighed goods -> weighing system -> delivery notes, one of them after a person's review
+    from tests.flows.test_horizon_weighing import ORDERS, WEIGHINGS
+
+    horizon.seed(sales_orders=[header for header, _ in ORDERS])
+    horizon.seed(order_lines=[line for _, lines in ORDERS for line in lines])
+    weighing.seed(weighings=WEIGHINGS)
+    run, _ = run_dag_answering("horizon_weighing", lambda asked: (["Create the delivery notes"], {}))
+    ran("horizon_weighing", run)
 
     # e-shop <-> ERP: an order with a NIP through orders, payments and the catalog; then a refused consumer secret
     from tests.flows.eshop_shop import ESHOP_WAREHOUSE, NIP_COMPANY, Shop
