@@ -36,9 +36,9 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
 
 Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
 "time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
-reference, a payment's ``RunPeriod`` the run of that period, an order line's ``OrderNo`` its sales order; an item with a ``pk`` replaces that record,
-e.g. an absence's new dates; ``{"delete": {"absences": [pk]}}`` deletes, as a cancellation does), state,
-reset, faults, request log.
+reference, a payment's ``RunPeriod`` the run of that period, an order line's ``OrderNo`` its sales order; an
+item with a ``pk`` replaces that record, e.g. an absence's new dates; ``{"delete": {"absences": [pk]}}``
+deletes, as a cancellation does), state, reset, faults, request log.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ DEFAULT_CONFIG = {"username": "erpbridge", "password": "horizon-demo"}
 EMPLOYEE, ABSENCE, TIME_IMPORT = "TdmDarbBaseBL", "TdmPrombBL", "TdmLaikaImportBL"
 PAYROLL_RUN, PAYROLL_PAYMENT = "TdmAlgSarBL", "TdmAlgIzmBL"
 SALES_ORDER, ORDER_LINE, DELIVERY_NOTE = "TdmRPasBL", "TdmRPasRindBL", "TdmPavZBL"
-REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN, "Order": SALES_ORDER}  # reference fields -> the class they point to
+# reference fields -> the class they point to
+REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN, "Order": SALES_ORDER}
 FIELDS = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "Department", "Position", "Manager", "EmploymentStart",
                "EmploymentEnd", "TerminationRegistered"],

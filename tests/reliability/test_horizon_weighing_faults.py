@@ -50,7 +50,8 @@ def seed(horizon, weighing) -> dict[str, list[tuple]]:
                       {**posted(f"{n}-V", n, label(gtin(n), "9.999")), "voided": True}]
         posts.append(posted(f"{n}-B", n, label(gtin(n), weights[1]), station=OFFLINE if n % 7 == 0 else "ST-1"))
         weight = sum(Decimal(w) for w in weights)
-        expected[f"SO-{n}"] = [(gtin(n), 2, weight, (weight * PRICES[gtin(n)]).quantize(Decimal("0.01"), ROUND_HALF_UP))]
+        amount = (weight * PRICES[gtin(n)]).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        expected[f"SO-{n}"] = [(gtin(n), 2, weight, amount)]
     weighing.seed(weighings=posts)
     return expected
 
@@ -66,7 +67,9 @@ def test_weighing_under_faults_converges_to_one_note_per_order_with_its_labels(a
                                                  "password": SECRETS["weighing"]["api_key"]})
     horizon.faults(**FAULTS, seed=21)
     weighing.faults(**FAULTS, seed=22)
-    confirm = lambda dag_id, conf: run_dag_answering(dag_id, lambda asked: (["Create the delivery notes"], {}))[0]  # noqa: E731
+
+    def confirm(dag_id: str, conf) -> object:
+        return run_dag_answering(dag_id, lambda asked: (["Create the delivery notes"], {}))[0]
 
     first = until_success(DAG_ID, run=confirm)
     weighing.seed(online=[OFFLINE])

@@ -92,8 +92,10 @@ def _parse(response):
     if response.ok:
         return body
     error = body.get("error") if isinstance(body, dict) else None
-    code, message = (error.get("code"), error.get("message")) if isinstance(error, dict) else (None, response.text[:300])
-    code = code or f"HTTP{response.status_code}"
+    if isinstance(error, dict):
+        code, message = error.get("code") or f"HTTP{response.status_code}", error.get("message")
+    else:
+        code, message = f"HTTP{response.status_code}", response.text[:300]
     if response.status_code in RECORD_STATUSES:
         raise RecordRejected(f"{code}: {message}", code)
     raise ExternalSystemError("Weighing system", f"HTTP {response.status_code} {code}: {message}", code,

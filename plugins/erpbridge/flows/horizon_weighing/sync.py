@@ -116,6 +116,8 @@ class WeighingRound:
 
     def _label(self, weighing: dict, orders: dict[str, dict]) -> None:
         label_id, order_no = str(weighing.get("label_id") or ""), str(weighing.get("order_no") or "")
+        if not label_id:
+            return self._refuse(weighing, f"weighing seq {weighing.get('seq')}: label_id: missing", "LABEL_UNREADABLE")
         existing = self.store.get(label_id)
         if weighing.get("voided"):
             return self._void(weighing, existing)
@@ -129,8 +131,8 @@ class WeighingRound:
             weighed_at = datetime.fromisoformat(str(weighing.get("weighed_at")))
             if weighed_at.tzinfo is None:
                 raise ValueError("no UTC offset")
-            if not label_id or not order_no or not weighing.get("station_id"):
-                raise labels.LabelRefused(label_id, "weighing", "label_id, order_no and station_id are required")
+            if not order_no or not weighing.get("station_id"):
+                raise labels.LabelRefused(label_id, "weighing", "order_no and station_id are required")
             label = labels.parse(label_id, weighing.get("label"))
         except labels.LabelRefused as exc:
             return self._refuse(weighing, str(exc), "LABEL_UNREADABLE")
@@ -177,7 +179,7 @@ class WeighingRound:
         log.info("%s", reason)
 
     def _refuse(self, weighing: dict, reason: str, category: str) -> None:
-        label_id = str(weighing.get("label_id") or "")
+        label_id = str(weighing.get("label_id") or f"(no label id, seq {weighing.get('seq')})")
         self.labels_ledger.quarantine(LABEL, label_id, weighing.get("order_no"), reason, category, weighing)
         self.labels_ledger.log([Outcome(LABEL, label_id, "rejected", weighing.get("order_no"), None, category,
                                         reason)])
@@ -219,9 +221,9 @@ class WeighingRound:
             self.orders_ledger.drop_document_state(NOTE, pk)
             return self._refuse_order(plan.order, exc)
         kilograms = sum((line["quantity_kg"] for line in plan.note["lines"]), Decimal(0))
-        self._done(pk, order_no, reference, target, f"{len(plan.labels)} labels, {kilograms} kg,"
-                                                    f" {plan.note['amount']} EUR" + (
-                                                        f"; confirmed: {'; '.join(plan.review)}" if plan.review else ""))
+        text = f"{len(plan.labels)} labels, {kilograms} kg, {plan.note['amount']} EUR"
+        self._done(pk, order_no, reference, target, text + (f"; confirmed: {'; '.join(plan.review)}" if plan.review
+                                                            else ""))
 
     def _done(self, pk: str, order_no: str, reference: str, target: str, text: str) -> None:
         self.orders_ledger.set_document_state(NOTE, pk, order_no, DocumentState(reference, "done", target))
@@ -268,7 +270,8 @@ def _review_item(plan: notes.Plan) -> dict:
 def review_body(items: list[dict]) -> str:
     """Markdown for the person asked: each order whose weighing is outside its tolerance."""
     lines = ["**Weighed deliveries outside their order's tolerance.** Creating the delivery note bills the actual"
-             " weight:", "", "| order | customer | why | weighed, kg | amount, EUR |", "| --- | --- | --- | ---: | ---: |"]
+             " weight:", "", "| order | customer | why | weighed, kg | amount, EUR |",
+             "| --- | --- | --- | ---: | ---: |"]
     lines += [f"| {i['order_no']} | {i['customer']} | {i['reasons']} | {i['kilograms']} | {i['amount']} |"
               for i in items]
     return "\n".join(lines)
