@@ -13,5 +13,5 @@ REGISTRY: dict[str, tuple[str, int]] = {
     "woocommerce": ("include.simulators.woocommerce", 18086),
     "fakturownia": ("include.simulators.fakturownia", 18087),
     "saldeo": ("include.simulators.saldeo", 18088),
-    "weighing": ("include.simulators.weighing", 18090),
+    "weighing": ("include.simulators.weighing", 18089),
 }
