@@ -200,3 +200,34 @@ def test_a_label_voided_after_its_note_or_for_no_open_order_waits_in_quarantine(
                                                        " it, not counted")
     assert reasons["L99"] == "label L99: order SO-77 is no registered sales order of weighed goods in Horizon"
 
+
+
+@pytest.mark.parametrize("horizon_stored_it", [True, False], ids=["stored", "not stored"])
+def test_a_note_whose_answer_was_lost_is_found_by_its_reference_or_created_once(round_trip, horizon_stored_it):
+    ledger, horizon, weighing = round_trip
+    weighing.seed(weighings=[w for w in WEIGHINGS if w["order_no"] == "SO-1"])
+    horizon.faults(respond={"method": "POST", "body": "<resource><entity><pk>", "count": 1})  # a garbled answer
+
+    cut_short = run_dag(DAG_ID)
+
+    assert cut_short.state == "failed", "Horizon may have stored the note: the run must not guess"
+    assert ledger.execute("SELECT stage, reference FROM document_transfer").fetchall() == [
+        ("in_flight", f"WEIGH-{order_pk(horizon, 'SO-1')}")]
+    if horizon_stored_it:  # as Horizon would have, had it stored the note before its answer was lost
+        pk, amount = order_pk(horizon, "SO-1"), str(EXPECTED["SO-1"][0][3])
+        horizon.seed(delivery_notes=[{"Order": pk, "Reference": f"WEIGH-{pk}", "Date": "2026-11-30", "Amount": amount,
+                                      "Lines": [{"LineNo": "1", "ItemCode": "CHEESE", "GTIN": CHEESE, "Packages": "2",
+                                                 "Quantity": "20.150", "Price": "8.95", "Amount": amount,
+                                                 "Lots": "L2611"}]}])
+
+    rerun = run_dag(DAG_ID)
+
+    assert rerun.state == "success", task_states(rerun)
+    assert notes(horizon) == {"SO-1": EXPECTED["SO-1"]}, "one note, never two"
+    (text,) = ledger.execute("SELECT error_text FROM transfer_log WHERE entity = 'delivery_note'").fetchone()
+    assert text.startswith("found in Horizon by its reference") == horizon_stored_it
+    assert ledger.execute("SELECT count(*) FROM weighing WHERE delivery_note IS NULL").fetchone()[0] == 0
+
+
+def order_pk(horizon, order_no: str) -> int:
+    return next(o["pk"] for o in horizon.state()["sales_orders"] if o["OrderNo"] == order_no)
