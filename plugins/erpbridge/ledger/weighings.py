@@ -79,10 +79,3 @@ class Weighings:
                         (*self.key, *args))
             return [Weighing(*row) for row in cur.fetchall()]
 
-
-def quarantined_payloads(ledger: Ledger, entity: str) -> dict[str, dict]:
-    """{source id: payload} of ``entity``'s records waiting in ``ledger``'s quarantine (its system), oldest first."""
-    with ledger.conn.cursor() as cur:
-        cur.execute("SELECT source_id, payload FROM quarantine WHERE company = %s AND flow = %s AND system = %s"
-                    " AND entity = %s ORDER BY first_seen", (*ledger.scope, entity))
-        return dict(cur.fetchall())

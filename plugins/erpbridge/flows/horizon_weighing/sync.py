@@ -20,7 +20,7 @@ from decimal import Decimal
 from erpbridge.errors import RecordRejected
 from erpbridge.flows.horizon_weighing import labels, notes
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
-from erpbridge.ledger.weighings import Weighing, Weighings, quarantined_payloads
+from erpbridge.ledger.weighings import Weighing, Weighings
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class WeighingRound:
     # --- weighings in ---------------------------------------------------------------------------
 
     def _read_labels(self, orders: dict[str, dict]) -> None:
-        for weighing in quarantined_payloads(self.labels_ledger, LABEL).values():  # tried again on every run
+        for weighing in self.labels_ledger.quarantined_payloads(LABEL).values():  # tried again on every run
             self._label(weighing, orders)
         self._commit()
         cursor = int(self.labels_ledger.watermark(CURSOR) or 0)
