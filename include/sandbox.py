@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from include.airflow_services import airflow_settings, import_connections_and_pools, pools, wait_healthy
 from include.simulators import (envoice, eservice, fakturownia, horizon, netvisor, severa, standard_books,
-                                woocommerce)
+                                weighing, woocommerce)
 from include.simulators.client import SimulatorAdmin, launch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +78,8 @@ def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger"
             "conn_type": "fakturownia", **_base_url(urls["fakturownia"]), "password": fakturownia.DEFAULT_CONFIG["api_token"]},
         "eservice_default": {
             "conn_type": "eservice", **_base_url(urls["eservice"]), "password": eservice.DEFAULT_CONFIG["api_key"]},
+        "weighing_default": {
+            "conn_type": "weighing", **_base_url(urls["weighing"]), "password": weighing.DEFAULT_CONFIG["api_key"]},
         # no active_directory_default: there is no AD in the sandbox (see README, horizon_ad_accounts)
         "erpbridge_ledger": {"conn_type": "postgres", "host": socket_dir, "login": "postgres", "schema": ledger_db},
     }

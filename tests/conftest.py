@@ -172,6 +172,16 @@ def airflow_db():
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
+SECRETS["weighing"] = {"api_key": "weighing-key-6d02bf"}
+SECRET_VALUES.append("weighing-key-6d02bf")
+
+
+@pytest.fixture
+def weighing(simulators, monkeypatch) -> Sim:
+    """The weighing system simulator, reset; weighing_default points at it."""
+    return connect(simulators, monkeypatch, "weighing", "weighing", password=SECRETS["weighing"]["api_key"])
+
+
 # --- e-shop <-> ERP (WooCommerce, Fakturownia) ---------------------------------------------------
 
 SECRETS.update({

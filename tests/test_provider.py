@@ -48,7 +48,7 @@ def test_each_connection_type_names_a_hook_with_matching_attributes():
 
 HOOK_MODULES = {"netvisor": "netvisor", "severa": "severa", "standard_books": "standard_books", "envoice": "envoice",
                 "visma_horizon": "visma_horizon", "active_directory": "active_directory",
-                "erpbridge_sftp": "exchange_sftp", "eservice": "eservice"}
+                "erpbridge_sftp": "exchange_sftp", "eservice": "eservice", "weighing": "weighing"}
 
 
 @pytest.mark.parametrize("conn_type", sorted(HOOK_MODULES))

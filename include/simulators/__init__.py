@@ -14,4 +14,5 @@ REGISTRY: dict[str, tuple[str, int]] = {
     "fakturownia": ("include.simulators.fakturownia", 18087),
     "saldeo": ("include.simulators.saldeo", 18088),
     "eservice": ("include.simulators.eservice", 18090),
+    "weighing": ("include.simulators.weighing", 18089),
 }

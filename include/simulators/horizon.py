@@ -32,14 +32,21 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
   credit note's), PaidDate, PaymentChannel, Total, VatTotal, and its rows nested in the same POST as
   ``<Lines><Line>`` with Article (must exist: 422 ``UNKNOWN_ARTICLE``), Description, Quantity, Price, VatRate,
   Amount, Vat). A reference is posted as ``<X><href>/rest/<Class>/<pk></href></X>`` (or the bare pk).
+- Weighed goods (sales, no public REST class names): ``TdmRPasBL`` (sales order: OrderNo, Customer,
+  DeliveryDate, Status REGISTERED|DELIVERED, Weighed true for goods sold by actual weight), ``TdmRPasRindBL``
+  (its line: Order (reference), LineNo, ItemCode, GTIN, Packages, Quantity (kg ordered), Price (EUR per kg));
+  both read-only over REST. ``TdmPavZBL`` (delivery note: Order (reference), Reference, Date, Amount and its
+  lines nested as ``<Lines><Line>`` with LineNo, ItemCode, GTIN, Packages, Quantity, Price, Amount, Lots) is
+  created by template + POST; Horizon refuses (422) a line whose Amount is not Quantity x Price to the cent or
+  a note whose Amount is not the sum of its lines, and a stored note sets its order's Status to DELIVERED.
 - A cancelled absence is deleted in Horizon: it is no longer listed, and ``GET`` of its pk is 404.
 - Errors: HTTP 4xx/5xx with ``<error><code>…</code><message>…</message></error>``.
 
 Admin side (``/_sim/``) as in every simulator: seed ``{"employees": [...], "absences": [...],
 "time_import": [...]}`` (employees upsert by EmployeeCode; ``ManagerCode`` is turned into the
-reference, a payment's ``RunPeriod`` the run of that period; an item with a ``pk`` replaces that record,
-e.g. an absence's new dates; ``{"delete": {"absences": [pk]}}`` deletes, as a cancellation does), state,
-reset, faults, request log.
+reference, a payment's ``RunPeriod`` the run of that period, an order line's ``OrderNo`` its sales order; an
+item with a ``pk`` replaces that record, e.g. an absence's new dates; ``{"delete": {"absences": [pk]}}``
+deletes, as a cancellation does), state, reset, faults, request log.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ import binascii
 import itertools
 import secrets
 from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml import ElementTree as SafeET
@@ -64,9 +72,9 @@ DEFAULT_CONFIG = {"username": "erpbridge", "password": "horizon-demo"}
 EMPLOYEE, ABSENCE, TIME_IMPORT = "TdmDarbBaseBL", "TdmPrombBL", "TdmLaikaImportBL"
 PAYROLL_RUN, PAYROLL_PAYMENT = "TdmAlgSarBL", "TdmAlgIzmBL"
 CUSTOMER, ARTICLE, SALES_INVOICE = "TdmKlBL", "TdmArtBL", "TdmRekBL"
-LINE_FIELDS = ["Article", "Description", "Quantity", "Price", "VatRate", "Amount", "Vat"]
-REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN, "Customer": CUSTOMER,
-              "CreditedInvoice": SALES_INVOICE}  # reference fields -> the class they point to
+SALES_ORDER, ORDER_LINE, DELIVERY_NOTE = "TdmRPasBL", "TdmRPasRindBL", "TdmPavZBL"
+REFERENCES = {"Manager": EMPLOYEE, "Run": PAYROLL_RUN, "Customer": CUSTOMER, "CreditedInvoice": SALES_INVOICE,
+              "Order": SALES_ORDER}  # reference fields -> the class they point to
 FIELDS = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "Department", "Position", "Manager", "EmploymentStart",
                "EmploymentEnd", "TerminationRegistered"],
@@ -78,7 +86,13 @@ FIELDS = {
     ARTICLE: ["Code", "Name"],
     SALES_INVOICE: ["Customer", "DocType", "DocDate", "Currency", "ExternalRef", "CreditedInvoice", "PaidDate",
                     "PaymentChannel", "Total", "VatTotal", "Lines"],
+    SALES_ORDER: ["OrderNo", "Customer", "DeliveryDate", "Status", "Weighed"],
+    ORDER_LINE: ["Order", "LineNo", "ItemCode", "GTIN", "Packages", "Quantity", "Price"],
+    DELIVERY_NOTE: ["Order", "Reference", "Date", "Amount", "Lines"],
 }
+# a document class -> the fields of its lines (nested as <Lines><Line> in the same POST)
+LINE_FIELDS = {SALES_INVOICE: ["Article", "Description", "Quantity", "Price", "VatRate", "Amount", "Vat"],
+               DELIVERY_NOTE: ["LineNo", "ItemCode", "GTIN", "Packages", "Quantity", "Price", "Amount", "Lots"]}
 REQUIRED = {
     EMPLOYEE: ["EmployeeCode", "FirstName", "LastName", "EmploymentStart"],
     ABSENCE: ["EmployeeCode", "DateFrom", "DateTo"],
@@ -88,11 +102,15 @@ REQUIRED = {
     CUSTOMER: ["Name", "RegNo", "PersonType"],
     ARTICLE: ["Code", "Name"],
     SALES_INVOICE: ["Customer", "DocType", "DocDate", "Currency", "ExternalRef", "Lines"],
+    SALES_ORDER: ["OrderNo", "Customer", "Status"],
+    ORDER_LINE: ["Order", "LineNo", "ItemCode", "Packages", "Quantity", "Price"],
+    DELIVERY_NOTE: ["Order", "Reference", "Date", "Amount", "Lines"],
 }
 SEED_KEYS = {"employees": EMPLOYEE, "absences": ABSENCE, "time_import": TIME_IMPORT, "payroll_runs": PAYROLL_RUN,
              "payroll_payments": PAYROLL_PAYMENT, "customers": CUSTOMER, "articles": ARTICLE,
-             "sales_invoices": SALES_INVOICE}
-READ_ONLY = {PAYROLL_RUN, PAYROLL_PAYMENT, ARTICLE}  # no template / create over REST
+             "sales_invoices": SALES_INVOICE, "sales_orders": SALES_ORDER, "order_lines": ORDER_LINE,
+             "delivery_notes": DELIVERY_NOTE}
+READ_ONLY = {PAYROLL_RUN, PAYROLL_PAYMENT, ARTICLE, SALES_ORDER, ORDER_LINE}  # no template / create over REST
 OPERATORS = (">=", "<=", "=", ">", "<")
 
 
@@ -159,7 +177,7 @@ class HorizonState:
             elif name == "Lines":
                 for line in value or []:
                     row = SubElement(element, "Line")
-                    for field in LINE_FIELDS:
+                    for field in LINE_FIELDS[cls]:
                         SubElement(row, field).text = line.get(field)
             elif value is not None:
                 element.text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -227,7 +245,7 @@ class HorizonState:
         entity = root.find("entity") if root.tag == "resource" else root
         if entity is None or entity.tag != "entity":
             raise HorizonError(400, "INVALID_XML", "Expected <resource><entity>…</entity></resource>")
-        values = {child.tag: _posted(child) for child in entity if child.tag in FIELDS[cls]}
+        values = {child.tag: _posted(child, cls) for child in entity if child.tag in FIELDS[cls]}
         unknown = [child.tag for child in entity if child.tag not in FIELDS[cls] + ["pk"]]
         if unknown:
             raise HorizonError(400, "INVALID_FIELD", f"Unknown fields for {cls}: {', '.join(unknown)}")
@@ -253,6 +271,11 @@ class HorizonState:
             record["Code"] = f"K{pk}"
         if cls == SALES_INVOICE:
             self._check_invoice(record, pk)
+        if cls == SALES_ORDER:
+            record["Weighed"] = str(values.get("Weighed") or "").lower() in ("true", "1")
+        if cls == DELIVERY_NOTE:
+            self._check_note(record)
+            self.records[SALES_ORDER][int(record["Order"])]["Status"] = "DELIVERED"
         if cls == PAYROLL_PAYMENT:
             key = (str(record["Run"]), record["EmployeeCode"])
             pk = next((p for p, r in records.items() if (str(r["Run"]), r["EmployeeCode"]) == key), pk)
@@ -282,6 +305,25 @@ class HorizonState:
         for number, line in enumerate(record["Lines"], 1):
             if line.get("Article") not in articles:
                 raise HorizonError(422, "UNKNOWN_ARTICLE", f"line {number}: no article {line.get('Article')!r}")
+
+    def _check_note(self, note: dict) -> None:
+        try:
+            order = int(note["Order"])
+        except (TypeError, ValueError):
+            order = None
+        if order not in self.records[SALES_ORDER]:
+            raise HorizonError(422, "UNKNOWN_ORDER", f"No sales order {note['Order']}")
+        try:
+            amounts = [(Decimal(line["Quantity"]), Decimal(line["Price"]), Decimal(line["Amount"]))
+                       for line in note["Lines"]]
+            total = Decimal(note["Amount"])
+        except (TypeError, KeyError, InvalidOperation):
+            raise HorizonError(400, "INVALID_VALUE", "Quantity, Price and Amount must be decimal numbers") from None
+        for n, (quantity, price, amount) in enumerate(amounts, 1):
+            if (quantity * price).quantize(Decimal("0.01"), ROUND_HALF_UP) != amount:
+                raise HorizonError(422, "INVALID_AMOUNT", f"Line {n}: Amount {amount} is not Quantity x Price")
+        if not amounts or sum(a for _, _, a in amounts) != total:
+            raise HorizonError(422, "INVALID_AMOUNT", f"Amount {total} is not the sum of the lines")
 
     def _store_time(self, values: dict, pk: int | None) -> tuple[int, int]:
         if self.employee_by_code(values["EmployeeCode"]) is None:
@@ -326,6 +368,9 @@ class HorizonState:
                 if cls == PAYROLL_PAYMENT and item.get("RunPeriod"):
                     values["Run"] = next((pk for pk, r in self.records[PAYROLL_RUN].items()
                                           if r["Period"] == item["RunPeriod"]), None)
+                if cls == ORDER_LINE and item.get("OrderNo"):
+                    values["Order"] = next((pk for pk, r in self.records[SALES_ORDER].items()
+                                            if r["OrderNo"] == item["OrderNo"]), None)
                 if cls == PAYROLL_PAYMENT and values.get("Run") not in self.records[PAYROLL_RUN]:
                     raise ValueError(f"payment of {item.get('EmployeeCode')}: no payroll run {values.get('Run')}")
                 if item.get("pk") is not None and int(item["pk"]) not in self.records[cls]:
@@ -350,10 +395,11 @@ class HorizonState:
         return out
 
 
-def _posted(element):
+def _posted(element, cls: str):
     """A posted field's value: its text, a reference's pk (``<href>`` or bare), or a document's lines."""
     if element.tag == "Lines":
-        return [{f: (line.findtext(f) or "").strip() or None for f in LINE_FIELDS} for line in element.findall("Line")]
+        return [{f: (line.findtext(f) or "").strip() or None for f in LINE_FIELDS[cls]}
+                for line in element.findall("Line")]
     href = element.findtext("href")
     return href.rsplit("/", 1)[-1] if href else (element.text or "").strip()
 

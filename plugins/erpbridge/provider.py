@@ -147,6 +147,15 @@ CONNECTION_TYPES = [
         hidden=("schema", "login"),
     ),
     _conn_type(
+        "weighing",
+        "weighing.WeighingHook",
+        "Weighing system",
+        {"host": "Base URL (without /api)", "password": "API key"},
+        {"host": "https://weighing.example.lv"},
+        _http_fields(timeout=60),
+        hidden=("schema", "login"),
+    ),
+    _conn_type(
         "saldeo",
         "saldeo.SaldeoHook",
         "SaldeoSMART",
@@ -193,6 +202,7 @@ def get_provider_info() -> dict:
             {"integration-name": "WooCommerce", "python-modules": ["erpbridge.hooks.woocommerce_shop"]},
             {"integration-name": "Fakturownia", "python-modules": ["erpbridge.hooks.fakturownia"]},
             {"integration-name": "SaldeoSMART", "python-modules": ["erpbridge.hooks.saldeo"]},
+            {"integration-name": "Weighing system", "python-modules": ["erpbridge.hooks.weighing"]},
         ],
         "connection-types": CONNECTION_TYPES,
     }

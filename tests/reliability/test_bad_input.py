@@ -642,6 +642,7 @@ def test_an_ad_host_name_check_cannot_be_switched_off_by_a_wildcard(monkeypatch,
     ("HorizonPaymentsSettings", {"bank_folder": "relative/bank"}, "bank_folder"),
     ("HorizonPaymentsSettings", {"debtor_name": ""}, "debtor_name"),
     ("HorizonSeveraAbsencesSettings", {"days_back": -1}, "days_back"),
+    ("HorizonWeighingSettings", {"tolerance_percent": 101}, "tolerance_percent"),
 ])
 def test_settings_out_of_bounds_are_refused_naming_the_key(model, overrides, named):
     from erpbridge import settings

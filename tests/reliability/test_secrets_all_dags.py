@@ -36,7 +36,7 @@ def fresh(sim, name: str) -> None:
 
 def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, netvisor, severa, standard_books,
                                                          envoice, horizon, woocommerce, fakturownia, saldeo,
-                                                         eservice, tmp_path, monkeypatch, capfd):
+                                                         eservice, weighing, tmp_path, monkeypatch, capfd):
     from tests.flows import test_netvisor_severa_purchase_invoices as purchases
     from tests.flows import test_severa_netvisor_hours as hours
     from tests.flows import test_severa_netvisor_sales_invoices as sales
@@ -135,6 +135,15 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     horizon.seed(articles=[{"Code": "ZG-EXTRACT", "Name": "Extract"}])
     eservice.seed(**ESERVICE_DEMO)
     ran("eservice_payments_horizon", run_dag("eservice_payments_horizon"))
+
+    # Horizon weighed goods -> weighing system -> delivery notes, one of them after a person's review
+    from tests.flows.test_horizon_weighing import ORDERS, WEIGHINGS
+
+    horizon.seed(sales_orders=[header for header, _ in ORDERS])
+    horizon.seed(order_lines=[line for _, lines in ORDERS for line in lines])
+    weighing.seed(weighings=WEIGHINGS)
+    run, _ = run_dag_answering("horizon_weighing", lambda asked: (["Create the delivery notes"], {}))
+    ran("horizon_weighing", run)
 
     # e-shop <-> ERP: an order with a NIP through orders, payments and the catalog; then a refused consumer secret
     from tests.flows.eshop_shop import ESHOP_WAREHOUSE, NIP_COMPANY, Shop

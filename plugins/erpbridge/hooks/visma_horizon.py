@@ -16,6 +16,12 @@ module (the simulator in include/simulators/horizon.py implements the same):
   maps): Horizon's payroll module publishes no REST classes for them. A run is paid once it has
   ``Status`` ``CONFIRMED``; each payment names the employee's IBAN and the company account paying it
   (``PayerIBAN``); ``NetAmount`` is decimal text with a point.
+- Weighed goods (:data:`SALES_ORDER`, :data:`ORDER_LINE`, :data:`DELIVERY_NOTE`, the ``*_FIELDS`` maps): the
+  sales orders to weigh are those with ``Weighed`` true and ``Status`` :data:`REGISTERED`; each line gives the
+  GTIN of its item, the packages and kilograms ordered and the price per kilogram. A delivery note is one POST
+  with its lines nested (``<Lines><Line>…``), carries our ``Reference`` (found again by the criterion
+  ``Reference=…``), and its order leaves ``REGISTERED``. Horizon refuses a line whose Amount is not Quantity x
+  Price to the cent (amounts sent rounded half up).
 - A cancelled absence is deleted: no longer listed, ``GET`` of its pk answers 404 ``NOT_FOUND``.
 - Sales (:data:`CUSTOMER`, :data:`SALES_INVOICE`, ``CUSTOMER_FIELDS``, ``INVOICE_FIELDS``, ``LINE_FIELDS``): a
   customer's ``RegNo`` holds a person's personal code or a company's registration number (compact), ``PersonType``
@@ -46,7 +52,11 @@ PAYROLL_RUN = "TdmAlgSarBL"
 PAYROLL_PAYMENT = "TdmAlgIzmBL"
 CUSTOMER = "TdmKlBL"
 SALES_INVOICE = "TdmRekBL"
+SALES_ORDER = "TdmRPasBL"
+ORDER_LINE = "TdmRPasRindBL"
+DELIVERY_NOTE = "TdmPavZBL"
 CONFIRMED = "CONFIRMED"
+REGISTERED = "REGISTERED"
 PAGE_SIZE = 500
 EMPLOYEE_FIELDS = {  # API name -> our name
     "EmployeeCode": "code", "FirstName": "first_name", "LastName": "last_name", "Department": "department",
@@ -68,6 +78,12 @@ INVOICE_FIELDS = {"DocType": "doc_type", "DocDate": "doc_date", "Currency": "cur
                   "VatTotal": "vat_total"}
 LINE_FIELDS = {"Article": "article", "Description": "description", "Quantity": "quantity", "Price": "price",
                "VatRate": "vat_rate", "Amount": "amount", "Vat": "vat"}
+SALES_ORDER_FIELDS = {"OrderNo": "order_no", "Customer": "customer", "DeliveryDate": "delivery_date"}
+ORDER_LINE_FIELDS = {"LineNo": "line_no", "ItemCode": "item_code", "GTIN": "gtin", "Packages": "packages",
+                     "Quantity": "quantity_kg", "Price": "price"}
+NOTE_FIELDS = {"Order": "order_pk", "Reference": "reference", "Date": "date", "Amount": "amount"}
+NOTE_LINE_FIELDS = {"LineNo": "line_no", "ItemCode": "item_code", "GTIN": "gtin", "Packages": "packages",
+                    "Quantity": "quantity_kg", "Price": "price", "Amount": "amount", "Lots": "lots"}
 RECORD_STATUSES = {400, 404, 409, 422}
 
 
@@ -237,6 +253,31 @@ class VismaHorizonHook(HttpSystemHook):
         values["Lines"] = {"Line": [{api: _wire(line[ours]) for api, ours in LINE_FIELDS.items()}
                                     for line in document["lines"]]}
         return self.create(SALES_INVOICE, values)
+
+    # --- weighed goods: sales orders and delivery notes ---------------------------------------------
+
+    def weighed_orders(self) -> list[dict]:
+        """Registered sales orders of weighed goods, each with its ``pk`` and ``lines`` (texts as Horizon gives
+        them)."""
+        rows = self.query(SALES_ORDER, list(SALES_ORDER_FIELDS), [f"Status={REGISTERED}", "Weighed=true"])
+        orders = {row["pk"]: {"pk": row["pk"], **{ours: row.get(api) for api, ours in SALES_ORDER_FIELDS.items()},
+                              "lines": []} for row in rows}
+        if orders:
+            for line in self.query(ORDER_LINE, ["Order", *ORDER_LINE_FIELDS], ["Order=" + "|".join(orders)]):
+                orders[line["Order"]]["lines"].append({ours: line.get(api) for api, ours in ORDER_LINE_FIELDS.items()})
+        return list(orders.values())
+
+    def delivery_note_by_reference(self, reference: str) -> str | None:
+        """The pk of the delivery note carrying our ``reference``, if Horizon has one."""
+        rows = self.query(DELIVERY_NOTE, ["Reference"], [f"Reference={reference}"])
+        return rows[0]["pk"] if rows else None
+
+    def create_delivery_note(self, note: dict) -> str:
+        """One delivery note (NOTE_FIELDS, ``lines`` of NOTE_LINE_FIELDS) in one POST; returns its pk."""
+        values = {api: note[ours] for api, ours in NOTE_FIELDS.items()}
+        values["Lines"] = {"Line": [{api: _wire(line[ours]) for api, ours in NOTE_LINE_FIELDS.items()}
+                                    for line in note["lines"]]}
+        return self.create(DELIVERY_NOTE, values)
 
 
 def _parse(response):

@@ -262,3 +262,10 @@ class Ledger:
             cur.execute("SELECT source_id FROM quarantine WHERE company = %s AND flow = %s AND system = %s"
                         " AND entity = %s ORDER BY first_seen", (*self.scope, entity))
             return [row[0] for row in cur.fetchall()]
+
+    def quarantined_payloads(self, entity: str) -> dict[str, dict | None]:
+        """{source id: payload} of ``entity``'s records waiting in the quarantine, oldest first."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT source_id, payload FROM quarantine WHERE company = %s AND flow = %s AND system = %s"
+                        " AND entity = %s ORDER BY first_seen", (*self.scope, entity))
+            return dict(cur.fetchall())

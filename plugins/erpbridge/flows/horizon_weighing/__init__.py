@@ -1,0 +1,1 @@
+"""Visma Horizon sales orders of weighed goods -> the weighing system -> delivery notes by actual weight."""
