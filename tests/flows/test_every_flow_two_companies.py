@@ -29,6 +29,7 @@ from tests.accounting_exchange.test_saldeo_accounting_export import hub_seed
 from tests.eservice import company as paying_company
 from tests.eservice import payment, position
 from tests.flows import test_horizon_payroll_payments as payments_test
+from tests.flows.test_horizon_weighing import CHEESE, label, order, posted
 from tests.flows import test_netvisor_severa_purchase_invoices as purchases_test
 from tests.flows import test_severa_netvisor_hours as hours_test
 from tests.flows import test_severa_netvisor_sales_invoices as sales_test
@@ -298,6 +299,23 @@ def eservice_seed(co: Company) -> set:
     return {reference}
 
 
+def weighing_seed(co: Company) -> set:
+    number = 11 if co.north else 12
+    header, lines = order(number, (CHEESE, 2, "20.000"))
+    co.settings("horizon_weighing", {"tolerance_percent": 5})
+    co.sims["horizon"].seed(sales_orders=[header])
+    co.sims["horizon"].seed(order_lines=lines)
+    co.sims["weighing"].seed(weighings=[posted(f"L{number}1", number, label(CHEESE, "10.000")),
+                                        posted(f"L{number}2", number, label(CHEESE, "10.100"))])
+    return {f"SO-{number}"}
+
+
+def delivered(co: Company) -> set:
+    state = co.sims["horizon"].state()
+    orders = {str(o["pk"]): o["OrderNo"] for o in state["sales_orders"]}
+    return {orders[str(note["Order"])] for note in state["delivery_notes"]}
+
+
 def never_asked(asked: dict):
     raise AssertionError(f"nothing should wait for a person: {asked['subject']}")
 
@@ -329,6 +347,7 @@ CASES: dict[str, Case] = {
     "erp_eshop_catalog": Case(catalog_seed, shop_stock),
     "saldeo_accounting_export": Case(export_seed, exported),
     "accounting_saldeo_registers": Case(program_registers_seed, merged_contractors),
+    "horizon_weighing": Case(weighing_seed, delivered, answer=never_asked),
     "eservice_payments_horizon": Case(
         eservice_seed, lambda co: {d["ExternalRef"] for d in co.sims["horizon"].state()["sales_invoices"]}),
 }

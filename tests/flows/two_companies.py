@@ -36,6 +36,7 @@ CONNECTIONS = {
     "fakturownia": ("fakturownia", "", None, SECRETS["fakturownia"]["api_token"], {}),
     "saldeo": ("saldeo", "", SALDEO_USER, SALDEO_TOKEN, {}),
     "eservice": ("eservice", "", None, ESERVICE_KEY, {}),
+    "weighing": ("weighing", "", None, SECRETS["weighing"]["api_key"], {}),
 }
 CREDENTIALS = {**SECRETS, "saldeo": {"users": {SALDEO_USER: SALDEO_TOKEN}}, "eservice": {"api_key": ESERVICE_KEY}}  # what each simulator is configured with
 
