@@ -158,7 +158,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
     ran("erp_eshop_catalog", run_dag("erp_eshop_catalog", {"full": True}), "failed")
     monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP")
 
-    # SaldeoSMART -> accounting program: an export, then the API token rotated elsewhere
+    # SaldeoSMART <-> accounting program: an export and the registers back, then the API token rotated elsewhere
     from tests.accounting_exchange.samples import SETTINGS as ACCOUNTING
     from tests.accounting_exchange.test_saldeo_accounting_export import DOCUMENTS as HUB_DOCUMENTS
 
@@ -167,8 +167,18 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_ledger(airflow_db, ledger, ne
         {**ACCOUNTING.model_dump(mode="json"), "destination": str(tmp_path / "exchange")}))
     saldeo.seed(documents=HUB_DOCUMENTS)
     ran("saldeo_accounting_export", run_dag("saldeo_accounting_export"))
+    from tests.accounting_exchange.test_accounting_saldeo_registers import ODBIORCA, PAPIERNIK, export_file
+
+    (tmp_path / "registers").mkdir()
+    (tmp_path / "registers" / "program.epp").write_bytes(export_file(PAPIERNIK, ODBIORCA))
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_SALDEO_REGISTERS", json.dumps(
+        {"company_program_id": ACCOUNTING.company_program_id, "source": str(tmp_path / "registers")}))
+    ran("accounting_saldeo_registers", run_dag("accounting_saldeo_registers"))
     saldeo.configure(users={SALDEO_USER: "rotated-elsewhere"})
     ran("saldeo_accounting_export", run_dag("saldeo_accounting_export"), "failed")
+    changed = ODBIORCA.replace("Odbiorca SA", "Odbiorca S.A.")  # a card to merge, which meets the rotated token
+    (tmp_path / "registers" / "program2.epp").write_bytes(export_file(changed))
+    ran("accounting_saldeo_registers", run_dag("accounting_saldeo_registers"), "failed")
 
     # and a refused credential: the failure is logged without the secret
     severa.configure(client_secret="rotated-elsewhere")
