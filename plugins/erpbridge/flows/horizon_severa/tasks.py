@@ -40,7 +40,8 @@ def sync_absences_now(scope: dict, run=None, *, dry_run: bool = False) -> dict:
         log.info("dry run, nothing written. Severa activities that would change:\n%s", preview_table(counts.preview))
     summary = {"dry_run": dry_run, "created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
                "removed": counts.removed, "waiting": counts.waiting}
-    log.info("absences %s..%s: %s", first, last, summary)
+    log.info("absences %s..%s: %s%s", first, last, "dry run, would be " if dry_run else "",
+             ", ".join(f"{count} {action}" for action, count in summary.items() if action != "dry_run"))
     return summary
 
 
