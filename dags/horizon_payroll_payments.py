@@ -5,9 +5,12 @@ XSD and written whole (temporary file + rename) to the company's bank folder (ba
 Variable erpbridge_horizon_payments). A payment with a missing or invalid IBAN is refused with the
 reason and holds its file. A run is paid once: a rerun writes the identical file; a second file for a
 run already written (its payments changed in Horizon) waits for a person in Required Actions.
+`dry_run` logs the files that would be written, are already written, would be held or would need a
+confirmation, and writes nothing (no file, no ledger row, no question).
 """
 
 from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.sdk import Param
 
 from erpbridge.companies import CompanyFlow
 from erpbridge.dag_factory import DEFAULT_ARGS, company_dags
@@ -20,7 +23,13 @@ from erpbridge.flows.horizon_payments.tasks import (
 )
 
 
-@company_dags("horizon_payroll_payments", default_args={**DEFAULT_ARGS, "retries": 2})
+@company_dags(
+    "horizon_payroll_payments",
+    default_args={**DEFAULT_ARGS, "retries": 2},
+    params={"dry_run": Param(False, type="boolean",
+                             description="Preview: log the files that would be written, held or need a confirmation; "
+                                         "write nothing.")},
+)
 def horizon_payroll_payments(cf: CompanyFlow):
     written = write_payment_files(cf.scope())
     migrate_ledger() >> written

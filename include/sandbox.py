@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from include.airflow_services import airflow_settings, import_connections_and_pools, pools, wait_healthy
-from include.simulators import (envoice, eservice, fakturownia, horizon, netvisor, severa, standard_books,
+from include.simulators import (envoice, eservice, fakturownia, horizon, netvisor, saldeo, severa, standard_books,
                                 weighing, woocommerce)
 from include.simulators.client import SimulatorAdmin, launch
 
@@ -42,6 +42,7 @@ UI = "http://localhost:8080"
 # Airflow warns "too short to mask" in every task for each extra value under 5 characters (the simulator's
 # default partner id is 4): the sandbox gives its Netvisor a longer one.
 NETVISOR_PARTNER_ID = "ERPB-SANDBOX"
+SALDEO_USER = "erpbridge"  # the simulator's API user (its token is the connection's password)
 
 
 def configure_simulators(urls: dict[str, str]) -> None:
@@ -76,6 +77,9 @@ def connections(urls: dict[str, str], ledger_uri: str, ledger_db: str = "ledger"
             "login": woocommerce.DEFAULT_CONFIG["consumer_key"], "password": woocommerce.DEFAULT_CONFIG["consumer_secret"]},
         "fakturownia_default": {
             "conn_type": "fakturownia", **_base_url(urls["fakturownia"]), "password": fakturownia.DEFAULT_CONFIG["api_token"]},
+        "saldeo_default": {
+            "conn_type": "saldeo", **_base_url(urls["saldeo"]), "login": SALDEO_USER,
+            "password": saldeo.DEFAULT_CONFIG["users"][SALDEO_USER]},
         "eservice_default": {
             "conn_type": "eservice", **_base_url(urls["eservice"]), "password": eservice.DEFAULT_CONFIG["api_key"]},
         "weighing_default": {
@@ -141,13 +145,20 @@ def seed_payroll_inbox() -> dict[str, str]:
     return {"AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYROLL": json.dumps({"inbox_roots": [str(inbox)]})}
 
 
-def horizon_outbound_settings() -> dict[str, str]:
-    """The bank folder payroll payment files go to, the demo's absence type mapping (Horizon -> Severa) and its
-    e-service codes' Horizon articles."""
-    bank = STATE / "bank_outbox"
-    bank.mkdir(parents=True, exist_ok=True)
+def outbound_settings(root: Path = STATE) -> dict[str, str]:
+    """The demo's settings of the flows that write files or map codes: the bank folder payroll payment files
+    go to, the absence type mapping (Horizon -> Severa), the e-service codes' Horizon articles, and the accounting export of the hub's demo company
+    (its folder, its [INFO] sender, the account of the demo's document category)."""
+    bank, exchange = root / "bank_outbox", root / "accounting_exchange"
+    for folder in (bank, exchange):
+        folder.mkdir(parents=True, exist_ok=True)
+    accounting = {"company_program_id": "BIURO-1", "destination": str(exchange),
+                  "sender": {"code": "BIURO-1", "short_name": "Biuro Demo", "full_name": "Biuro Rachunkowe Demo",
+                             "city": "Kraków", "postcode": "30-001", "street": "ul. Floriańska 1", "nip": "7010020030"},
+                  "accounts": {"Materiały biurowe": "402-01"}}
     return {"AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYMENTS": json.dumps({"bank_folder": str(bank), "debtor_name": "SIA Demo"}),
             "AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES": json.dumps({"absence_types": {"ATV": "VAC"}}),
+            "AIRFLOW_VAR_ERPBRIDGE_SALDEO_ACCOUNTING": json.dumps(accounting),
             "AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON": json.dumps({"services": horizon.DEMO_SERVICES})}
 
 
@@ -193,7 +204,7 @@ def main() -> None:
         configure_simulators(urls)
         env = airflow_env(uri)
         env.update(seed_payroll_inbox())
-        env.update(horizon_outbound_settings())
+        env.update(outbound_settings())
         print("Preparing Airflow's metadata DB (migration, pools, connections) ...", flush=True)
         import_connections_and_pools(env, connections(urls, uri), pools())
         write_ready(env)

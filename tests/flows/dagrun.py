@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
+import os
+import sqlite3
 from pathlib import Path
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -30,3 +33,21 @@ def run_dag(dag_id: str, conf: dict | None = None):
 
 def task_states(run) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def returned(run, task_id: str):
+    """What ``task_id`` returned in ``run`` (its XCom in the session's SQLite metadata DB)."""
+    metadata = sqlite3.connect(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///"))
+    try:
+        (value,) = metadata.execute("SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? AND"
+                                    " key = 'return_value'", (run.dag_id, run.run_id, task_id)).fetchone()
+    finally:
+        metadata.close()
+    return json.loads(value)
+
+
+def ledger_contents(ledger) -> dict[str, list[str]]:
+    """Every row of every ledger table (``ledger``: a psycopg connection), to show a run wrote nothing."""
+    tables = [t for (t,) in ledger.execute("SELECT table_name FROM information_schema.tables"
+                                           " WHERE table_schema = 'public'")]
+    return {t: sorted(map(repr, ledger.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}

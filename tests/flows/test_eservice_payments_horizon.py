@@ -187,15 +187,15 @@ def test_each_kind_of_bad_input_waits_naming_the_field_and_the_rest_goes_on(port
     assert ledger.execute("SELECT max(attempts) FROM quarantine").fetchone()[0] == 2, "each read again by its id"
 
 
-def test_the_demo_invoices_two_payments_and_shows_one_refusal(portal, monkeypatch):
+def test_the_demo_invoices_two_payments_and_shows_one_refusal(portal, monkeypatch, tmp_path):
     """What `make demo` shows: its settings (include/sandbox.py) over the two simulators' demo seeds."""
-    from include.sandbox import horizon_outbound_settings
+    from include.sandbox import outbound_settings
     from include.simulators import eservice as eservice_sim
     from include.simulators import horizon as horizon_sim
 
     ledger, horizon, eservice = portal
     monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON",
-                       horizon_outbound_settings()["AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON"])
+                       outbound_settings(tmp_path)["AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON"])
     horizon.seed(**horizon_sim.DEMO_SEED)
     eservice.seed(**eservice_sim.DEMO_SEED)
 

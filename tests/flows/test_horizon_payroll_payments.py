@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 from sepaxml.validation import try_valid_xml
 
-from tests.flows.dagrun import task_states
+from tests.flows.dagrun import ledger_contents, returned, task_states
 from tests.flows.hitl import run_dag_answering
 
 DAG_ID = "horizon_payroll_payments"
@@ -185,3 +185,25 @@ def test_a_confirmation_writes_nothing_when_horizon_changed_again_after_the_ques
     assert "2287.65" in asked[0]["body"], "the person saw the first change"
     assert files(bank) == first, "what the person did not see is not written"
     assert ledger.execute("SELECT max(version) FROM payment_file").fetchone()[0] == 1
+
+
+def test_a_dry_run_names_every_file_it_would_write_hold_or_ask_for_and_writes_nothing(payroll):
+    """A new run's file would be written, a paid account's unchanged file is already written, a bad IBAN would
+    hold its file, changed payments of a paid account would need a confirmation: counted and listed, with no
+    file, no ledger row and no question."""
+    ledger, horizon, bank, run_pk = payroll
+    run_dag_answering(DAG_ID, never_asked)
+    written, ledger_before = files(bank), ledger_contents(ledger)
+    horizon.seed(payroll_payments=[{**PAYMENTS[0], "Run": run_pk, "NetAmount": "1300.00"}])  # account A changed
+    (new_pk,) = horizon.seed(payroll_runs=[{**RUN, "Period": "2026-11"}])["payroll_runs"]
+    horizon.seed(payroll_payments=[{**PAYMENTS[0], "Run": new_pk}, {**PAYMENTS[2], "Run": new_pk, "IBAN": ""}])
+
+    run, _ = run_dag_answering(DAG_ID, never_asked, {"dry_run": True})
+
+    assert run.state == "success", task_states(run)
+    counts = returned(run, "write_payment_files")
+    assert (counts["created"], counts["unchanged"], counts["held"]) == (1, 1, 1), counts
+    assert [item["key"] for item in counts["to_confirm"]] == [f"{run_pk}/{PAYER_A}"]
+    assert task_states(run)["confirm_second_files"] == "skipped", "a dry run asks no one"
+    assert files(bank) == written, "no file written"
+    assert ledger_contents(ledger) == ledger_before, "no ledger row written"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import unthrottled
 from tests.contract.severa_openapi import scope_connection
-from tests.flows.dagrun import run_dag, task_states
+from tests.flows.dagrun import ledger_contents, returned, run_dag, task_states
 
 DAG_ID = "horizon_severa_absences"
 TODAY = date.today()
@@ -106,3 +106,26 @@ def test_an_unmapped_type_or_unknown_person_waits_and_a_crash_left_activity_is_a
 
     assert len(severa.state()["activities"]) == 1
     assert [r[0] for r in ledger.execute("SELECT source_id FROM quarantine").fetchall()] == [str(stranger)]
+
+
+def test_a_dry_run_counts_what_would_be_created_patched_removed_or_wait_and_writes_nothing(absences):
+    ledger, horizon, severa, _, _ = absences
+    moved, cancelled, _ = horizon.seed(absences=[
+        {"EmployeeCode": "E1", "DateFrom": day(10), "DateTo": day(14), "AbsenceType": "ATV"},
+        {"EmployeeCode": "E2", "DateFrom": day(20), "DateTo": day(20), "AbsenceType": "SLIM"},
+        {"EmployeeCode": "E1", "DateFrom": day(40), "DateTo": day(41), "AbsenceType": "ATV"}])["absences"]
+    synced()
+    horizon.seed(absences=[{"pk": moved, "EmployeeCode": "E1", "DateFrom": day(12), "DateTo": day(16),
+                            "AbsenceType": "ATV"},
+                           {"EmployeeCode": "E2", "DateFrom": day(50), "DateTo": day(50), "AbsenceType": "SLIM"},
+                           {"EmployeeCode": "E1", "DateFrom": day(60), "DateTo": day(60), "AbsenceType": "MACIBAS"}])
+    horizon.seed(delete={"absences": [cancelled]})
+    activities, ledger_before, since = severa.state()["activities"], ledger_contents(ledger), severa.last_seq()
+
+    run = run_dag(DAG_ID, {"dry_run": True})
+
+    assert run.state == "success", task_states(run)
+    assert returned(run, "sync_absences") == {"dry_run": True, "created": 1, "updated": 1, "unchanged": 1,
+                                              "removed": 1, "waiting": 1}
+    assert severa.writes(since) == [] and severa.state()["activities"] == activities, "nothing posted to Severa"
+    assert ledger_contents(ledger) == ledger_before, "nothing in the ledger"

@@ -15,7 +15,7 @@ import requests
 
 from include.airflow_services import AirflowServices, wait_healthy
 from erpbridge.provider import SECRET_EXTRAS
-from include.sandbox import configure_simulators, connections
+from include.sandbox import configure_simulators, connections, outbound_settings
 from include.simulators.client import SimulatorAdmin, launch, stop
 from tests.conftest import ARTIFACTS
 from tests.control_room.test_browser import CHROMEDRIVER, CHROMIUM, wait_for
@@ -25,9 +25,10 @@ from tests.test_dag_files import FORM_DAGS
 SHOTS = ARTIFACTS / "ui"
 TIMEOUT = 900
 SIMULATOR_CONNECTIONS = ["netvisor_default", "severa_default", "standard_books_default", "envoice_default",
-                         "visma_horizon_default", "woocommerce_default", "fakturownia_default"]
+                         "visma_horizon_default", "woocommerce_default", "fakturownia_default", "saldeo_default"]
 AD_OU = f"OU=UiTests,{BASE_DN}"  # the accounts these runs create stay out of the identity tests' OU
-LEDGER_TABLES = ["id_map", "watermark", "transfer_log", "quarantine", "document_transfer", "eshop_reservation"]
+LEDGER_TABLES = ["id_map", "watermark", "transfer_log", "quarantine", "document_transfer", "eshop_reservation",
+                 "accounting_export_file", "payment_file"]
 
 pytestmark = [pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
                                  reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"),
@@ -63,17 +64,19 @@ def airflow(postgres, samba_ad, tmp_path_factory):
     conns["netvisor_wrong_key"] = {**conns["netvisor_default"],
                                    "extra": {**conns["netvisor_default"]["extra"], "partner_key": "not-the-key"}}
     conns["active_directory_default"] = _ad_connection(samba_ad)
+    outbound = tmp_path_factory.mktemp("outbound")
     services = AirflowServices(tmp_path_factory.mktemp("airflow-ui"), postgres.get_uri(_database(postgres, "airflow_ui")), {
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,operator:op",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the runs the forms trigger
+        **outbound_settings(outbound),  # the bank and accounting-exchange folders the file-writing flows fill
     }, conns)
     try:
         services.start()
         wait_healthy(f"{services.env['AIRFLOW__API__BASE_URL']}/api/v2/monitor/health", services.procs["api-server"],
                      timeout=180)
         services.wait_parsed(FORM_DAGS, time.monotonic() + 300)
-        services.urls, services.ledger_uri = urls, postgres.get_uri(ledger)
+        services.urls, services.ledger_uri, services.outbound = urls, postgres.get_uri(ledger), outbound
         services.passwords = json.loads((services.home / "simple_auth_manager_passwords.json.generated").read_text())
         yield services
     finally:
@@ -162,6 +165,10 @@ def ledger_rows(airflow) -> dict[str, int]:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in LEDGER_TABLES if t in present}
 
 
+def written_files(airflow) -> list:
+    return [path for path in airflow.outbound.rglob("*") if path.is_file()]
+
+
 def targets(airflow) -> dict[str, object]:
     """What the simulators hold (not Netvisor's count of used transaction ids: every read uses one)."""
     state = {name: SimulatorAdmin(url).state() for name, url in airflow.urls.items()}
@@ -171,6 +178,8 @@ def targets(airflow) -> dict[str, object]:
 
 def test_every_trigger_form_runs_untouched_and_as_a_dry_run(airflow, browser):
     """Dry runs first (they must leave the ledger and every target as they were), then untouched forms."""
+    from selenium.webdriver.common.by import By
+
     before = targets(airflow)
     for dag_id in FORM_DAGS:
         trigger_from_form(browser, dag_id, dry_run=True,
@@ -180,6 +189,7 @@ def test_every_trigger_form_runs_untouched_and_as_a_dry_run(airflow, browser):
         {d: [("success", True)] for d in FORM_DAGS}, airflow.tail()
     assert targets(airflow) == before, "a dry run changed a target system"
     assert not any(ledger_rows(airflow).values()), f"a dry run wrote to the ledger: {ledger_rows(airflow)}"
+    assert not written_files(airflow), "a dry run wrote a bank or exchange file"
 
     for dag_id in FORM_DAGS:
         trigger_from_form(browser, dag_id, dry_run=False,
@@ -188,8 +198,10 @@ def test_every_trigger_form_runs_untouched_and_as_a_dry_run(airflow, browser):
     assert {d: [(r[1], r[2].get("dry_run")) for r in found] for d, found in done.items()} == \
         {d: [("success", True), ("success", False)] for d in FORM_DAGS}, airflow.tail()
     assert ledger_rows(airflow)["transfer_log"] > 0 and targets(airflow) != before
+    assert {path.parent.name for path in written_files(airflow)} == {"bank_outbox", "accounting_exchange"}
     browser.get(f"{browser.base}/dags/severa_netvisor_sales_invoices")
-    time.sleep(2)
+    wait_for(lambda: "transfer_documents" in browser.find_element(By.TAG_NAME, "body").text
+             and not browser.find_elements(By.CSS_SELECTOR, ".chakra-skeleton"), what="the runs, rendered")
     shot(browser, "03-runs")
 
     logs = list(airflow.logs.rglob("*.log"))
@@ -227,9 +239,15 @@ def test_connections_are_listed_and_tested_in_admin_connections(airflow, browser
             "return [...document.querySelectorAll(arguments[0])].map(t => t.id)", toasts))
         row = [r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if conn_id in r.text.split()][0]
         press(row.find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']"))
-        toast = wait_for(lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, toasts)  # shown with its text
-                                  if t.get_attribute("id") not in seen and t.text.strip()][0],
-                         what=f"the test result of {conn_id}")
+        try:
+            toast = wait_for(lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, toasts)  # shown with its text
+                                      if t.get_attribute("id") not in seen and t.text.strip()][0],
+                             what=f"the test result of {conn_id}")
+        except IndexError:
+            shot(browser, f"failed-test-button-{conn_id}")
+            raise AssertionError(f"no new toast with text after {conn_id}'s Test button; on screen: " + repr(
+                browser.execute_script("return [...document.querySelectorAll(arguments[0])].map(t => [t.id, "
+                                       "t.dataset.type, t.dataset.state, t.innerText])", toasts))) from None
         kind, text = toast.get_attribute("data-type"), toast.text
         if screenshot:
             shot(browser, screenshot)

@@ -5,7 +5,8 @@ characters); one refused payment holds its whole file (a bank file is all or not
 quarantine with the reason. A file is recorded in the ledger (payment_file: message id, creation time, hash of
 the payments) before it is written to the bank folder (temp file + rename), and marked written after: a rerun,
 even after a crash in between, rebuilds the identical bytes. Different payments for a run and account already
-written make a second file only when a person confirms it (``confirmed``).
+written make a second file only when a person confirms it (``confirmed``). ``preview`` says what ``pay`` would do,
+writing nothing.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ class Written:
     unchanged: int = 0
     held: int = 0
     to_confirm: list[dict] = field(default_factory=list)
+    preview: list[dict] = field(default_factory=list)  # a dry run: each file's action (engine.report's rows)
 
 
 def bank_folder(configured: str) -> Path:
@@ -216,8 +218,36 @@ def pay(ledger: Ledger, group: FileGroup, folder: Path, debtor_name: str, result
              action, latest.file_name, len(group.transfers), group.control_sum)
 
 
+def preview(ledger: Ledger, group: FileGroup, result: Written) -> None:
+    """What ``pay`` would do with ``group``, counted in ``result`` and listed in its preview: nothing is written (no
+    file, no ledger row)."""
+    row = {"key": f"run {group.run['pk']}, account {mask(group.payer_iban)}",
+           "payload": {"payments": len(group.transfers), "sum": str(group.control_sum)}}
+    if group.refusals:
+        result.held += 1
+        result.preview.append({**row, "action": "held", "reason": _reasons(group)})
+        return
+    if not group.transfers:
+        return
+    latest = PaymentFiles(ledger.of(SYSTEM)).latest(group.run["pk"], group.payer_iban)
+    if latest is None or latest.file_sha256 is None:
+        result.created += 1
+        row |= {"action": "created", "target_id": latest.file_name if latest else _file_name(group, 1)}
+    elif latest.payments_hash == group.payments_hash:
+        result.unchanged += 1
+        row |= {"action": "unchanged", "target_id": latest.file_name}
+    else:
+        result.to_confirm.append(_confirmation(group, latest))
+        row |= {"action": "needs a confirmation", "target_id": _file_name(group, latest.version + 1)}
+    result.preview.append(row)
+
+
+def _reasons(group: FileGroup) -> str:
+    return "; ".join(f"{code}: {why}" for code, why in sorted(group.refusals.items()))
+
+
 def _hold(ledger: Ledger, group: FileGroup) -> None:
-    reasons = "; ".join(f"{code}: {why}" for code, why in sorted(group.refusals.items()))
+    reasons = _reasons(group)
     for code, why in sorted(group.refusals.items()):
         source_id = f"{group.run['pk']}/{code}"
         ledger.quarantine(PAYMENT, source_id, code, why, "REFUSED", {"run": group.run["pk"], "employee": code,
@@ -235,10 +265,13 @@ def _new_version(ledger: Ledger, group: FileGroup, version: int, confirmed_by: s
     run_pk = group.run["pk"]
     tag = hashlib.sha256(f"{ledger.company}|{run_pk}|{group.payer_iban}|{version}".encode()).hexdigest()[:10]
     msg_id = f"ERPB-{_SAFE.sub('', run_pk)[:12]}-{version}-{tag}"
-    period = _SAFE.sub("", group.run.get("period") or "")
-    name = f"payroll_{period}_run{_SAFE.sub('', run_pk)}_{group.payer_iban}_v{version}.xml"
     created = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    return _record(PaymentFiles(ledger), group, version, msg_id, created, name, confirmed_by)
+    return _record(PaymentFiles(ledger), group, version, msg_id, created, _file_name(group, version), confirmed_by)
+
+
+def _file_name(group: FileGroup, version: int) -> str:
+    period = _SAFE.sub("", group.run.get("period") or "")
+    return f"payroll_{period}_run{_SAFE.sub('', group.run['pk'])}_{group.payer_iban}_v{version}.xml"
 
 
 def _record(files: PaymentFiles, group: FileGroup, version: int, msg_id: str, created: datetime, name: str,

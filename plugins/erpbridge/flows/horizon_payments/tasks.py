@@ -19,9 +19,11 @@ OPTIONS = [WRITE, DO_NOT_WRITE]
 
 
 def write_files_now(scope: dict, run=None, confirmed: dict[str, str] | None = None,
-                    confirmed_by: str | None = None) -> dict:
+                    confirmed_by: str | None = None, *, dry_run: bool = False) -> dict:
     """Every confirmed payroll run's files (only the runs named in ``confirmed``, when given). Returns the counts
-    and the files that would be second files for a run already paid (``to_confirm``)."""
+    and the files that would be second files for a run already paid (``to_confirm``); a ``dry_run`` only says
+    which files would be written, are already written, held or would need a confirmation."""
+    from erpbridge.engine.report import preview_table
     from erpbridge.flows.horizon_payments import sync
     from erpbridge.hooks.visma_horizon import VismaHorizonHook
     from erpbridge.ledger.store import RunContext
@@ -39,14 +41,19 @@ def write_files_now(scope: dict, run=None, confirmed: dict[str, str] | None = No
         for payroll_run in horizon.confirmed_payroll_runs(date.today() - timedelta(days=config.lookback_days)):
             groups = sync.groups(payroll_run, horizon.payroll_payments(payroll_run["pk"]), config.remittance)
             for group in groups:
-                if confirmed is None or group.key in confirmed:
+                if dry_run:
+                    sync.preview(ledger, group, result)
+                elif confirmed is None or group.key in confirmed:
                     sync.pay(ledger, group, folder, config.debtor_name, result, confirmed, confirmed_by)
     finally:
         ledger.close()
-    summary = {"created": result.created, "unchanged": result.unchanged, "held": result.held,
+    summary = {"dry_run": dry_run, "created": result.created, "unchanged": result.unchanged, "held": result.held,
                "to_confirm": result.to_confirm, "body": sync.confirmation_body(result.to_confirm)}
-    log.info("payment files: %d written, %d already written and unchanged, %d held, %d need a confirmation",
-             result.created, result.unchanged, result.held, len(result.to_confirm))
+    if dry_run:
+        log.info("dry run, nothing written. Payment files:\n%s", preview_table(result.preview))
+    written, need = ("would be written", "would need") if dry_run else ("written", "need")
+    log.info("payment files: %d %s, %d already written and unchanged, %d held, %d %s a confirmation",
+             result.created, written, result.unchanged, result.held, len(result.to_confirm), need)
     return summary
 
 
@@ -75,14 +82,14 @@ def write_confirmed_now(written: dict, response: dict, scope: dict, run=None) ->
 
 
 @task
-def write_payment_files(scope: dict) -> dict:
-    return write_files_now(scope, run_context())
+def write_payment_files(scope: dict, params: dict | None = None) -> dict:
+    return write_files_now(scope, run_context(), dry_run=bool((params or {}).get("dry_run")))
 
 
 @task.short_circuit
 def second_files_to_confirm(written: dict) -> bool:
-    """Only a run already paid whose payments changed goes on to a person."""
-    return bool(written["to_confirm"])
+    """Only a run already paid whose payments changed goes on to a person (never from a dry run)."""
+    return bool(written["to_confirm"]) and not written["dry_run"]
 
 
 @task

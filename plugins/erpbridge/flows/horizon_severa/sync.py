@@ -5,6 +5,7 @@ a run finds what earlier runs made, even one cut short between Severa's answer a
 is never doubled; two activities for one absence are brought back to one). Changed dates, type or person are
 patched; an absence Horizon no longer has (cancelled: deleted there) is deleted in Severa. An absence whose
 type is not mapped (``absence_types``), or whose person or type Severa does not have, waits in the quarantine.
+A ``dry_run`` reads the same and lists what it would do, writing nothing (Severa and the ledger as they were).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Counts:
     removed: int = 0
     waiting: int = 0
     problems: list[str] = field(default_factory=list)
+    preview: list[dict] = field(default_factory=list)  # a dry run: each change it would make (engine.report's rows)
 
 
 def activity_name(type_name: str, pk: str) -> str:
@@ -69,9 +71,9 @@ def digest(activity: dict) -> str:
 
 
 class AbsenceSync:
-    def __init__(self, horizon, severa, ledger: Ledger, absence_types: dict[str, str]):
+    def __init__(self, horizon, severa, ledger: Ledger, absence_types: dict[str, str], *, dry_run: bool = False):
         self.horizon, self.severa, self.ledger = horizon, severa, ledger.of(SYSTEM)
-        self.absence_types = absence_types
+        self.absence_types, self.dry_run = absence_types, dry_run
         self.counts = Counts()
 
     def run(self, first: date, last: date) -> Counts:
@@ -92,6 +94,8 @@ class AbsenceSync:
                 absences[pk] = absence
         for pk in sorted(absences, key=int):
             self._one(absences[pk], ours.get(pk, []), users, types)
+        if self.dry_run:
+            return self.counts
         waiting = [pk for pk in self.ledger.quarantined(ENTITY) if pk not in absences]
         self.ledger.gone(ENTITY, {pk: "cancelled in Horizon (no longer there)" for pk in waiting
                                   if self.horizon.absence(pk) is None})
@@ -127,6 +131,8 @@ class AbsenceSync:
             mapped = self.ledger.mappings(ENTITY, [pk]).get(pk)
             known = self.severa.get("activities", mapped[0]) if mapped else None
             existing = [known] if known else []
+        if self.dry_run:
+            return self._preview(absence, existing, desired)
         for extra in existing[1:]:
             self.severa.delete("activities", extra["guid"])
             log.warning("absence %s: a second Severa activity %s removed (never doubled)", pk, extra["guid"])
@@ -146,19 +152,38 @@ class AbsenceSync:
         self.ledger.commit()
         setattr(self.counts, action, getattr(self.counts, action) + 1)
 
+    def _preview(self, absence: dict, existing: list[dict], desired: dict) -> None:
+        key = f"absence {absence['pk']} of {absence.get('employee_code')}"
+        for extra in existing[1:]:
+            self.counts.preview.append({"action": "removed", "key": key, "target_id": extra["guid"],
+                                        "reason": "a second Severa activity for this absence"})
+        diff = changes(existing[0], desired) if existing else desired
+        action = ("updated" if diff else "unchanged") if existing else "created"
+        setattr(self.counts, action, getattr(self.counts, action) + 1)
+        if diff:
+            self.counts.preview.append({"action": action, "key": key, "target_id": existing[0]["guid"] if existing
+                                        else None, "payload": diff})
+
     def _remove(self, pk: str, activities: list[dict]) -> None:
+        self.counts.removed += 1
+        if self.dry_run:
+            self.counts.preview.append({"action": "removed", "key": f"absence {pk}", "target_id": activities[0]["guid"],
+                                        "reason": "cancelled in Horizon (no longer there)"})
+            return
         for activity in activities:
             self.severa.delete("activities", activity["guid"])
         self.ledger.release(ENTITY, [pk])
         self.ledger.log([Outcome(ENTITY, pk, "gone", None, activities[0]["guid"], "CANCELLED",
                                  "cancelled in Horizon (no longer there): removed from Severa")])
         self.ledger.commit()
-        self.counts.removed += 1
 
     def _wait(self, absence: dict, reason: str, category: str = "UNMAPPED") -> None:
         pk, code = absence["pk"], absence.get("employee_code")
+        self.counts.waiting += 1
+        self.counts.problems.append(f"absence {pk} of {code}: {reason}")
+        if self.dry_run:
+            self.counts.preview.append({"action": "quarantined", "key": f"absence {pk} of {code}", "reason": reason})
+            return
         self.ledger.quarantine(ENTITY, pk, code, reason, category, absence)
         self.ledger.log([Outcome(ENTITY, pk, "rejected", code, None, category, reason)])
         self.ledger.commit()
-        self.counts.waiting += 1
-        self.counts.problems.append(f"absence {pk} of {code}: {reason}")
