@@ -147,10 +147,11 @@ def seed_payroll_inbox() -> dict[str, str]:
 
 def outbound_settings(root: Path = STATE) -> dict[str, str]:
     """The demo's settings of the flows that write files or map codes: the bank folder payroll payment files
-    go to, the absence type mapping (Horizon -> Severa), the e-service codes' Horizon articles, and the accounting export of the hub's demo company
-    (its folder, its [INFO] sender, the account of the demo's document category)."""
-    bank, exchange = root / "bank_outbox", root / "accounting_exchange"
-    for folder in (bank, exchange):
+    go to, the absence type mapping (Horizon -> Severa), the e-service codes' Horizon articles, the accounting export of the hub's demo company
+    (its folder, its [INFO] sender, the account of the demo's document category) and the folder the
+    registers flow back reads the accounting program's EPP exports from."""
+    bank, exchange, registers = root / "bank_outbox", root / "accounting_exchange", root / "accounting_registers"
+    for folder in (bank, exchange, registers):
         folder.mkdir(parents=True, exist_ok=True)
     accounting = {"company_program_id": "BIURO-1", "destination": str(exchange),
                   "sender": {"code": "BIURO-1", "short_name": "Biuro Demo", "full_name": "Biuro Rachunkowe Demo",
@@ -159,6 +160,8 @@ def outbound_settings(root: Path = STATE) -> dict[str, str]:
     return {"AIRFLOW_VAR_ERPBRIDGE_HORIZON_PAYMENTS": json.dumps({"bank_folder": str(bank), "debtor_name": "SIA Demo"}),
             "AIRFLOW_VAR_ERPBRIDGE_HORIZON_SEVERA_ABSENCES": json.dumps({"absence_types": {"ATV": "VAC"}}),
             "AIRFLOW_VAR_ERPBRIDGE_SALDEO_ACCOUNTING": json.dumps(accounting),
+            "AIRFLOW_VAR_ERPBRIDGE_SALDEO_REGISTERS": json.dumps({"company_program_id": "BIURO-1",
+                                                                  "source": str(registers)}),
             "AIRFLOW_VAR_ERPBRIDGE_ESERVICE_PAYMENTS_HORIZON": json.dumps({"services": horizon.DEMO_SERVICES})}
 
 

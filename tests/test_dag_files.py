@@ -119,7 +119,8 @@ FORM_DAGS = ["severa_netvisor_registers", "severa_netvisor_sales_invoices", "sev
              "severa_netvisor_travel_invoices", "netvisor_severa_purchase_invoices", "standardbooks_envoice_master_data",
              "envoice_standardbooks_purchase_documents", "horizon_ad_accounts", "eshop_erp_orders", "eshop_erp_payments",
              "erp_eshop_catalog", "horizon_payroll_payments", "horizon_severa_absences",
-             "saldeo_accounting_export"]  # the payroll time import: its own tests (a review step)
+             "saldeo_accounting_export", "accounting_saldeo_registers", "eservice_payments_horizon",
+             "horizon_weighing"]  # the payroll time import: its own tests (a review step)
 
 
 @pytest.mark.parametrize("dag_id", FORM_DAGS)

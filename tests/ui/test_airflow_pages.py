@@ -25,10 +25,11 @@ from tests.test_dag_files import FORM_DAGS
 SHOTS = ARTIFACTS / "ui"
 TIMEOUT = 900
 SIMULATOR_CONNECTIONS = ["netvisor_default", "severa_default", "standard_books_default", "envoice_default",
-                         "visma_horizon_default", "woocommerce_default", "fakturownia_default", "saldeo_default"]
+                         "visma_horizon_default", "woocommerce_default", "fakturownia_default", "saldeo_default",
+                         "eservice_default", "weighing_default"]
 AD_OU = f"OU=UiTests,{BASE_DN}"  # the accounts these runs create stay out of the identity tests' OU
 LEDGER_TABLES = ["id_map", "watermark", "transfer_log", "quarantine", "document_transfer", "eshop_reservation",
-                 "accounting_export_file", "payment_file"]
+                 "accounting_export_file", "payment_file", "weighing"]
 
 pytestmark = [pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
                                  reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"),
