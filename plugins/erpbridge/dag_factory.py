@@ -71,9 +71,10 @@ class CompanyDags:
         return dag
 
     def company_params(self) -> dict[str, Param]:
-        """The flow's Params for one company's DAG: each its own value (a trigger or test may set it), the
-        schemas shared (read only), so a DAG costs no deep copy of them."""
-        return {name: copy.copy(param) for name, param in self.params.items()}
+        """The flow's Params for one company's DAG: each its own copy of the value (a trigger or test may set
+        it), the schemas shared (read only), so a DAG costs no deep copy of them."""
+        return {name: Param(copy.deepcopy(param.value) if param.has_value else param.value, param.description,
+                            schema=param.schema, source=param.source) for name, param in self.params.items()}
 
 
 def _in_dialect(params: dict) -> dict[str, Param]:
