@@ -56,7 +56,9 @@ def start(name: str, module: str, host: str, port: int, seed: bool) -> tuple[uvi
     if seed:
         app.sim.seed(simulator.DEMO_SEED)
         app.sim.seed(getattr(simulator, "DEMO_DOCUMENTS", {}))  # documents to move, where the demo has some
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    # no access log: the simulator keeps its own request log (/_sim/requests), and volume runs share the CPU
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                           lifespan="off"))
     thread = threading.Thread(target=server.run, name=f"sim-{name}", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT

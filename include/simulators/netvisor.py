@@ -290,6 +290,7 @@ class NetvisorState:
 
     def reset(self) -> None:
         self.customers: dict[int, dict] = {}
+        self.customer_codes: dict[str, int] = {}  # code -> key: a code is unique, checked on every save
         self.customer_groups: dict[str, int] = {}
         self.products: dict[int, dict] = {}
         self.product_groups: dict[str, int] = {}
@@ -320,8 +321,12 @@ class NetvisorState:
         self._check_customer(record, key)
         if record["group"] and record["group"] not in self.customer_groups:
             self.customer_groups[record["group"]] = len(self.customer_groups) + 1
+        if key is not None:
+            self.customer_codes.pop(self.customers[key]["code"], None)
         key = key if key is not None else next(self.keys)
         self.customers[key] = record | {"key": key, "modified": self.now()}
+        if record["code"]:
+            self.customer_codes[record["code"]] = key
         return key
 
     def _check_customer(self, record: dict, key: int | None) -> None:
@@ -330,7 +335,7 @@ class NetvisorState:
             raise invalid("Customer name is required")
         if len(name) > MAX_CUSTOMER_NAME:
             raise NetvisorError("INVALID_DATA_SIZE", f"Customer name exceeds {MAX_CUSTOMER_NAME} characters")
-        if code and any(c["code"] == code for k, c in self.customers.items() if k != key):
+        if code and self.customer_codes.get(code, key) != key:
             raise NetvisorError("DUPLICATE_DATA", f"Customer code {code} is already in use")
         if record["country"] and not re.fullmatch(r"[A-Z]{2}", record["country"]):
             raise invalid(f"Invalid ISO-3166 country: {record['country']}")

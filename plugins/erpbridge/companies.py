@@ -116,7 +116,9 @@ def _read(path: str, mtime_ns: int) -> tuple[CompanyFlow, ...]:
     import yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        text = Path(path).read_text(encoding="utf-8")
+        # libyaml's safe loader when PyYAML has it: a tenth of the pure-Python one's time, and every DAG file reads this
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise CompaniesFileError(f"{path}: cannot be read: {exc}") from None
     companies = data.get("companies") if isinstance(data, dict) else None

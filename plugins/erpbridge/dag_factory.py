@@ -18,13 +18,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-from airflow.sdk import DAG, get_parsing_context
+from airflow.sdk import DAG, Param, get_parsing_context
 
 from erpbridge.companies import CompanyFlow, companies_file, company_flows
 from erpbridge.company import DEFAULT_COMPANY
 
 DEFAULT_ARGS = {"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True}
 START_DATE = datetime(2026, 1, 1)
+# The JSON Schema dialect our Params are written in. Airflow checks every scheduled DAG's Param schemas against
+# their dialect's meta-schema at parse time; jsonschema's default (2020-12) meta-schema costs about 4x draft 7's
+# per check, and the keywords our Params use (type, enum, items, uniqueItems, required, properties, format,
+# pattern, maxLength) mean the same in both.
+PARAM_DIALECT = "http://json-schema.org/draft-07/schema#"
 
 
 class CompanyDags:
@@ -33,7 +38,7 @@ class CompanyDags:
     def __init__(self, flow_id: str, build: Callable[[CompanyFlow], None], params: dict | None,
                  default_args: dict | None):
         self.flow_id, self.build = flow_id, build
-        self.params, self.default_args = params or {}, default_args or DEFAULT_ARGS
+        self.params, self.default_args = _in_dialect(params or {}), default_args or DEFAULT_ARGS
         self.doc = build.__globals__.get("__doc__")
         self.companies_file = companies_file(Path(build.__code__.co_filename).resolve().parent)
 
@@ -59,11 +64,27 @@ class CompanyDags:
     def dag(self, cf: CompanyFlow) -> DAG:
         with DAG(dag_id=cf.dag_id, description=f"{cf.flow.label} ({cf.company_name})", schedule=cf.schedule,
                  start_date=START_DATE, catchup=False, max_active_runs=1, tags=[*cf.flow.tags, f"company:{cf.company}"],
-                 doc_md=self.doc, default_args=dict(self.default_args), params=copy.deepcopy(self.params),
+                 doc_md=self.doc, default_args=dict(self.default_args), params=self.company_params(),
                  is_paused_upon_creation=cf.flow.paused_on_creation or None) as dag:
             dag.fileloc = self.build.__code__.co_filename  # the DAG file, not this module
             self.build(cf)
         return dag
+
+    def company_params(self) -> dict[str, Param]:
+        """The flow's Params for one company's DAG: each its own copy of the value (a trigger or test may set
+        it), the schemas shared (read only), so a DAG costs no deep copy of them."""
+        return {name: Param(copy.deepcopy(param.value) if param.has_value else param.value, param.description,
+                            schema=param.schema, source=param.source) for name, param in self.params.items()}
+
+
+def _in_dialect(params: dict) -> dict[str, Param]:
+    """The flow's Params, built once, each schema declaring ``PARAM_DIALECT`` unless it names its own."""
+    out = {}
+    for name, param in params.items():
+        param = param if isinstance(param, Param) else Param(param)
+        out[name] = Param(param.value, param.description, schema={"$schema": PARAM_DIALECT, **param.schema},
+                          source=param.source)
+    return out
 
 
 def company_dags(flow_id: str, *, params: dict | None = None,
