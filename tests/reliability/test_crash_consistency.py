@@ -7,15 +7,12 @@ from __future__ import annotations
 import base64
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 
 from include.simulators.envoice import minimal_pdf
 from include.simulators.standard_books import DEMO_SEED as SB_DEMO
 from tests.flows.dagrun import run_dag
+from tests.reliability.kills import dags_test, kill_mid_run, under_way
 
 DAG_ID = "envoice_standardbooks_purchase_documents"
 TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
@@ -31,19 +28,6 @@ def document(doc_id: int) -> dict:
             "pdf_base64": base64.b64encode(minimal_pdf(number)).decode()}
 
 
-def wait_for_transfer(ledger, proc, known: int, timeout: float = 90.0) -> bool:
-    """Until this trial puts a new document in flight (the transfer has begun) or the run has ended."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if ledger.execute("SELECT count(*) FROM document_transfer").fetchone()[0] > known:
-                return True
-        except Exception:  # the run has not created the ledger tables yet
-            pass
-        time.sleep(0.05)
-    return False
-
-
 def _rows(ledger) -> int:
     return ledger.execute("SELECT count(*) FROM document_transfer").fetchone()[0]
 
@@ -57,14 +41,9 @@ def test_kill_9_at_random_points_leaves_no_duplicate_and_no_lost_write_back(airf
     kills = 0
     for trial in range(TRIALS):
         envoice.seed(documents=[document(6000 + trial * PER_TRIAL + i) for i in range(PER_TRIAL)])
-        proc = subprocess.Popen([sys.executable, "-m", "airflow", "dags", "test", DAG_ID], env=os.environ,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        if wait_for_transfer(ledger, proc, _rows(ledger) if trial else 0):
-            time.sleep(rng.uniform(0.0, 1.5))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        known = _rows(ledger) if trial else 0
+        proc = dags_test(DAG_ID)
+        kills += kill_mid_run(proc, under_way(proc, lambda: _rows(ledger) > known), rng, 1.5)
     standard_books.admin("DELETE", "faults")
     envoice.admin("DELETE", "faults")
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,8 @@ from erpbridge.hooks.netvisor import transaction_id_for
 from erpbridge.ledger.store import Ledger
 from tests.conftest import unthrottled
 from tests.flows.dagrun import run_dag, task_states
-from tests.reliability.test_crash_consistency import TRIALS, _rows, wait_for_transfer
+from tests.reliability.kills import kill_mid_run, under_way
+from tests.reliability.test_crash_consistency import TRIALS, _rows
 
 PER_TRIAL = 2  # new documents ready before each trial, so every kill lands in a live transfer
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,13 +143,10 @@ def test_kill_9_during_a_severa_netvisor_transfer_leaves_one_document_each_and_e
         known = _rows(ledger)
         proc.stdin.write("go\n")
         proc.stdin.flush()
-        if wait_for_transfer(ledger, proc, known):
-            time.sleep(rng.uniform(0.0, 0.9))  # the two documents take ~1 s from here
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        # the two documents take ~1 s from the first one in flight
+        if kill_mid_run(proc, under_way(proc, lambda: _rows(ledger) > known), rng, 0.9):
             kills += 1
             caught.update(unfinished(ledger, flow, netvisor, severa))
-        proc.wait()
     ready.stdin.close()
     ready.wait()
     netvisor.admin("DELETE", "faults")

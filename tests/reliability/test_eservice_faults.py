@@ -8,10 +8,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 
 import pytest
@@ -20,6 +16,7 @@ from stdnum.lv import pvn
 from tests.conftest import SECRETS
 from tests.eservice import API_KEY, company, eservice, payment, person, position  # noqa: F401 (fixture)
 from tests.flows.dagrun import run_dag, task_states
+from tests.reliability.kills import dags_test, kill_mid_run, under_way
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, until_success
 
 DAG_ID = "eservice_payments_horizon"
@@ -90,15 +87,6 @@ def invoices_recorded(ledger) -> int:
     return ledger.execute("SELECT count(*) FROM id_map WHERE entity = 'invoice'").fetchone()[0]
 
 
-def wait_for_first_invoice(ledger, proc, known: int, timeout: float = 90.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if invoices_recorded(ledger) > known:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_kill_9_while_invoices_are_made_never_doubles_or_loses_one(portal):
     ledger, horizon, eservice = portal
     horizon.faults(latency_ms=60)  # spread a run over seconds so the kills land inside it
@@ -109,14 +97,8 @@ def test_kill_9_while_invoices_are_made_never_doubles_or_loses_one(portal):
         eservice.seed(payments=batch)
         seeded += batch
         known = invoices_recorded(ledger)
-        proc = subprocess.Popen([sys.executable, "-m", "airflow", "dags", "test", DAG_ID], env=os.environ,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        if wait_for_first_invoice(ledger, proc, known):
-            time.sleep(rng.uniform(0.0, 0.8))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        proc = dags_test(DAG_ID)
+        kills += kill_mid_run(proc, under_way(proc, lambda: invoices_recorded(ledger) > known), rng, 0.8)
     horizon.admin("DELETE", "faults")
 
     run = run_dag(DAG_ID)

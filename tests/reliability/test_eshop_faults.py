@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +18,8 @@ from erpbridge.ledger.store import Ledger
 from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.eshop_shop import ESHOP_WAREHOUSE, Shop, seed
-from tests.reliability.test_crash_consistency import TRIALS, _rows, wait_for_transfer
+from tests.reliability.kills import kill_mid_run, under_way
+from tests.reliability.test_crash_consistency import TRIALS, _rows
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, until_success
 
 ORDERS, PAYMENTS = "eshop_erp_orders", "eshop_erp_payments"
@@ -54,15 +53,20 @@ def assert_each_once(fakturownia, shop: Shop, orders: list[dict]) -> None:
         assert len(notes) == 1 and notes[0].startswith("Dokument sprzedaży "), (order["number"], notes)
 
 
-def test_orders_and_payments_under_faults_move_each_order_exactly_once(airflow_db, ledger, woocommerce, fakturownia,
-                                                                       monkeypatch):
-    seed(woocommerce, fakturownia)
-    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP", json.dumps(SETTINGS))
+def fast_shop(monkeypatch, woocommerce, fakturownia) -> None:
+    """Both e-shop connections with short timeouts and few attempts (see fast_retry)."""
     creds = SECRETS["woocommerce"]
     fast_retry(monkeypatch, "woocommerce_default", {"conn_type": "woocommerce", "host": woocommerce.base,
                                                     "login": creds["consumer_key"], "password": creds["consumer_secret"]})
     fast_retry(monkeypatch, "fakturownia_default", {"conn_type": "fakturownia", "host": fakturownia.base,
                                                     "password": SECRETS["fakturownia"]["api_token"]})
+
+
+def test_orders_and_payments_under_faults_move_each_order_exactly_once(airflow_db, ledger, woocommerce, fakturownia,
+                                                                       monkeypatch):
+    seed(woocommerce, fakturownia)
+    monkeypatch.setenv("AIRFLOW_VAR_ERPBRIDGE_ESHOP_ERP", json.dumps(SETTINGS))
+    fast_shop(monkeypatch, woocommerce, fakturownia)
     shop = Shop(woocommerce)
     orders = place(shop, 0, max(12, SCALE // 25))
     woocommerce.faults(**FAULTS, seed=16)
@@ -125,14 +129,11 @@ def test_kill_9_during_orders_and_payments_leaves_each_order_once(airflow_db, le
         known = _rows(ledger)
         proc.stdin.write("go\n")
         proc.stdin.flush()
-        if wait_for_transfer(ledger, proc, known):
-            time.sleep(rng.uniform(0.0, 2.5))  # ZK, card and sales document for two orders take a few seconds
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        # ZK, card and sales document for two orders take a few seconds
+        if kill_mid_run(proc, under_way(proc, lambda: _rows(ledger) > known), rng, 2.5):
             kills += 1
             caught.update(f"{entity}:{stage}" for entity, stage in ledger.execute(
                 "SELECT entity, stage FROM document_transfer WHERE stage <> 'done'"))
-        proc.wait()
     ready.stdin.close()
     ready.wait()
     woocommerce.admin("DELETE", "faults")

@@ -10,21 +10,19 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 
 from erpbridge.ledger.store import Ledger
-from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.eshop_shop import ESHOP_WAREHOUSE, Shop, seed
 from tests.flows.test_eshop_erp_split import SECOND_WAREHOUSE, product_id, stock, warehouse_document
-from tests.reliability.test_crash_consistency import TRIALS, _rows, wait_for_transfer
-from tests.reliability.test_eshop_faults import CHILD, ORDERS, PAYMENTS, ROOT, place
-from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, until_success
+from tests.reliability.kills import kill_mid_run, under_way
+from tests.reliability.test_crash_consistency import TRIALS, _rows
+from tests.reliability.test_eshop_faults import CHILD, ORDERS, PAYMENTS, ROOT, fast_shop, place
+from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, until_success
 
 MUGS_FIRST, MUGS_SECOND = 5, 60  # MUG-01 in the e-shop warehouse and the second: the first runs out early
 SPLIT = [ESHOP_WAREHOUSE, SECOND_WAREHOUSE]
@@ -44,11 +42,7 @@ def two_warehouses(woocommerce, fakturownia, monkeypatch) -> Shop:
 def test_split_orders_under_faults_move_each_part_exactly_once(airflow_db, ledger, woocommerce, fakturownia,
                                                                monkeypatch):
     two_warehouses(woocommerce, fakturownia, monkeypatch)
-    creds = SECRETS["woocommerce"]
-    fast_retry(monkeypatch, "woocommerce_default", {"conn_type": "woocommerce", "host": woocommerce.base,
-                                                    "login": creds["consumer_key"], "password": creds["consumer_secret"]})
-    fast_retry(monkeypatch, "fakturownia_default", {"conn_type": "fakturownia", "host": fakturownia.base,
-                                                    "password": SECRETS["fakturownia"]["api_token"]})
+    fast_shop(monkeypatch, woocommerce, fakturownia)
     shop = Shop(woocommerce)
     orders = place(shop, 0, max(12, SCALE // 25))
     woocommerce.faults(**FAULTS, seed=17)
@@ -119,12 +113,7 @@ def test_kill_9_during_split_orders_and_payments_leaves_each_part_once(airflow_d
         known = _rows(ledger)
         proc.stdin.write("go\n")
         proc.stdin.flush()
-        if wait_for_transfer(ledger, proc, known):
-            time.sleep(rng.uniform(0.0, 3.0))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        kills += kill_mid_run(proc, under_way(proc, lambda: _rows(ledger) > known), rng, 3.0)
     ready.stdin.close()
     ready.wait()
     woocommerce.admin("DELETE", "faults")

@@ -10,10 +10,6 @@ import hashlib
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +19,7 @@ from sepaxml.validation import try_valid_xml
 
 from tests.flows.hitl import run_dag_answering
 from tests.flows.test_horizon_payroll_payments import NS, never_asked
+from tests.reliability.kills import dags_test, kill_mid_run, under_way
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, fast_severa, until_success
 from tests.conftest import SECRETS
 
@@ -75,18 +72,6 @@ def assert_each_run_paid_once(ledger, bank, totals: dict[str, Decimal]) -> None:
     assert paid == totals, "control sums differ from the runs' net totals"
 
 
-def wait_for_file_record(ledger, proc, known: int, timeout: float = 90.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if ledger.execute("SELECT count(*) FROM payment_file").fetchone()[0] > known:
-                return True
-        except Exception:  # the run has not created the table yet
-            pass
-        time.sleep(0.05)
-    return False
-
-
 def test_kill_9_while_payment_files_are_written_leaves_each_run_paid_once(airflow_db, ledger, horizon, tmp_path,
                                                                          monkeypatch):
     bank = bank_setup(tmp_path, monkeypatch)
@@ -96,14 +81,9 @@ def test_kill_9_while_payment_files_are_written_leaves_each_run_paid_once(airflo
     for trial in range(TRIALS):
         totals |= seed_runs(horizon, RUNS_PER_TRIAL, trial * RUNS_PER_TRIAL)
         known = ledger.execute("SELECT count(*) FROM payment_file").fetchone()[0] if trial else 0
-        proc = subprocess.Popen([sys.executable, "-m", "airflow", "dags", "test", PAYMENTS_DAG], env=os.environ,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        if wait_for_file_record(ledger, proc, known):
-            time.sleep(rng.uniform(0.0, 0.6))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        proc = dags_test(PAYMENTS_DAG)
+        started = under_way(proc, lambda: ledger.execute("SELECT count(*) FROM payment_file").fetchone()[0] > known)
+        kills += kill_mid_run(proc, started, rng, 0.6)
     horizon.admin("DELETE", "faults")
 
     run, _ = run_dag_answering(PAYMENTS_DAG, never_asked)

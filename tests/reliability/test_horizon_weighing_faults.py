@@ -9,16 +9,14 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from decimal import ROUND_HALF_UP, Decimal
 
 from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag
 from tests.flows.hitl import run_dag_answering
 from tests.flows.test_horizon_weighing import BACON, CHEESE, PRICES, label, notes, posted
+from tests.reliability.kills import dags_test, kill_mid_run, under_way
+from tests.reliability.test_crash_consistency import _rows
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, until_success
 
 DAG_ID = "horizon_weighing"
@@ -98,15 +96,9 @@ def test_kill_9_while_delivery_notes_are_created_leaves_one_note_per_order(airfl
                                    "Packages": "1", "Quantity": "10.000", "Price": "8.95"} for n in orders])
         weighing.seed(weighings=[posted(f"K{n}", n, label(CHEESE, "10.010")) for n in orders])
         expected |= {f"SO-{n}": [(CHEESE, 1, Decimal("10.010"), Decimal("89.59"))] for n in orders}
-        begun = ledger.execute("SELECT count(*) FROM document_transfer").fetchone()[0] if trial else 0
-        proc = subprocess.Popen([sys.executable, "-m", "airflow", "dags", "test", DAG_ID], env=os.environ,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        if wait_for(lambda: ledger.execute("SELECT count(*) FROM document_transfer").fetchone()[0] > begun, proc):
-            time.sleep(rng.uniform(0.0, 0.3))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        begun = _rows(ledger) if trial else 0
+        proc = dags_test(DAG_ID)
+        kills += kill_mid_run(proc, under_way(proc, lambda: _rows(ledger) > begun), rng, 0.3)
     horizon.admin("DELETE", "faults")
 
     run = run_dag(DAG_ID)
@@ -118,15 +110,3 @@ def test_kill_9_while_delivery_notes_are_created_leaves_one_note_per_order(airfl
                            " AND error_text LIKE 'found in Horizon%'").fetchone()[0]
     print(f"weighing crash trials: {TRIALS}, killed mid-run: {kills}, notes: {len(expected)}, found again by"
           f" reference after a kill: {found}")
-
-
-def wait_for(condition, proc, timeout: float = 90.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if condition():
-                return True
-        except Exception:  # the run has not created the table yet
-            pass
-        time.sleep(0.02)
-    return False
