@@ -131,13 +131,16 @@ class ExchangeSftpHook(BaseHook):
         finally:
             client.close()
 
-    def write_atomically(self, folder: str, name: str, content: bytes) -> str:
-        """``content`` as ``folder/name`` on the server: a temporary name in the folder, then a rename over it."""
+    def write_atomically(self, folder: str, name: str, content: bytes, *, if_different: bool = False) -> str:
+        """``content`` as ``folder/name`` on the server: a temporary name in the folder, then a rename over it;
+        ``if_different``: a file of that name already holding these bytes is left alone."""
         if "/" in name or name.startswith("."):
             raise ValueError(f"{name!r} is not a plain file name")
         target = f"{folder.rstrip('/')}/{name}"
         temporary = f"{folder.rstrip('/')}/.{name}.{os.getpid()}.tmp"
         with self.sftp() as sftp:
+            if if_different and _holds(sftp, target, content):
+                return target
             try:
                 sftp.putfo(io.BytesIO(content), temporary, file_size=len(content), confirm=True)
                 sftp.posix_rename(temporary, target)
@@ -172,6 +175,14 @@ class ExchangeSftpHook(BaseHook):
                 return True, f"SFTP server {self.server} accepted the user; home folder {sftp.normalize('.')}"
         except SftpRefused as refused:
             return False, refused.message
+
+
+def _holds(sftp: paramiko.SFTPClient, path: str, content: bytes) -> bool:
+    """Whether ``path`` is a file holding exactly ``content`` (False when it is missing or unreadable)."""
+    try:
+        return sftp.stat(path).st_size == len(content) and _read(sftp, path) == content
+    except OSError:
+        return False
 
 
 def _read(sftp: paramiko.SFTPClient, path: str) -> bytes:

@@ -17,6 +17,7 @@ import logging
 from calendar import monthrange
 from datetime import date
 
+from erpbridge.engine import destinations
 from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordRejected
 from erpbridge.flows.accounting_exchange import epp, files, ksef_fa3, optima
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
@@ -28,9 +29,6 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "saldeo"  # whose ids the document rows hold
 DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
-# an SFTP server's refusal -> the failure kind of a destination
-DESTINATION_KIND = {"CREDENTIALS": "DESTINATION_CREDENTIALS", "HOST_KEY": "DESTINATION_HOST_KEY",
-                    "NO_RIGHTS": "DESTINATION_UNWRITABLE", "UNREACHABLE": "DESTINATION_UNREACHABLE"}
 # format -> (file extension, versions written, the writer: (documents, settings) -> bytes)
 FORMATS = {
     "epp": ("epp", epp.VERSIONS, lambda documents, s: epp.render(documents, s.sender, s.format_version)),
@@ -187,9 +185,9 @@ def write_recorded(ledger: Ledger, variable: str) -> None:
 
 def write(ledger: Ledger, exchange_file: files.ExchangeFile, variable: str) -> None:
     try:
-        files.deliver(exchange_file.destination, exchange_file.name, exchange_file.content)
+        destinations.deliver(exchange_file.destination, exchange_file.name, exchange_file.content)
     except SftpRefused as refused:
-        fail(ledger, FILE, exchange_file.name, DESTINATION_KIND[refused.kind],
+        fail(ledger, FILE, exchange_file.name, destinations.DESTINATION_KIND[refused.kind],
              f"{refused.message} The file is kept in the ledger and written by the next run, its documents are marked "
              "in SaldeoSMART only then.")
     except OSError as exc:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from erpbridge.engine import destinations
 from erpbridge.engine.registry import content_hash
 from erpbridge.errors import ExternalSystemError
-from erpbridge.flows.accounting_exchange import files, program_registers
+from erpbridge.flows.accounting_exchange import program_registers
 from erpbridge.flows.accounting_exchange.export import fail, hub_credentials_refused
 from erpbridge.flows.accounting_exchange.settings import RegistersSettings
 from erpbridge.hooks.exchange_sftp import SftpRefused
@@ -31,7 +32,7 @@ def exported_items(settings: RegistersSettings, ledger: Ledger, variable: str) -
     """Every item of every ``*.epp`` file directly in the source folder (local or SFTP), in name order (a later
     file's item wins); a file that is not EDI++ is quarantined by name (until it is gone) and the others go on."""
     try:
-        exported = files.collect(settings.source, ".epp")
+        exported = destinations.collect(settings.source, ".epp")
     except SftpRefused as refused:
         fail(ledger, SOURCE_FILE, settings.source, f"SOURCE_{refused.kind}", refused.message)
     except OSError as exc:

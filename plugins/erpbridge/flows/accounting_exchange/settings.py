@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from erpbridge.engine.destinations import LOCATION
 from erpbridge.settings import Strict
 
 Text = Annotated[str, Field(min_length=1)]
-LOCATION = r"^(/|sftp://[A-Za-z0-9_.-]+/)"  # a local folder, or sftp://<Airflow connection id>/<folder>
 
 
 class Sender(Strict):

@@ -3,8 +3,9 @@
 Every payment is checked first (the employee's IBAN with schwifty, the amount to the cent, a name in SEPA
 characters); one refused payment holds its whole file (a bank file is all or nothing) and waits in the
 quarantine with the reason. A file is recorded in the ledger (payment_file: message id, creation time, hash of
-the payments) before it is written to the bank folder (temp file + rename), and marked written after: a rerun,
-even after a crash in between, rebuilds the identical bytes. Different payments for a run and account already
+the payments) before it is delivered to the bank folder (a local folder or SFTP, engine.destinations: temp name +
+rename), and marked written after: a rerun, even after a crash or a refused delivery in between, rebuilds the
+identical bytes and delivers them. Different payments for a run and account already
 written make a second file only when a person confirms it (``confirmed``). ``preview`` says what ``pay`` would do,
 writing nothing.
 """
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -24,7 +23,10 @@ from pathlib import Path
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
+from erpbridge.engine import destinations
+from erpbridge.errors import ExternalSystemError
 from erpbridge.flows.horizon_payments import pain001
+from erpbridge.hooks.exchange_sftp import SftpRefused
 from erpbridge.ledger.payment_files import PaymentFile, PaymentFiles
 from erpbridge.ledger.store import Ledger, Outcome
 
@@ -38,6 +40,13 @@ _SAFE = re.compile(r"[^A-Za-z0-9-]")
 
 class BankFolderRefused(ValueError):
     """The configured bank folder is not an existing folder."""
+
+
+class BankFileNotDelivered(ExternalSystemError):
+    """The bank folder refused a recorded file (``category``: DESTINATION_<kind>); the next run delivers it."""
+
+    def __init__(self, category: str, message: str):
+        super().__init__("erpbridge", message, category)
 
 
 @dataclass
@@ -161,15 +170,18 @@ class Written:
     preview: list[dict] = field(default_factory=list)  # a dry run: each file's action (engine.report's rows)
 
 
-def bank_folder(configured: str) -> Path:
+def bank_folder(configured: str) -> str:
+    """The bank folder's location: an existing local folder, or an SFTP one (checked when a file is delivered)."""
+    if destinations.is_remote(configured):
+        return configured
     folder = Path(configured)
     if not folder.is_absolute() or not folder.is_dir():
         raise BankFolderRefused(f"bank folder {configured!r} (bank_folder in the Variable erpbridge_horizon_payments)"
                                 " is not an existing folder")
-    return folder.resolve()
+    return str(folder.resolve())
 
 
-def pay(ledger: Ledger, group: FileGroup, folder: Path, debtor_name: str, result: Written,
+def pay(ledger: Ledger, group: FileGroup, folder: str, debtor_name: str, result: Written,
         confirmed: dict[str, str] | None = None, confirmed_by: str | None = None) -> None:
     """Write ``group``'s file unless it is held or needs a confirmation; ``confirmed``: {file key: payments hash
     ``confirmed_by`` allowed as a second file}. Logs every refusal and the file's outcome; commits."""
@@ -204,7 +216,7 @@ def pay(ledger: Ledger, group: FileGroup, folder: Path, debtor_name: str, result
     if latest.file_sha256 is not None and sha != latest.file_sha256:
         raise pain001.InvalidPaymentFile(f"file {latest.file_name} rebuilt differs from the one written"
                                          f" (sha256 {latest.file_sha256[:12]}…): not written again")
-    _write_atomically(folder / latest.file_name, document)
+    _deliver(ledger, group, folder, latest.file_name, document)
     files.written(latest, sha)
     ledger.log([Outcome(FILE, group.key, action, group.run.get("period"), latest.file_name, None,
                         f"{len(group.transfers)} payments, control sum {group.control_sum}, message {latest.msg_id},"
@@ -298,28 +310,24 @@ def _confirmation(group: FileGroup, latest: PaymentFile) -> dict:
             "written_sum": str(latest.control_sum), "payments": len(group.transfers), "sum": str(group.control_sum)}
 
 
-def _write_atomically(path: Path, document: bytes) -> None:
-    """The file appears whole or not at all: a temporary file in the same folder, flushed, renamed over (one a
-    killed run left behind is removed first)."""
-    for left in path.parent.glob(f".{path.name}.*.tmp"):
-        left.unlink(missing_ok=True)
-    if path.exists() and path.read_bytes() == document:
+def _deliver(ledger: Ledger, group: FileGroup, folder: str, name: str, document: bytes) -> None:
+    """The file into the bank folder unless it is there already; a refusal is logged and fails the run with its
+    kind and what to do (the file stays recorded: the next run delivers the same bytes)."""
+    try:
+        destinations.deliver(folder, name, document, if_different=True)
         return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(document)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    except SftpRefused as refused:
+        category, reason = destinations.DESTINATION_KIND[refused.kind], refused.message
+    except OSError as exc:
+        category, reason = "DESTINATION_UNWRITABLE", (
+            f"cannot write {name} into {folder}: {exc.strerror or exc}. What to do: give the user Airflow's workers "
+            "run as the right to create files in that folder, or set bank_folder in the Variable"
+            " erpbridge_horizon_payments to a folder it may write.")
+    reason += " The file stays recorded in the ledger; the next run delivers it, the same bytes."
+    ledger.log([Outcome(FILE, group.key, "failed", group.run.get("period"), name, category, reason)])
+    ledger.commit()
+    log.error("payroll run %s, account %s: %s: %s", group.run["pk"], mask(group.payer_iban), category, reason)
+    raise BankFileNotDelivered(category, reason)
 
 
 def confirmation_body(pending: list[dict]) -> str:
