@@ -25,8 +25,8 @@ Assumptions (not public; kept identical in ``erpbridge.hooks.visma_horizon``):
   NetAmount (decimal text), PayerIBAN (the company account paying it)); one payment per run and
   employee (seeding the same Run + EmployeeCode again replaces it). Read-only over REST.
 - Sales (issue 18, e-service payments): ``TdmKlBL`` (customer: Code (given as ``K<pk>`` when left empty), Name,
-  RegNo (a person's personal code or a company's registration number, compact), PersonType PERSON|COMPANY,
-  Country, Address, Email), ``TdmArtBL`` (article: Code, Name; read-only over REST) and ``TdmRekBL`` (sales
+  RegNo (a person's personal code or a company's registration number, compact; unique per Country: a second
+  customer with them is refused 409 ``DUPLICATE_REG_NO``), PersonType PERSON|COMPANY, Country, Address, Email), ``TdmArtBL`` (article: Code, Name; read-only over REST) and ``TdmRekBL`` (sales
   invoice or credit note: Customer (reference), DocType INVOICE|CREDIT_NOTE, DocDate, Currency, ExternalRef
   (unique: a second document with it is refused 409 ``DUPLICATE_REFERENCE``), CreditedInvoice (reference, a
   credit note's), PaidDate, PaymentChannel, Total, VatTotal, and its rows nested in the same POST as
@@ -266,6 +266,8 @@ class HorizonState:
             existing = self.employee_by_code(record["EmployeeCode"])
             if existing and existing[0] != pk:
                 pk = existing[0]
+        if cls == CUSTOMER:
+            self._check_customer(record, pk)
         if cls == CUSTOMER and not record["Code"]:
             pk = pk if pk is not None else next(self.pks)
             record["Code"] = f"K{pk}"
@@ -284,6 +286,12 @@ class HorizonState:
         status = 200 if pk in records else 201
         records[pk] = record
         return pk, status
+
+    def _check_customer(self, record: dict, pk: int | None) -> None:
+        taken = next((p for p, r in self.records[CUSTOMER].items()
+                      if (r["RegNo"], r["Country"]) == (record["RegNo"], record["Country"])), None)
+        if taken is not None and taken != pk:
+            raise HorizonError(409, "DUPLICATE_REG_NO", f"customer {taken} already has this RegNo in this Country")
 
     def _check_invoice(self, record: dict, pk: int | None) -> None:
         if record["DocType"] not in ("INVOICE", "CREDIT_NOTE"):

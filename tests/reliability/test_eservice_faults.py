@@ -81,6 +81,24 @@ def test_a_run_cut_short_after_horizon_made_the_invoice_adopts_it_instead_of_dou
                                      " adopted")]
 
 
+def test_a_customer_whose_create_landed_after_the_lookup_is_adopted_not_doubled(portal):
+    """A create whose answer was lost may land after the next run looked the payer up: Horizon then refuses the
+    second customer with that RegNo (DUPLICATE_REG_NO), and the run adopts the one that landed."""
+    ledger, horizon, eservice = portal
+    paid = payments(0, 1)
+    eservice.seed(payments=paid)
+    horizon.seed(customers=[{"Name": "SIA", "RegNo": paid[0]["payer"]["registration_number"], "PersonType": "COMPANY",
+                             "Country": "LV"}])  # the earlier create, landed
+    horizon.faults(respond={"path": "/rest/TdmKlBL/query", "method": "GET", "count": 1,
+                            "body": "<resource></resource>"})  # this run's lookup came before it landed
+
+    run = run_dag(DAG_ID)
+
+    assert run.state == "success", task_states(run)
+    assert_exactly_once(horizon, paid)
+    assert len(horizon.state()["customers"]) == 1
+
+
 def invoices_recorded(ledger) -> int:
     if ledger.execute("SELECT to_regclass('id_map')").fetchone()[0] is None:  # before the run's migration
         return 0

@@ -24,7 +24,8 @@ module (the simulator in include/simulators/horizon.py implements the same):
   Price to the cent (amounts sent rounded half up).
 - A cancelled absence is deleted: no longer listed, ``GET`` of its pk answers 404 ``NOT_FOUND``.
 - Sales (:data:`CUSTOMER`, :data:`SALES_INVOICE`, ``CUSTOMER_FIELDS``, ``INVOICE_FIELDS``, ``LINE_FIELDS``): a
-  customer's ``RegNo`` holds a person's personal code or a company's registration number (compact), ``PersonType``
+  customer's ``RegNo`` holds a person's personal code or a company's registration number (compact; one customer per
+  ``RegNo`` and ``Country``, a second refused 409 ``DUPLICATE_REG_NO``), ``PersonType``
   ``PERSON`` / ``COMPANY``, its ``Code`` is given by Horizon when left empty. A sales invoice and a credit note are
   one class (``DocType`` ``INVOICE`` / ``CREDIT_NOTE``, a credit note naming ``CreditedInvoice``), posted with their
   rows nested as ``<Lines><Line>…`` in the one POST; ``ExternalRef`` is unique per document (a second one is

@@ -28,6 +28,7 @@ SYSTEM = "eservice"
 PAYMENT, INVOICE, CREDIT_NOTE, CUSTOMER = "payment", "invoice", "credit_note", "customer"
 STREAM = "payments"
 DUPLICATE = "DUPLICATE_REFERENCE"  # Horizon's refusal of a second document with one ExternalRef
+DUPLICATE_CUSTOMER = "DUPLICATE_REG_NO"  # Horizon's refusal of a second customer with one RegNo in a Country
 
 
 class Deferred(Exception):
@@ -193,6 +194,13 @@ class PaymentSync:
                     self.customers[key] = self.horizon.create_customer({
                         "name": payer.name, "reg_no": payer.reg_no, "country": payer.country, "email": payer.email,
                         "address": payer.address, "person_type": "PERSON" if payer.kind == PERSON else "COMPANY"})
+                except RecordRejected as exc:  # an earlier run's create, unanswered, landed meanwhile: adopt it
+                    found = self.horizon.customers_with_reg_no(payer.reg_no, payer.country)
+                    if exc.category != DUPLICATE_CUSTOMER or not found:
+                        raise
+                    self.customers[key] = found[0]
+                    self.counts.customers_found += 1
+                    return found[0]
                 except ExternalSystemError:
                     self.doubtful.add(key)
                     raise
