@@ -35,8 +35,9 @@ def remote(sftp_server, monkeypatch, configure):
 
 def test_the_file_arrives_whole_over_sftp_and_the_documents_are_marked(hub, remote, sftp_server, ledger):
     assert ExchangeSftpHook(CONN_ID).test_connection()[0]
+    (sftp_server.root / f".{FILE}.4242.tmp").write_bytes(b"half an upload of a killed worker")
     run()
-    assert sorted(p.name for p in sftp_server.root.iterdir()) == [FILE]  # no temporary name left behind
+    assert sorted(p.name for p in sftp_server.root.iterdir()) == [FILE]  # no temporary name left behind, not even a killed upload's
     assert (sftp_server.root / FILE).read_bytes() == EXPECTED.read_bytes()
     assert ready(hub) == []
     run()  # nothing new: nothing written again

@@ -139,6 +139,7 @@ class ExchangeSftpHook(BaseHook):
         target = f"{folder.rstrip('/')}/{name}"
         temporary = f"{folder.rstrip('/')}/.{name}.{os.getpid()}.tmp"
         with self.sftp() as sftp:
+            _remove_stale_temporaries(sftp, folder, name)
             if if_different and _holds(sftp, target, content):
                 return target
             try:
@@ -175,6 +176,20 @@ class ExchangeSftpHook(BaseHook):
                 return True, f"SFTP server {self.server} accepted the user; home folder {sftp.normalize('.')}"
         except SftpRefused as refused:
             return False, refused.message
+
+
+def _remove_stale_temporaries(sftp: paramiko.SFTPClient, folder: str, name: str) -> None:
+    """The temporary files of ``name`` left in ``folder`` by a writer killed mid-upload (best effort: one the
+    user may not remove stays, the write itself goes on)."""
+    try:
+        stale = [e for e in sftp.listdir(folder) if e.startswith(f".{name}.") and e.endswith(".tmp")]
+    except OSError:
+        return  # the write reports the folder's refusal in its own words
+    for entry in stale:
+        try:
+            sftp.remove(f"{folder.rstrip('/')}/{entry}")
+        except OSError:
+            pass
 
 
 def _holds(sftp: paramiko.SFTPClient, path: str, content: bytes) -> bool:
