@@ -514,6 +514,18 @@ DEMO_SEED: dict = {
          "IBAN": "LV29HABA0551087654321", "NetAmount": "1875.15", "PayerIBAN": "LV11RIKO0002013001234"},
     ],
     "articles": [{"Code": code, "Name": f"E-service {service}"} for service, code in DEMO_SERVICES.items()],
+    # weighed goods for horizon_weighing; the weighing simulator's DEMO_SEED has their labels
+    "sales_orders": [{"OrderNo": no, "Customer": customer, "DeliveryDate": (date.today() + timedelta(days=1)).isoformat(),
+                      "Status": "REGISTERED", "Weighed": True}
+                     for no, customer in (("SO-1001", "Rīgas Deli SIA"), ("SO-1002", "Kafejnīca Ezerzeme"))],
+    "order_lines": [
+        {"OrderNo": "SO-1001", "LineNo": "1", "ItemCode": "CHEESE", "GTIN": "04750001000016", "Packages": "2",
+         "Quantity": "20.000", "Price": "8.95"},
+        {"OrderNo": "SO-1001", "LineNo": "2", "ItemCode": "HAM", "GTIN": "04750001000023", "Packages": "1",
+         "Quantity": "5.000", "Price": "12.40"},
+        {"OrderNo": "SO-1002", "LineNo": "1", "ItemCode": "HAM", "GTIN": "04750001000023", "Packages": "2",
+         "Quantity": "10.000", "Price": "12.40"},
+    ],
 }
 
 

@@ -23,7 +23,7 @@ posted as their station would; ``online`` sends what an offline station held); s
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
@@ -175,4 +175,10 @@ def create_app(config: dict | None = None):
     return app
 
 
-DEMO_SEED: dict = {}
+DEMO_SEED: dict = {"weighings": [  # the packing line's labels of Horizon's demo orders SO-1001 and SO-1002
+    {"label_id": label_id, "order_no": order_no, "station_id": "ST-1", "weighed_at": f"{date.today()}T07:{minute}:00+02:00",
+     "label": f"(01){gtin}(3103){grams}(10)L{date.today():%y%m}(13){date.today():%y%m%d}"}
+    for label_id, order_no, minute, gtin, grams in (
+        ("D-1", "SO-1001", "05", "04750001000016", "010050"), ("D-2", "SO-1001", "06", "04750001000016", "009930"),
+        ("D-3", "SO-1001", "08", "04750001000023", "005120"), ("D-4", "SO-1002", "10", "04750001000023", "005010"),
+        ("D-5", "SO-1002", "11", "04750001000023", "004960"))]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -78,3 +79,22 @@ def test_the_demo_vacation_moves_once_its_type_is_mapped(demo, monkeypatch):
                 if w["employee"] == "102" and w["date"] in VACATION}
     assert vacation == {(day, "20", "7.5") for day in VACATION}
     assert ledger.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+
+
+def test_the_demo_seeds_give_the_weighing_round_trip_its_orders_and_labels(airflow_db, ledger, horizon, weighing,
+                                                                             monkeypatch):
+    from include.simulators import horizon as horizon_sim
+    from include.simulators import weighing as weighing_sim
+
+    monkeypatch.delenv("AIRFLOW_VAR_ERPBRIDGE_HORIZON_WEIGHING", raising=False)  # the demo sets no Variable
+    horizon.seed(**copy.deepcopy(horizon_sim.DEMO_SEED))
+    weighing.seed(**copy.deepcopy(weighing_sim.DEMO_SEED))
+
+    succeeds("horizon_weighing")  # every line within the default tolerance: no question for a person
+    assert sorted(o["order_no"] for o in weighing.state()["orders"]) == ["SO-1001", "SO-1002"]
+    orders = {str(o["pk"]): o["OrderNo"] for o in horizon.state()["sales_orders"]}
+    made = {orders[str(n["Order"])]: [(line["GTIN"], Decimal(line["Quantity"]), Decimal(line["Amount"]))
+                                      for line in n["Lines"]] for n in horizon.state()["delivery_notes"]}
+    assert made == {"SO-1001": [("04750001000016", Decimal("19.980"), Decimal("178.82")),  # 19.98 kg x 8.95
+                                ("04750001000023", Decimal("5.120"), Decimal("63.49"))],  # 5.12 kg x 12.40
+                    "SO-1002": [("04750001000023", Decimal("9.970"), Decimal("123.63"))]}
