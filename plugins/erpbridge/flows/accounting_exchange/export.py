@@ -31,12 +31,13 @@ SYSTEM = "saldeo"  # whose ids the document rows hold
 DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
 # format -> (file extension, versions written, the writer: (documents, settings) -> bytes)
 FORMATS = {
-    "epp": ("epp", epp.VERSIONS, lambda documents, s: epp.render(documents, s.sender, s.format_version)),
+    "epp": ("epp", epp.VERSIONS,
+            lambda documents, s: epp.render(documents, s.sender, s.format_version, s.epp_counterparty_cards)),
     "optima": ("xml", optima.VERSIONS, lambda documents, s: optima.render(documents, s.company_program_id, s.registers)),
     "ksef_fa3": ("zip", ksef_fa3.VERSIONS, ksef_fa3.render),
 }
 # format -> what a document must pass beyond the mapping to be written in it: (document, settings, variable)
-CHECKS = {"ksef_fa3": ksef_fa3.check}
+CHECKS = {"epp": epp.check, "ksef_fa3": ksef_fa3.check}
 
 
 class ExportFailed(ExternalSystemError):
