@@ -98,8 +98,8 @@ def test_the_cards_describe_each_counterparty_the_headers_name_once():
         assert card[2:8] == header[12:18]  # short and full name, city, postcode, street, NIP as the header has them
         assert card[0] == "0" and card[27:] == header[59:] == ["Polska", "PL", "0"]  # customer / supplier, domestic
         assert card[8:27] == [""] * 19  # REGON .. bank account: the hub gives none
-    assert by_code["K-001"][2:8] == ['Papiernik "Żółw"', "Papiernik Żółw Sp. z o.o.", "Łódź", "90-001", "ul. Łąkowa 7",
-                                     "5252344078"]
+    assert by_code["K-001"][2:8] == ['Papiernik "Żółw"', "Papiernik Żółw Sp. z o.o.", "Łódź", "90-001",
+                                     "ul. Łąkowa 7", "5252344078"]
 
 
 def test_a_code_named_by_several_documents_gets_one_card_with_the_last_documents_data():
@@ -124,7 +124,8 @@ def test_the_registers_flows_reader_takes_the_cards_back_as_the_hubs_contractors
     export = program_registers.read("export.epp", EXPECTED.read_bytes())
     contractors = {item.program_id: item.fields for item, refused in export.entries if item.kind == "contractor"}
     assert all(refused is None for _, refused in export.entries)
-    assert {code: (f["FULL_NAME"], f["VAT_NUMBER"], f["SUPPLIER"], f["CUSTOMER"]) for code, f in contractors.items()} == {
+    assert {code: (f["FULL_NAME"], f["VAT_NUMBER"], f["SUPPLIER"], f["CUSTOMER"])
+            for code, f in contractors.items()} == {
         "K-001": ("Papiernik Żółw Sp. z o.o.", "5252344078", "true", "true"),
         "O-17": ("Odbiorca SA", "1132853869", "true", "true")}
 

@@ -155,7 +155,8 @@ def test_a_retry_exports_just_the_named_document_once_its_mapping_is_fixed(hub, 
     configure(accounts={**SETTINGS.accounts, "Paliwo": "402-07"})
     hub.seed(documents=[hub_seed(5007, number="FV 12/2026")])  # marked for export after: not part of the retry
 
-    result = run(retry_records=[{"entity": "document", "source_id": "5004"}, {"entity": "document", "source_id": "9999"}])
+    result = run(retry_records=[{"entity": "document", "source_id": "5004"},
+                                {"entity": "document", "source_id": "9999"}])  # 9999: not in the hub's list
 
     assert result.get_task_instance("export_documents").xcom_pull() == {
         "exported": 1, "rejected": 0, "already_in_a_file": 0, "files": 1}

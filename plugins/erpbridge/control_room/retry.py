@@ -3,8 +3,8 @@
 The DAG is the record's company's DAG of its flow (``erpbridge.company.dag_id``: ``<flow>`` or
 ``<flow>__<company>``; a ledger flow is the flow's id). Register DAGs, and document DAGs whose source keys a
 document by its own id (SaldeoSMART's), take the record itself (``retry_records``: entity + source id, watermarks
-untouched); the other document DAGs take the document number the ledger keeps as the record's ``source_key``. Before triggering, the control room checks that the DAG still declares every Param
-the conf names.
+untouched); the other document DAGs take the document number the ledger keeps as the record's ``source_key``.
+Before triggering, the control room checks that the DAG still declares every Param the conf names.
 """
 
 from __future__ import annotations

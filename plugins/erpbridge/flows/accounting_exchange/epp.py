@@ -14,10 +14,11 @@ on the document (the spec's words): a code named by several documents gets the d
 ASSUMED, verify first (the spec does not settle these; each lives only here): ``VAT_ROW_FIELDS`` - a VAT row's
 18 fields (the layout of subformat 1.05.3; plain 1.05 lists 5), the 13 after gross written as zeros;
 ``KSEF_IN_REMARKS`` - the KSeF number carried in the header's remarks (field 49); four decimal places for amounts
-and rates. Every counterparty is written as domestic (``DOMESTIC``: Poland, prefix PL, not EU) and as both
-customer and supplier (card type 0), whatever the file's documents make of it, so a later file never narrows it.
-Output is deterministic: the same documents give the same bytes (the [INFO] creation time is the newest issue
-date, not the clock; cards in code order).
+and rates; the card section's keyword written as a quoted text (``sections``); the last document naming a code (the
+highest hub id) carrying the counterparty's current data (``counterparties``). Every counterparty is written as
+domestic (``DOMESTIC``: Poland, prefix PL, not EU) and as both customer and supplier (card type 0), whatever the
+file's documents make of it, so a later file never narrows it. Output is deterministic: the same documents give
+the same bytes (the [INFO] creation time is the newest issue date, not the clock; cards in code order).
 """
 
 from __future__ import annotations

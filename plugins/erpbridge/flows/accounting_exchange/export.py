@@ -137,11 +137,12 @@ def ready_documents(settings: AccountingExportSettings, ledger: Ledger, hook) ->
 
 
 def retried(documents: list[dict], saldeo_ids: list[str]) -> list[dict]:
-    """Just the named documents; one the hub no longer marks for export is named in the log (it has nothing to retry)."""
+    """Just the named documents; one the hub no longer marks for export is named in the log (nothing to retry)."""
     named = set(saldeo_ids)
     chosen = [d for d in documents if d["document_id"] in named]
     for missing in sorted(named - {d["document_id"] for d in chosen}):
-        log.warning("document with Saldeo id %s is not marked for export in SaldeoSMART (any more): not retried", missing)
+        log.warning("document with Saldeo id %s is not marked for export in SaldeoSMART (any more): not retried",
+                    missing)
     return chosen
 
 
