@@ -3,8 +3,10 @@
 format (EPP / EDI++ 1.05, or Comarch ERP Optima offline XML), mapped with the settings (accounts, document types,
 VAT symbols, registers) and written into the `destination` folder; each document is then marked exported in
 SaldeoSMART. Each document goes into one file only. A document that cannot be mapped waits in the quarantine
-naming the field. `reexport_month` writes that month's files again, byte for byte as they were first written;
-`dry_run` logs what would be exported and writes nothing."""
+naming the field; `retry_records` (the control room's "Retry now") exports just the named documents
+(`{"entity": "document", "source_id": "<Saldeo id>"}`) once their mapping is fixed. `reexport_month` writes
+that month's files again, byte for byte as they were first written; `dry_run` logs what would be exported and
+writes nothing."""
 
 from datetime import timedelta
 
@@ -12,7 +14,7 @@ from airflow.sdk import Param
 
 from erpbridge.companies import CompanyFlow
 from erpbridge.dag_factory import company_dags
-from erpbridge.engine.tasks import load_settings, migrate_ledger
+from erpbridge.engine.tasks import load_settings, migrate_ledger, retry_records_param
 from erpbridge.flows.accounting_exchange.tasks import export_documents
 
 
@@ -24,6 +26,7 @@ from erpbridge.flows.accounting_exchange.tasks import export_documents
         "reexport_month": Param(None, type=["null", "string"], pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
                                 description="Write this month's exchange files (YYYY-MM) again, as they were first "
                                             "written; nothing new is exported and SaldeoSMART is not touched."),
+        "retry_records": retry_records_param(),
     },
 )
 def saldeo_accounting_export(cf: CompanyFlow):

@@ -109,7 +109,7 @@ FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
          "erpbridge_eshop_erp", timedelta(minutes=10), ("fakturownia", "woocommerce", "eshop", "registers")),
     Flow("saldeo_accounting_export", "accounting_exchange", "SaldeoSMART -> accounting program files",
          {"saldeo": "saldeo_default"}, "settings:AccountingExportSettings", "erpbridge_saldeo_accounting",
-         timedelta(hours=1), ("saldeo", "accounting", "epp", "documents")),
+         timedelta(hours=1), ("saldeo", "accounting", "epp", "documents"), retry="record"),
     Flow("accounting_saldeo_registers", "accounting_exchange", "Accounting program registers -> SaldeoSMART",
          {"saldeo": "saldeo_default"}, "settings:RegistersSettings", "erpbridge_saldeo_registers", "@daily",
          ("accounting", "saldeo", "epp", "registers")),

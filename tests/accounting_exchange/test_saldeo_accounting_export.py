@@ -135,6 +135,37 @@ def test_a_mapping_added_later_exports_the_waiting_document_in_a_file_of_its_own
     assert ready(hub) == [] and ledger.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
 
 
+def test_a_counterparty_code_the_file_cannot_hold_waits_and_cards_can_be_switched_off(hub, ledger, destination,
+                                                                                      configure):
+    long_code = {**CONTRACTOR, "contractor_program_id": "DOSTAWCA-Z-DLUGIM-KODEM"}  # 23 characters, the header has 20
+    hub.seed(documents=[hub_seed(5006, number="FV 11/2026", contractor=long_code)])
+    configure(epp_counterparty_cards=False)
+    run()
+    without_cards = EXPECTED.read_bytes().split(b'[NAGLOWEK]\r\n"KONTRAHENCI"')[0]
+    assert (destination / FILE).read_bytes() == without_cards and ready(hub) == [5006]
+    [(source, category, reason)] = ledger.execute("SELECT source_id, error_category, reason FROM quarantine").fetchall()
+    assert (source, category) == ("5006", "INVALID_DATA")
+    assert reason.startswith("document FV 11/2026 (Saldeo id 5006): field CONTRACTOR/CONTRACTOR_PROGRAM_ID "
+                             "'DOSTAWCA-Z-DLUGIM-KODEM' has 23 characters")
+
+
+def test_a_retry_exports_just_the_named_document_once_its_mapping_is_fixed(hub, ledger, destination, configure):
+    hub.seed(documents=[UNMAPPED])
+    run()
+    configure(accounts={**SETTINGS.accounts, "Paliwo": "402-07"})
+    hub.seed(documents=[hub_seed(5007, number="FV 12/2026")])  # marked for export after: not part of the retry
+
+    result = run(retry_records=[{"entity": "document", "source_id": "5004"},
+                                {"entity": "document", "source_id": "9999"}])  # 9999: not in the hub's list
+
+    assert result.get_task_instance("export_documents").xcom_pull() == {
+        "exported": 1, "rejected": 0, "already_in_a_file": 0, "files": 1}
+    retried = destination / f"{COMPANY}-0000005004.epp"
+    assert sorted(p.name for p in destination.iterdir()) == [FILE, retried.name]
+    assert b'"FV 9/2026"' in retried.read_bytes() and b'"FV 12/2026"' not in retried.read_bytes()
+    assert ready(hub) == [5007] and ledger.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+
+
 def test_a_re_export_of_the_month_writes_the_same_bytes_and_leaves_the_hub_alone(hub, destination):
     run()
     first = (destination / FILE).read_bytes()

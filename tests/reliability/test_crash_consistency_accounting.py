@@ -76,8 +76,9 @@ def exported(folder: Path) -> dict[str, list[str]]:
     for path in sorted(folder.glob("*.epp")):
         lines = path.read_bytes().decode("cp1250").split("\r\n")
         for label, row in zip(lines, lines[1:]):
-            if label == "[NAGLOWEK]":
-                holders.setdefault(next(csv.reader([row]))[6], []).append(path.name)
+            fields = next(csv.reader([row]))
+            if label == "[NAGLOWEK]" and len(fields) > 1:  # a document's header, not a card section's keyword
+                holders.setdefault(fields[6], []).append(path.name)
     return holders
 
 

@@ -1,10 +1,10 @@
 """How "Retry now" limits a run of a flow's DAG to one quarantined record: the DAG conf per flow.
 
 The DAG is the record's company's DAG of its flow (``erpbridge.company.dag_id``: ``<flow>`` or
-``<flow>__<company>``; a ledger flow is the flow's id). Register DAGs take the record itself (``retry_records``:
-entity + source id, watermarks untouched); document DAGs take the document number the ledger keeps as the
-record's ``source_key``. Before triggering, the control room checks that the DAG still declares every Param
-the conf names.
+``<flow>__<company>``; a ledger flow is the flow's id). Register DAGs, and document DAGs whose source keys a
+document by its own id (SaldeoSMART's), take the record itself (``retry_records``: entity + source id, watermarks
+untouched); the other document DAGs take the document number the ledger keeps as the record's ``source_key``.
+Before triggering, the control room checks that the DAG still declares every Param the conf names.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Exactly once: the file's bytes and its documents ('in_flight', target = the file
 before the file is written and before the hub is marked. A run first writes the recorded files not yet written
 and marks the recorded documents not yet marked, so a crash anywhere is finished by the next run; a document
 already in a file never goes into another. A re-export of a month writes that month's files again from their
-recorded bytes (byte-identical) and leaves the hub alone.
+recorded bytes (byte-identical) and leaves the hub alone. A retry ("Retry now" in the control room) takes just the
+named documents of those marked for export.
 
 Failures, each its own category in the transfer log (and the quarantine for a document) with what to do:
 HUB_CREDENTIALS, DESTINATION_UNWRITABLE, UNMAPPED_* (naming the document and the field), FORMAT_VERSION.
@@ -31,12 +32,13 @@ SYSTEM = "saldeo"  # whose ids the document rows hold
 DOCUMENT, FILE, HUB = "document", "exchange_file", "hub"
 # format -> (file extension, versions written, the writer: (documents, settings) -> bytes)
 FORMATS = {
-    "epp": ("epp", epp.VERSIONS, lambda documents, s: epp.render(documents, s.sender, s.format_version)),
+    "epp": ("epp", epp.VERSIONS,
+            lambda documents, s: epp.render(documents, s.sender, s.format_version, s.epp_counterparty_cards)),
     "optima": ("xml", optima.VERSIONS, lambda documents, s: optima.render(documents, s.company_program_id, s.registers)),
     "ksef_fa3": ("zip", ksef_fa3.VERSIONS, ksef_fa3.render),
 }
 # format -> what a document must pass beyond the mapping to be written in it: (document, settings, variable)
-CHECKS = {"ksef_fa3": ksef_fa3.check}
+CHECKS = {"epp": epp.check, "ksef_fa3": ksef_fa3.check}
 
 
 class ExportFailed(ExternalSystemError):
@@ -47,9 +49,10 @@ class ExportFailed(ExternalSystemError):
 
 
 def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: str, *,
-           reexport_month: str | None = None) -> dict:
+           reexport_month: str | None = None, retry: dict[str, list[str]] | None = None) -> dict:
     """Counts of what the run did; ExportFailed / IncompleteTransfer when something is left for the next run.
-    ``ledger`` is the company's ledger of the flow, ``variable`` the company's settings Variable (named in reasons)."""
+    ``ledger`` is the company's ledger of the flow, ``variable`` the company's settings Variable (named in reasons),
+    ``retry`` {entity: [hub id, ...]} the records to take alone (None: every document marked for export)."""
     extension = check_format(settings, ledger, variable)
     if reexport_month:
         return {"rewritten": rewrite_month(ledger, reexport_month, variable)}
@@ -58,6 +61,8 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
         return {}
     counts = {"exported": 0, "rejected": 0, "already_in_a_file": 0, "files": 0}
     documents = ready_documents(settings, ledger, hook)
+    if retry is not None:
+        documents = retried(documents, retry.get(DOCUMENT, []))
     hub_ids = ledger.of(SYSTEM)  # document rows are keyed by the hub's document ids
     in_files = {row[0] for row in states(hub_ids, [d["document_id"] for d in documents])}
     mapped: list[AccountingDocument] = []
@@ -129,6 +134,16 @@ def ready_documents(settings: AccountingExportSettings, ledger: Ledger, hook) ->
         if exc.category == "AuthenticationRequired":
             hub_credentials_refused(ledger, hook, exc)
         raise
+
+
+def retried(documents: list[dict], saldeo_ids: list[str]) -> list[dict]:
+    """Just the named documents; one the hub no longer marks for export is named in the log (nothing to retry)."""
+    named = set(saldeo_ids)
+    chosen = [d for d in documents if d["document_id"] in named]
+    for missing in sorted(named - {d["document_id"] for d in chosen}):
+        log.warning("document with Saldeo id %s is not marked for export in SaldeoSMART (any more): not retried",
+                    missing)
+    return chosen
 
 
 def hub_credentials_refused(ledger: Ledger, hook, exc: ExternalSystemError) -> None:

@@ -38,6 +38,9 @@ class AccountingExportSettings(Strict):
     # ksef_fa3: the legal basis of a VAT exemption (FA(3) P_19A), written on documents with a "zw" row
     ksef_exemption_basis: str = ""
     sender: Sender = Sender()
+    # epp: a card (section KONTRAHENCI) for each document's counterparty, so the program creates or updates it; false
+    # when the program's own counterparty register must not be changed by the hub's data (its codes then must exist)
+    epp_counterparty_cards: bool = True
     # hub document category (CATEGORY) -> the accounting program's account / category its posting scheme uses
     accounts: dict[Text, Text] = {}
     # hub document kind (DOCUMENT_TYPE/MODEL_TYPE) -> EPP document type; a correction gets the "K" prefix

@@ -8,6 +8,7 @@ import logging
 from airflow.sdk import task
 
 from erpbridge.engine.run_context import Scope
+from erpbridge.engine.tasks import retry_ids
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,8 @@ log = logging.getLogger(__name__)
 @task
 def export_documents(settings: dict, scope: dict, params: dict | None = None) -> dict:
     """The documents marked for export in SaldeoSMART -> one exchange file in the destination -> marked in the hub
-    (with ``reexport_month``, that month's files written again as they were; with ``dry_run``, only logged)."""
+    (with ``reexport_month``, that month's files written again as they were; with ``retry_records``, just those
+    documents; with ``dry_run``, only logged)."""
     from airflow.sdk import Connection
 
     from erpbridge.flows.accounting_exchange.export import export, preview
@@ -30,7 +32,8 @@ def export_documents(settings: dict, scope: dict, params: dict | None = None) ->
         if params.get("dry_run"):
             counts = preview(config, ledger, hook, scope.settings_variable)
         else:
-            counts = export(config, ledger, hook, scope.settings_variable, reexport_month=params.get("reexport_month"))
+            counts = export(config, ledger, hook, scope.settings_variable, reexport_month=params.get("reexport_month"),
+                            retry=retry_ids(params.get("retry_records")))
     finally:
         ledger.close()
     log.info("summary %s", counts)
