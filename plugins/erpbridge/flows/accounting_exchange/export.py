@@ -19,7 +19,7 @@ from datetime import date
 
 from erpbridge.engine import destinations
 from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordRejected
-from erpbridge.flows.accounting_exchange import epp, files, ksef_fa3, optima
+from erpbridge.flows.accounting_exchange import bank_statements, epp, files, ksef_fa3, optima
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.hooks.exchange_sftp import SftpRefused
@@ -57,6 +57,12 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
         log.warning("company_program_id is not set in Variable %s: nothing to export", variable)
         return {}
     counts = {"exported": 0, "rejected": 0, "already_in_a_file": 0, "files": 0}
+    statements_refused = None
+    if settings.bank_statements:  # their own file, recorded first; written below with the documents' one
+        try:
+            counts.update(bank_statements.record(settings, ledger, hook, variable))
+        except bank_statements.StatementsRefused as refused:  # logged; the documents go on, the run fails at the end
+            statements_refused = refused
     documents = ready_documents(settings, ledger, hook)
     hub_ids = ledger.of(SYSTEM)  # document rows are keyed by the hub's document ids
     in_files = {row[0] for row in states(hub_ids, [d["document_id"] for d in documents])}
@@ -77,6 +83,8 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
     ledger.commit()  # the file's bytes and its documents, before the file is written or the hub marked
     write_recorded(ledger, variable)
     counts["exported"] = mark_in_hub(settings, hub_ids, hook)
+    if statements_refused:
+        raise statements_refused
     return counts
 
 
