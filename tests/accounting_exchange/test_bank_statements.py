@@ -1,6 +1,7 @@
 """saldeo_accounting_export with bank statements (dag.test(), the SaldeoSMART simulator over HTTP, a real ledger,
-a real folder): the hub's approved statements become one Optima XML file of cash/bank reports, read back here with
-a reader written from the format's element names (no code shared with the writer); a second run writes nothing, a
+a real folder): the hub's approved statements become one file - Optima XML cash/bank reports or EPP bank documents -
+read back here by readers written from the formats' descriptions (no code shared with the writers); a second run
+writes nothing, a
 re-export of the month gives the same bytes, a statement without a mapped account waits in the quarantine while
 the rest go on, a crash after the file is written neither loses nor doubles a statement, and a format without
 statements or a hub without the module is refused in plain words while the documents go on."""
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+
+import csv
 
 import pytest
 from defusedxml import ElementTree as SafeET
@@ -46,15 +49,18 @@ UNMAPPED = statement("PL83 1020 1026 0000 0422 7020 1111", "2026-01-01", "2026-0
                      operation("50.00", "DEBIT", "2026-01-10", "Paliwo"))
 
 
+OPTIMA = {"format": "optima", "format_version": "2.00"}
+
+
 @pytest.fixture
 def bank(hub, configure):
-    configure(format="optima", format_version="2.00", bank_statements=True, bank_accounts=BANK_ACCOUNTS)
+    configure(**OPTIMA, bank_statements=True, bank_accounts=BANK_ACCOUNTS)
     hub.seed(bank_statements=[JANUARY, SAVINGS_JANUARY, UNAPPROVED])
     return hub
 
 
 def bank_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob(f"{COMPANY}-bank-*.xml"))
+    return sorted(folder.glob(f"{COMPANY}-bank-*"))
 
 
 def reports(path: Path) -> list[dict]:
@@ -77,22 +83,49 @@ def reports(path: Path) -> list[dict]:
     return out
 
 
+def epp_reports(path: Path) -> list[dict]:
+    """EDI++ 1.05 bank documents (Table 9): cp1250, CRLF, [INFO] (24 fields) then one [NAGLOWEK] of 56 fields per
+    document and no [ZAWARTOSC]; grouped by the bank (field 50) as {register, lines: (date, signed amount, title)}."""
+    raw = path.read_bytes()
+    assert raw.endswith(b"\r\n\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
+    lines = raw.decode("cp1250").split("\r\n")
+    assert lines[0] == "[INFO]" and len(next(csv.reader([lines[1]]))) == 24
+    assert "[ZAWARTOSC]" not in lines
+    by_bank: dict[str, list] = {}
+    for label, row in zip(lines, lines[1:]):
+        if label == "[NAGLOWEK]":
+            f = next(csv.reader([row]))
+            assert len(f) == 56 and f[0] in ("BP", "BW") and f[3].startswith(f[0] + " ")
+            day = f"{f[4][:4]}-{f[4][4:6]}-{f[4][6:8]}"
+            by_bank.setdefault(f[49], []).append((day, Decimal(f[42]) * (1 if f[0] == "BP" else -1), f[36]))
+    return [{"register": bank, "lines": rows} for bank, rows in by_bank.items()]
+
+
+def read(path: Path) -> list[dict]:
+    return epp_reports(path) if path.suffix == ".epp" else reports(path)
+
+
 def expected(seeded: dict) -> list[tuple]:
     return [(o["operation_date"], Decimal(o["value"]) * (1 if o["debit_credit"] == "CREDIT" else -1),
              " ".join(o["operation_description"].split())) for o in seeded["operations"]]
 
 
-def test_approved_statements_become_one_optima_file_once_and_the_documents_go_on(bank, ledger, destination):
+@pytest.mark.parametrize("fmt", [OPTIMA, {"format": "epp", "format_version": "1.05"}], ids=["optima", "epp"])
+def test_approved_statements_become_one_file_once_and_the_documents_go_on(bank, ledger, destination, configure, fmt):
+    configure(**fmt, bank_statements=True, bank_accounts=BANK_ACCOUNTS)
     run()
     [written] = bank_files(destination)
-    by_register = {r["register"]: r for r in reports(written)}
+    by_register = {r["register"]: r for r in read(written)}
     assert set(by_register) == {"BANK-PKO", "BANK-MBANK"}  # the unapproved February one waits
-    assert by_register["BANK-PKO"]["period"] == ("2026-01-01", "2026-01-31")
     assert by_register["BANK-PKO"]["lines"] == expected(JANUARY)
     assert by_register["BANK-MBANK"]["lines"] == expected(SAVINGS_JANUARY)
     assert sum(line[1] for line in by_register["BANK-PKO"]["lines"]) == Decimal("1344.46")
-    assert written.read_bytes().startswith(b"<?xml version='1.0' encoding='windows-1250'?>")
-    assert (destination / FILE.replace(".epp", ".xml")).exists() and ready(bank) == []  # the documents as before
+    if fmt == OPTIMA:
+        assert by_register["BANK-PKO"]["period"] == ("2026-01-01", "2026-01-31")
+        assert written.read_bytes().startswith(b"<?xml version='1.0' encoding='windows-1250'?>")
+    extension = ".xml" if fmt == OPTIMA else ".epp"
+    assert written.suffix == extension and (destination / FILE.replace(".epp", extension)).exists()
+    assert ready(bank) == []  # the documents as before
     created = [(e, s, t) for e, s, _, _, _, t in log_rows(ledger, "created") if e == "bank_statement"]
     assert {s for _, s, _ in created} == {"PL61109010140000071219812874/2026-01-01/2026-01-31",
                                           "PL27114020040000300201355387/2026-01-01/2026-01-31"}
@@ -122,13 +155,29 @@ def test_a_statement_without_a_mapped_account_waits_naming_the_field_and_the_res
     assert ledger.execute("SELECT entity, error_category FROM quarantine").fetchall() == \
         [("bank_statement", "UNMAPPED_BANK_ACCOUNT")]
 
-    configure(format="optima", format_version="2.00", bank_statements=True,
+    configure(**OPTIMA, bank_statements=True,
               bank_accounts={**BANK_ACCOUNTS, "PL83102010260000042270201111": "BANK-PEKAO"})
     run()
     files = bank_files(destination)
     assert len(files) == 2 and [r["register"] for r in reports(files[1] if files[0] == first else files[0])] == \
         ["BANK-PEKAO"]
     assert ledger.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+
+
+def test_an_epp_statement_with_a_text_outside_the_code_page_waits_naming_the_operation(bank, ledger, destination,
+                                                                                        configure):
+    configure(format="epp", format_version="1.05", bank_statements=True, bank_accounts=BANK_ACCOUNTS)
+    bank.seed(bank_statements=[statement(SAVINGS, "2026-03-01", "2026-03-31",
+                                         operation("1.00", "CREDIT", "2026-03-02", "Zwrot"),
+                                         operation("2.00", "DEBIT", "2026-03-03", "Opłata ✓ karta"))])
+    run()
+    [written] = bank_files(destination)
+    assert {r["register"] for r in read(written)} == {"BANK-PKO", "BANK-MBANK"}
+    assert [line[2] for r in read(written) for line in r["lines"]].count("Zwrot") == 0
+    [(entity, _, _, category, reason, _)] = log_rows(ledger, "rejected")
+    assert (entity, category) == ("bank_statement", "INVALID_DATA")
+    assert ("bank statement of account PL27 1140 2004 0000 3002 0135 5387 for 2026-03-01..2026-03-31: field "
+            "BANK_OPERATIONS/BANK_OPERATION[2]/OPERATION_DESCRIPTION 'Opłata ✓ karta' has '✓'") in reason
 
 
 def test_an_unwritable_folder_keeps_the_recorded_statements_for_the_next_run_never_in_a_second_file(
@@ -161,19 +210,16 @@ def test_a_crash_after_the_file_is_written_neither_loses_nor_doubles_a_statement
     assert ledger.execute("SELECT count(*) FROM document_transfer WHERE entity = 'bank_statement'").fetchone() == (2,)
 
 
-@pytest.mark.parametrize("fmt, version, words", [
-    ("epp", "1.05", "EDI++ carries bank operations as BP / BW documents"),
-    ("ksef_fa3", "1-0E", "KSeF FA(3) is a schema for invoices only"),
-])
 def test_a_format_without_statements_is_refused_in_plain_words_and_the_documents_go_on(hub, ledger, destination,
-                                                                                      configure, fmt, version, words):
+                                                                                      configure):
     hub.seed(bank_statements=[JANUARY])
-    configure(format=fmt, format_version=version, bank_statements=True, bank_accounts=BANK_ACCOUNTS,
+    configure(format="ksef_fa3", format_version="1-0E", bank_statements=True, bank_accounts=BANK_ACCOUNTS,
               ksef_exemption_basis="art. 43 ust. 1 pkt 37 ustawy o VAT")
     run("failed")
     [(entity, source, _, category, reason, _)] = log_rows(ledger, "failed")
     assert (entity, source, category) == ("bank_statement", "settings", "FORMAT_VERSION")
-    assert words in reason and "What to do: set bank_statements to false" in reason
+    assert "KSeF FA(3) is a schema for invoices only and holds no bank statements" in reason
+    assert "What to do: set bank_statements to false" in reason
     assert ready(hub) == [] and bank_files(destination) == []  # the documents exported and marked all the same
     assert not any("bank_statement" in r["path"] for r in hub.requests())
 
@@ -181,7 +227,7 @@ def test_a_format_without_statements_is_refused_in_plain_words_and_the_documents
 def test_a_hub_without_the_bank_module_is_refused_in_plain_words_and_the_documents_go_on(airflow_db, ledger, saldeo,
                                                                                         configure, destination):
     saldeo.seed(companies=[{"program_id": COMPANY, "name": "Klient", "bank_module": False}])
-    configure(format="optima", format_version="2.00", bank_statements=True, bank_accounts=BANK_ACCOUNTS)
+    configure(**OPTIMA, bank_statements=True, bank_accounts=BANK_ACCOUNTS)
     saldeo.seed(documents=DOCUMENTS)
     run("failed")
     [(entity, source, _, category, reason, _)] = log_rows(ledger, "failed")
@@ -197,7 +243,7 @@ def test_statements_stay_off_unless_the_company_asks_for_them(hub, destination):
 
 
 def test_statements_ending_before_bank_statements_since_are_not_exported(bank, destination, configure):
-    configure(format="optima", format_version="2.00", bank_statements=True, bank_accounts=BANK_ACCOUNTS,
+    configure(**OPTIMA, bank_statements=True, bank_accounts=BANK_ACCOUNTS,
               bank_statements_since="2026-02-01")
     run()
     assert bank_files(destination) == []  # January is older; February is not approved yet

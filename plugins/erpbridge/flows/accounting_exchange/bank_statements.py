@@ -1,6 +1,6 @@
 """Bank statements of ``saldeo_accounting_export`` (setting ``bank_statements``): the hub's statements
-(``bank_statement/list``) -> a file of their own in the company's destination, in the program's cash/bank format
-(Optima XML: ``RAPORTY_KB``).
+(``bank_statement/list``) -> a file of their own in the company's destination, in the program's format for them
+(Optima XML: cash/bank reports ``RAPORTY_KB``; EPP: bank documents ``BP`` / ``BW``, see ``epp_bank``).
 
 A file of their own, not the documents' file: statements have no mark in the hub (the API has no call for it), so
 they are kept once by the ledger alone, and the documents' files stay as they were for companies without them.
@@ -30,7 +30,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
-from erpbridge.flows.accounting_exchange import files, optima
+from erpbridge.flows.accounting_exchange import epp_bank, files, optima
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 
@@ -41,12 +41,11 @@ DIRECTIONS = {"CREDIT": True, "DEBIT": False}  # DIRECTIONS: DEBIT_CREDIT -> mon
 CURRENCY = "PLN"  # the one currency written: the hub's list gives no exchange rate for the PLN value
 CENT = Decimal("0.01")
 # format -> the statements' writer ((statements, settings) -> bytes); a format not here holds no statements
-WRITERS = {"optima": lambda statements, s: optima.render_statements(statements, s.company_program_id)}
-NO_STATEMENTS = {
-    "epp": "EDI++ carries bank operations as BP / BW documents (Table 9 of the EDI++ description), which this export "
-           "does not write yet",
-    "ksef_fa3": "KSeF FA(3) is a schema for invoices only and holds no bank statements",
-}
+WRITERS = {"optima": lambda statements, s: optima.render_statements(statements, s.company_program_id),
+           "epp": lambda statements, s: epp_bank.render(statements, s.sender, s.format_version)}
+EXTENSIONS = {"optima": "xml", "epp": "epp"}
+CHECKS = {"epp": epp_bank.check}  # format -> what a statement must pass to be written in it: (statement, its label)
+NO_STATEMENTS = {"ksef_fa3": "KSeF FA(3) is a schema for invoices only and holds no bank statements"}
 
 
 @dataclass(frozen=True)
@@ -55,11 +54,13 @@ class BankOperation:
     amount: Decimal  # without a sign
     incoming: bool  # money into the account (else out of it)
     description: str
+    counterparty_account: str
 
 
 @dataclass(frozen=True)
 class BankStatement:
     key: str  # account number + period: the statement's identity in the ledger and its ID_ZRODLA
+    account: str  # the statement's account number, without spaces
     register: str  # the accounting program's bank register
     reference: str  # the hub's file name of the statement
     currency: str
@@ -111,10 +112,13 @@ def to_statement(statement: dict, settings: AccountingExportSettings, variable: 
                              "program by hand", "FOREIGN_CURRENCY")
     operations = tuple(operation(o, name, f"BANK_OPERATIONS/BANK_OPERATION[{n}]/")
                        for n, o in enumerate(statement.get("bank_operations", []), start=1))
-    return BankStatement(key=statement_key(statement), register=registers[account],
-                         reference=statement.get("bank_statement_filename") or "", currency=currency,
-                         period_from=day(statement, "bank_statement_period_from", name),
-                         period_to=day(statement, "bank_statement_period_to", name), operations=operations)
+    result = BankStatement(key=statement_key(statement), account=account, register=registers[account],
+                           reference=statement.get("bank_statement_filename") or "", currency=currency,
+                           period_from=day(statement, "bank_statement_period_from", name),
+                           period_to=day(statement, "bank_statement_period_to", name), operations=operations)
+    if settings.format in CHECKS:
+        CHECKS[settings.format](result, name)
+    return result
 
 
 def operation(o: dict, name: str, path: str) -> BankOperation:
@@ -131,7 +135,8 @@ def operation(o: dict, name: str, path: str) -> BankOperation:
                              "INVALID_DATA")
     field = "operation_date" if o.get("operation_date") else "accounting_date"
     return BankOperation(day=day(o, field, name, path), amount=amount, incoming=DIRECTIONS[direction],
-                         description=" ".join((o.get("operation_description") or "").split()))
+                         description=" ".join((o.get("operation_description") or "").split()),
+                         counterparty_account=account_number(o.get("bank_operation_account_number")))
 
 
 def day(item: dict, field: str, name: str, prefix: str = "") -> date:
@@ -150,8 +155,8 @@ def record(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
     if settings.format not in WRITERS:
         refuse(ids, "settings", "FORMAT_VERSION",
                f"bank statements cannot be exported as {settings.format}: {NO_STATEMENTS.get(settings.format, '')}. "
-               f"What to do: set bank_statements to false in Variable {variable}, or format to optima; the documents "
-               "are exported as before")
+               f"What to do: set bank_statements to false in Variable {variable}, or format to one that holds them "
+               f"({', '.join(WRITERS)}); the documents are exported as before")
     try:
         listed = hook.bank_statements(settings.company_program_id)
     except ExternalSystemError as exc:
@@ -194,7 +199,7 @@ def record_file(settings: AccountingExportSettings, ledger: Ledger, statements: 
     """The statements' file and their 'done' rows, in the caller's transaction."""
     first = statements[0]
     name = (f"{files.company_part(settings.company_program_id)}-bank-{first.period_from:%Y%m%d}-"
-            f"{hashlib.sha256(first.key.encode()).hexdigest()[:10]}.xml")
+            f"{hashlib.sha256(first.key.encode()).hexdigest()[:10]}.{EXTENSIONS[settings.format]}")
     files.record(ledger, files.ExchangeFile(
         name=name, destination=settings.destination, content=WRITERS[settings.format](statements, settings),
         documents=len(statements), first_issue_date=min(s.period_from for s in statements),
