@@ -247,3 +247,13 @@ def test_statements_ending_before_bank_statements_since_are_not_exported(bank, d
               bank_statements_since="2026-02-01")
     run()
     assert bank_files(destination) == []  # January is older; February is not approved yet
+
+
+def test_a_dry_run_counts_the_statements_and_writes_nothing(bank, ledger, destination):
+    bank.seed(bank_statements=[UNMAPPED])
+    result = run(dry_run=True)
+    counts = result.get_task_instance("export_documents").xcom_pull()
+    assert {k: v for k, v in counts.items() if k.startswith("statements_")} == {
+        "statements_would_export": 2, "statements_would_reject": 1, "statements_waiting": 1}
+    assert list(destination.iterdir()) == [] and log_rows(ledger) == []
+    assert ledger.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)

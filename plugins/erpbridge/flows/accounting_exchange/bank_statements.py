@@ -166,15 +166,10 @@ def record(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
                f"SaldeoSMART refused the bank statements of company {settings.company_program_id} ({exc.message}). "
                "What to do: give the API user the Bank statements module in SaldeoSMART (6001: no access), or set "
                f"bank_statements to false in Variable {variable}; the documents are exported as before")
-    since = settings.bank_statements_since
-    candidates = {statement_key(s): s for s in listed
-                  if not since or (s.get("bank_statement_period_to") or "9999") >= since.isoformat()}
-    done = ids.document_states(STATEMENT, list(candidates))
+    candidates = new_statements(settings, ids, listed)
     counts = {"statements_exported": 0, "statements_rejected": 0, "statements_waiting": 0}
     mapped: list[BankStatement] = []
-    for key, statement in sorted(candidates.items()):
-        if key in done:
-            continue
+    for key, statement in candidates.items():
         if not ready(statement):
             counts["statements_waiting"] += 1
             log.info("%s waits: not every operation is approved in SaldeoSMART", label(statement))
@@ -191,6 +186,36 @@ def record(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
         record_file(settings, ids, mapped, {s.key: label(candidates[s.key]) for s in mapped})
         counts["statements_exported"] = len(mapped)
     ledger.commit()
+    return counts
+
+
+def new_statements(settings: AccountingExportSettings, ledger: Ledger, listed: list[dict]) -> dict[str, dict]:
+    """{key: statement} of the listed statements in no file yet and not older than ``bank_statements_since``."""
+    since = settings.bank_statements_since
+    candidates = {statement_key(s): s for s in listed
+                  if not since or (s.get("bank_statement_period_to") or "9999") >= since.isoformat()}
+    done = ledger.document_states(STATEMENT, list(candidates))
+    return {key: candidates[key] for key in sorted(candidates) if key not in done}
+
+
+def preview(settings: AccountingExportSettings, ledger: Ledger, hook, variable: str) -> dict:
+    """What a run would do with the statements, writing nothing: each logged, their counts returned."""
+    if settings.format not in WRITERS:
+        log.warning("dry run, would refuse the bank statements: %s", NO_STATEMENTS.get(settings.format, settings.format))
+        return {}
+    counts = {"statements_would_export": 0, "statements_would_reject": 0, "statements_waiting": 0}
+    for statement in new_statements(settings, ledger.of(SYSTEM), hook.bank_statements(settings.company_program_id)).values():
+        if not ready(statement):
+            counts["statements_waiting"] += 1
+            continue
+        try:
+            to_statement(statement, settings, variable)
+        except RecordRejected as refused:
+            log.warning("dry run, would refuse: %s", refused.reason)
+            counts["statements_would_reject"] += 1
+            continue
+        log.info("dry run, would export %s", label(statement))
+        counts["statements_would_export"] += 1
     return counts
 
 

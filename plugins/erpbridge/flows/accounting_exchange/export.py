@@ -108,6 +108,8 @@ def preview(settings: AccountingExportSettings, ledger: Ledger, hook, variable: 
             continue
         log.info("dry run, would export %s (Saldeo id %s), %s gross", mapped.number, mapped.saldeo_id, mapped.gross)
         counts["would_export"] += 1
+    if settings.bank_statements and settings.company_program_id:
+        counts.update(bank_statements.preview(settings, ledger, hook, variable))
     return counts
 
 
