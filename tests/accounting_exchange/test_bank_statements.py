@@ -8,6 +8,8 @@ statements or a hub without the module is refused in plain words while the docum
 
 from __future__ import annotations
 
+import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,6 +112,13 @@ def expected(seeded: dict) -> list[tuple]:
              " ".join(o["operation_description"].split())) for o in seeded["operations"]]
 
 
+def statements_recorded(ledger) -> bool:
+    if ledger.execute("SELECT to_regclass('accounting_export_file')").fetchone()[0] is None:
+        return False
+    return ledger.execute("SELECT count(*) FROM accounting_export_file WHERE file_name LIKE %s",
+                          (f"{COMPANY}-bank-%",)).fetchone()[0] > 0
+
+
 @pytest.mark.parametrize("fmt", [OPTIMA, {"format": "epp", "format_version": "1.05"}], ids=["optima", "epp"])
 def test_approved_statements_become_one_file_once_and_the_documents_go_on(bank, ledger, destination, configure, fmt):
     configure(**fmt, bank_statements=True, bank_accounts=BANK_ACCOUNTS)
@@ -208,6 +217,24 @@ def test_a_crash_after_the_file_is_written_neither_loses_nor_doubles_a_statement
                                              " WHERE file_name = %s", (written.name,)).fetchall()
     assert bytes(content) == written.read_bytes() and written_at is not None
     assert ledger.execute("SELECT count(*) FROM document_transfer WHERE entity = 'bank_statement'").fetchone() == (2,)
+
+
+def test_a_crash_with_the_statements_recorded_and_their_file_not_written_is_finished_by_the_next_run(
+        bank, ledger, destination, monkeypatch):
+    """kill -9 while the documents' list is refused (the statements' file is recorded and committed, not yet written)."""
+    bank.faults(respond={"path": "/api/xml/2.12/document/list", "status": 503, "count": 1000, "body": "down"})
+    conn = json.loads(os.environ["AIRFLOW_CONN_SALDEO_DEFAULT"])
+    monkeypatch.setenv("AIRFLOW_CONN_SALDEO_DEFAULT", json.dumps({**conn, "extra": {**conn["extra"], "backoff": 2}}))
+    assert kill_when(task_process("bank-recorded"), lambda: statements_recorded(ledger))
+    assert bank_files(destination) == []
+    bank.admin("DELETE", "faults")
+    monkeypatch.setenv("AIRFLOW_CONN_SALDEO_DEFAULT", json.dumps(conn))
+    run()
+    [written] = bank_files(destination)
+    assert sorted(r["register"] for r in reports(written)) == ["BANK-MBANK", "BANK-PKO"]
+    [(content,)] = ledger.execute("SELECT content FROM accounting_export_file WHERE file_name = %s",
+                                  (written.name,)).fetchall()
+    assert bytes(content) == written.read_bytes()
 
 
 def test_a_format_without_statements_is_refused_in_plain_words_and_the_documents_go_on(hub, ledger, destination,
