@@ -31,7 +31,8 @@ BANK_ACCOUNTS = {"PL61109010140000071219812874": "BANK-PKO", "PL27 1140 2004 000
 def operation(value: str, direction: str, day: str, text: str, approved: str = "true") -> dict:
     return {"bank_operation_type": "PRZELEW", "operation_date": day, "accounting_date": day, "value": value,
             "debit_credit": direction, "operation_description": text, "currency_iso4217": "PLN",
-            "is_approved": approved, "is_refund": "false", "bank_operation_account_number": "PL10105000997603123456789123"}
+            "is_approved": approved, "is_refund": "false",
+            "bank_operation_account_number": "PL10105000997603123456789123"}
 
 
 def statement(account: str, first: str, last: str, *operations: dict, **fields) -> dict:
@@ -76,8 +77,8 @@ def reports(path: Path) -> list[dict]:
         lines = []
         for line in report.findall("o:ZAPISY_KB/o:ZAPIS_KB", NS):
             sign = {"przychód": 1, "rozchód": -1}[line.findtext("o:KIERUNEK", namespaces=NS)]
-            lines.append((line.findtext("o:DATA_DOK", namespaces=NS), sign * Decimal(line.findtext("o:KWOTA", namespaces=NS)),
-                          line.findtext("o:OPIS", namespaces=NS)))
+            amount = sign * Decimal(line.findtext("o:KWOTA", namespaces=NS))
+            lines.append((line.findtext("o:DATA_DOK", namespaces=NS), amount, line.findtext("o:OPIS", namespaces=NS)))
         out.append({"id": report.findtext("o:ID_ZRODLA", namespaces=NS),
                     "register": report.findtext("o:RACHUNEK", namespaces=NS),
                     "period": (report.findtext("o:DATA_OTWARCIA", namespaces=NS),
@@ -221,7 +222,7 @@ def test_a_crash_after_the_file_is_written_neither_loses_nor_doubles_a_statement
 
 def test_a_crash_with_the_statements_recorded_and_their_file_not_written_is_finished_by_the_next_run(
         bank, ledger, destination, monkeypatch):
-    """kill -9 while the documents' list is refused (the statements' file is recorded and committed, not yet written)."""
+    """kill -9 while the documents' list is refused: the statements' file recorded and committed, not yet written."""
     bank.faults(respond={"path": "/api/xml/2.12/document/list", "status": 503, "count": 1000, "body": "down"})
     conn = json.loads(os.environ["AIRFLOW_CONN_SALDEO_DEFAULT"])
     monkeypatch.setenv("AIRFLOW_CONN_SALDEO_DEFAULT", json.dumps({**conn, "extra": {**conn["extra"], "backoff": 2}}))

@@ -53,7 +53,8 @@ MERGES = {
 MERGED = {"CREATED", "MERGED"}  # a merged item's STATUS (the open client's happy values for */merge)
 MERGE_RESULT_KEY = "{tag}_PROGRAM_ID"  # MERGE_RESULT_KEY: the element naming an item in a merge's answer
 MERGE_BATCH = 100  # MERGE_BATCH
-REPEATED = {"VAT_REGISTRIES", "DOCUMENTS", "COMPANIES", "DOCUMENT_SYNCS", "ERRORS", "BANK_OPERATIONS"}  # elements holding a list
+# elements holding a list
+REPEATED = {"VAT_REGISTRIES", "DOCUMENTS", "COMPANIES", "DOCUMENT_SYNCS", "ERRORS", "BANK_OPERATIONS"}
 
 _user_locks: dict[tuple[str, str], threading.Lock] = {}
 _user_locks_guard = threading.Lock()

@@ -82,7 +82,8 @@ def account_number(value: str | None) -> str:
 
 def statement_key(statement: dict) -> str:
     return "/".join((account_number(statement.get("bank_statement_account_number")),
-                     statement.get("bank_statement_period_from") or "", statement.get("bank_statement_period_to") or ""))
+                     statement.get("bank_statement_period_from") or "",
+                     statement.get("bank_statement_period_to") or ""))
 
 
 def label(statement: dict) -> str:
@@ -101,15 +102,16 @@ def to_statement(statement: dict, settings: AccountingExportSettings, variable: 
     registers = {account_number(k): v for k, v in settings.bank_accounts.items()}
     account = account_number(statement.get("bank_statement_account_number"))
     if account not in registers:
+        given = statement.get("bank_statement_account_number") or ""
         raise RecordRejected(
-            f"{name}: field BANK_STATEMENT_ACCOUNT_NUMBER {statement.get('bank_statement_account_number') or ''!r} has no "
-            f"bank register mapping; add it to bank_accounts in Variable {variable} (the account number -> the bank "
-            "register of the accounting program), then retry", "UNMAPPED_BANK_ACCOUNT")
+            f"{name}: field BANK_STATEMENT_ACCOUNT_NUMBER {given!r} has no bank register mapping; add it to "
+            f"bank_accounts in Variable {variable} (the account number -> the bank register of the accounting "
+            "program), then retry", "UNMAPPED_BANK_ACCOUNT")
     currency = statement.get("currency_iso4217") or CURRENCY
     if currency != CURRENCY:
-        raise RecordRejected(f"{name}: field CURRENCY_ISO4217 {currency!r}: only {CURRENCY} statements are exported (the "
-                             "hub gives no exchange rate for the PLN value); enter this statement in the accounting "
-                             "program by hand", "FOREIGN_CURRENCY")
+        raise RecordRejected(f"{name}: field CURRENCY_ISO4217 {currency!r}: only {CURRENCY} statements are exported "
+                             "(the hub gives no exchange rate for the PLN value); enter this statement in the "
+                             "accounting program by hand", "FOREIGN_CURRENCY")
     operations = tuple(operation(o, name, f"BANK_OPERATIONS/BANK_OPERATION[{n}]/")
                        for n, o in enumerate(statement.get("bank_operations", []), start=1))
     result = BankStatement(key=statement_key(statement), account=account, register=registers[account],
@@ -201,10 +203,11 @@ def new_statements(settings: AccountingExportSettings, ledger: Ledger, listed: l
 def preview(settings: AccountingExportSettings, ledger: Ledger, hook, variable: str) -> dict:
     """What a run would do with the statements, writing nothing: each logged, their counts returned."""
     if settings.format not in WRITERS:
-        log.warning("dry run, would refuse the bank statements: %s", NO_STATEMENTS.get(settings.format, settings.format))
+        log.warning("dry run, would refuse the bank statements: %s", NO_STATEMENTS.get(settings.format, ""))
         return {}
     counts = {"statements_would_export": 0, "statements_would_reject": 0, "statements_waiting": 0}
-    for statement in new_statements(settings, ledger.of(SYSTEM), hook.bank_statements(settings.company_program_id)).values():
+    listed = hook.bank_statements(settings.company_program_id)
+    for statement in new_statements(settings, ledger.of(SYSTEM), listed).values():
         if not ready(statement):
             counts["statements_waiting"] += 1
             continue

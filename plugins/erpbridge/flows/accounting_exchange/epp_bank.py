@@ -4,9 +4,10 @@ of 56 fields and no ``[ZAWARTOSC]``; the file opens with the ``[INFO]`` of ``epp
 dates). Amounts with four decimals (the description's ``CurrencyDigits=4``).
 
 ASSUMED, verify first (each lives only here): ``RECIPIENT`` - the operation's counterparty as a one-off one (type 4,
-no code: the hub's list names none); ``full_number`` - the document number as ``<BP|BW> <n>/<account's last 4 digits>/<period>``
-(its place on the statement, the account, the statement's period); the mapped bank register written as the bank's name (field 50) with
-the statement's account number (field 51), the counterparty's account as field 53.
+no code: the hub's list names none); ``full_number`` - the document number as
+``<BP|BW> <n>/<account's last 4 digits>/<period>`` (its place on the statement, the account, the statement's period);
+the mapped bank register written as the bank's name (field 50) with the statement's account number (field 51), the
+counterparty's account as field 53.
 """
 
 from __future__ import annotations
