@@ -14,8 +14,8 @@ result names its item by the item's program id (``<CONTRACTOR_PROGRAM_ID>`` ...)
 ``*/merge`` call.
 
 Bank statements (``bank_statement/list``, the client's ``tools/bank.py`` and ``models/bank.py``): every statement
-of the company, each with its ``BANK_OPERATIONS``; the answer carries no statement id and the API has no call
-marking a statement exported (the ledger alone keeps a statement's export once).
+of the company, each with its ``BANK_OPERATIONS``; the answer carries no statement id, and the client knows no call
+marking a statement exported ("no write counterpart"), so the ledger alone keeps a statement's export once.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 (``bank_statement/list``) -> a file of their own in the company's destination, in the program's format for them
 (Optima XML: cash/bank reports ``RAPORTY_KB``; EPP: bank documents ``BP`` / ``BW``, see ``epp_bank``).
 
-A file of their own, not the documents' file: statements have no mark in the hub (the API has no call for it), so
-they are kept once by the ledger alone, and the documents' files stay as they were for companies without them.
+A file of their own, not the documents' file: statements have no mark in the hub (the open client knows no call
+for it), so they are kept once by the ledger alone, and the documents' files stay as they were.
 The statements' file is recorded in ``accounting_export_file`` with its statements' ``document_transfer`` rows
 (stage 'done': nothing is marked in the hub) in one transaction before it is written; the export's
 ``write_recorded`` then delivers it, so a crash before or after the write is finished by the next run, which
