@@ -3,7 +3,8 @@ operation a ``BP`` (bank przyjmie, money in) or ``BW`` (bank wyda, money out) do
 of 56 fields and no ``[ZAWARTOSC]``; the file opens with the ``[INFO]`` of ``epp`` (its period: the operations'
 dates). Amounts with four decimals (the description's ``CurrencyDigits=4``).
 
-ASSUMED, verify first (each lives only here): ``RECIPIENT`` - the operation's counterparty as a one-off one (type 4,
+ASSUMED, verify first (each lives only here): ``BANK_FIELDS`` - Table 9 of the 1.11 description (56 fields), taken
+to hold for 1.05; ``RECIPIENT`` - the operation's counterparty as a one-off one (type 4,
 no code: the hub's list names none); ``full_number`` - the document number as
 ``<BP|BW> <n>/<account's last 4 digits>/<period>`` (its place on the statement, the account, the statement's period);
 the mapped bank register written as the bank's name (field 50) with the statement's account number (field 51), the
@@ -25,7 +26,7 @@ from erpbridge.flows.accounting_exchange.settings import Sender
 if TYPE_CHECKING:
     from erpbridge.flows.accounting_exchange.bank_statements import BankStatement
 
-BANK_FIELDS = 56
+BANK_FIELDS = 56  # BANK_FIELDS
 RECIPIENT = 4  # RECIPIENT: a one-off counterparty
 
 
