@@ -30,17 +30,26 @@ What it serves, as that description gives it:
   ``/api/xml/1.0/payment_method/merge`` (``PAYMENT_METHODS/PAYMENT_METHOD``: ``*_PROGRAM_ID`` or ``*_ID``,
   ``NAME`` required). An item matched on its program id (or hub id) is updated (``MERGED``), any other is
   created (``CREATED``); a refused one answers ``NOT_VALID`` with ``ERRORS/ERROR/{PATH,MESSAGE}``.
+* ``GET /api/xml/2.18/bank_statement/list?company_program_id=`` (``tools/bank.py``, ``models/bank.py``): every
+  statement of the company as ``BANK_STATEMENTS/BANK_STATEMENT`` with ``FOLDER/{YEAR,MONTH}``,
+  ``BANK_STATEMENT_ACCOUNT_NUMBER``, ``CURRENCY_ISO4217``, ``BANK_STATEMENT_PERIOD_FROM`` / ``_TO``, ``STATUS``,
+  ``STATUS_DATE``, ``BANK_STATEMENT_FILENAME``, ``SOURCE`` and ``BANK_OPERATIONS/BANK_OPERATION``
+  (``BANK_OPERATION_ACCOUNT_NUMBER``, ``BANK_OPERATION_TYPE``, ``OPERATION_DATE``, ``ACCOUNTING_DATE``,
+  ``OPERATION_DESCRIPTION``, ``VALUE``, ``DEBIT_CREDIT``, ``CURRENCY_ISO4217``, ``IS_APPROVED``, ``IS_REFUND``);
+  a company without the Bank statements module answers error ``6001`` "User does not have access".
 
 Where the description is silent (ASSUMED here, and in the README's "assumed, verify first" table):
 the error codes and HTTP statuses (401 ``INVALID_SIGNATURE`` / ``UNKNOWN_USER``, 409 ``REQ_ID_USED``,
-429 ``CONCURRENT_REQUEST``, 404 ``UNKNOWN_COMPANY``, 400 ``INVALID_COMMAND``); the KSeF number as
+429 ``CONCURRENT_REQUEST``, 404 ``UNKNOWN_COMPANY``, 400 ``INVALID_COMMAND``, 403 for ``6001``); the KSeF number as
 ``KSEF_NUMBER``; the per-item result of ``document/sync`` (``<DOCUMENT_SYNC><SALDEO_ID/><STATUS>OK |
 NOT_VALID</STATUS>``); a document synced with status INTRODUCED or BOOKED leaving the SALDEO policy's list;
 a merge's per-item result echoing the item's program id (``<CONTRACTOR><CONTRACTOR_PROGRAM_ID/>
 <CONTRACTOR_ID/><STATUS/>``, the same for the other registers) in the request's order; the messages'
-words (Polish, as the hub's users see them).
+words (Polish, as the hub's users see them); a statement's operations listed in the order they were seeded.
 
-Admin (``/_sim/``): ``POST /_sim/seed`` with ``{"companies": [...], "documents": [...]}``; config
+Admin (``/_sim/``): ``POST /_sim/seed`` with ``{"companies": [...], "documents": [...], "bank_statements": [...]}``
+(a statement: ``company_program_id`` and its fields in lower case, ``operations`` a list of operation fields in
+lower case; a company seeded with ``"bank_module": false`` has no Bank statements module); config
 ``users`` ({username: token}) and ``hold_seconds`` (how long a request keeps its user busy).
 """
 
@@ -142,6 +151,7 @@ class Hub:
         self.req_ids: dict[str, set[str]] = {}
         self.registers: dict[str, dict[str, dict[str, dict]]] = {kind: {} for kind in MERGES}  # kind -> company -> id
         self.merges: list[dict] = []  # every merged item, in order (what a test counts as writes)
+        self.bank_statements: list[dict] = []
         self._next_id = 5000
 
     def seed(self, payload: dict) -> dict:
@@ -158,11 +168,16 @@ class Hub:
             record["guid"] = record.get("guid") or f"saldeo-{record['document_id']:08d}"
             self.documents[record["document_id"]] = record
             created.append(record["document_id"])
+        for statement in payload.get("bank_statements", []):
+            if str(statement["company_program_id"]) not in self.companies:
+                raise ValueError(f"bank statement of unknown company {statement['company_program_id']}")
+            self.bank_statements.append(copy.deepcopy(statement))
         return {"document_ids": created}
 
     def dump(self) -> dict:
         return {"companies": self.companies, "documents": list(self.documents.values()), "syncs": self.syncs,
-                "registers": self.registers, "merges": self.merges}
+                "registers": self.registers, "merges": self.merges,
+                "bank_statements": self.bank_statements}
 
     def merge(self, kind: str, company: str, item: Element) -> tuple[dict, list[tuple[str, str]]]:
         """One merged item: (its result fields, [(path, message)] of what was refused)."""
@@ -267,6 +282,27 @@ def document_xml(parent: Element, d: dict) -> None:
     add(item, "DOCUMENT_STATUS", d.get("status"))
 
 
+STATEMENT_FIELDS = ("BANK_STATEMENT_ACCOUNT_NUMBER", "CURRENCY_ISO4217", "BANK_STATEMENT_PERIOD_FROM",
+                    "BANK_STATEMENT_PERIOD_TO", "STATUS", "STATUS_DATE", "BANK_STATEMENT_FILENAME", "SOURCE")
+OPERATION_FIELDS = ("BANK_OPERATION_ACCOUNT_NUMBER", "BANK_OPERATION_TYPE", "OPERATION_DATE", "ACCOUNTING_DATE",
+                    "OPERATION_DESCRIPTION", "VALUE", "DEBIT_CREDIT", "CURRENCY_ISO4217", "IS_APPROVED", "IS_REFUND")
+
+
+def bank_statement_xml(parent: Element, s: dict) -> None:
+    item = SubElement(parent, "BANK_STATEMENT")
+    folder = SubElement(item, "FOLDER")
+    period = str(s.get("bank_statement_period_from") or "")
+    add(folder, "YEAR", s.get("year", period[:4] or None))
+    add(folder, "MONTH", s.get("month", int(period[5:7]) if period[5:7].isdigit() else None))
+    for tag in STATEMENT_FIELDS:
+        add(item, tag, s.get(tag.lower()))
+    operations = SubElement(item, "BANK_OPERATIONS")
+    for o in s.get("operations", []):
+        operation = SubElement(operations, "BANK_OPERATION")
+        for tag in OPERATION_FIELDS:
+            add(operation, tag, o.get(tag.lower()))
+
+
 def create_app(config: dict | None = None) -> FastAPI:
     """Build the SaldeoSMART simulator; ``config`` overrides :data:`DEFAULT_CONFIG`."""
     sim = Simulator("saldeo", error_response)
@@ -355,6 +391,18 @@ def create_app(config: dict | None = None) -> FastAPI:
                         add(error, "PATH", path)
                         add(error, "MESSAGE", message)
         return await serve(request, "document.sync", action)
+
+    @app.get("/api/xml/2.18/bank_statement/list")
+    async def bank_statement_list(request: Request) -> Response:
+        def action(params, root):
+            company = hub.company(params.get("company_program_id"))
+            if hub.companies[company].get("bank_module") is False:
+                raise SaldeoError(403, "6001", "User does not have access")
+            statements = SubElement(root, "BANK_STATEMENTS")
+            for statement in hub.bank_statements:
+                if str(statement["company_program_id"]) == company:
+                    bank_statement_xml(statements, statement)
+        return await serve(request, "bank_statement.list", action)
 
     def merge_route(kind: str):
         container, tag, _, _ = MERGES[kind]

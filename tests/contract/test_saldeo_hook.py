@@ -79,3 +79,18 @@ def test_merge_sends_the_items_and_reads_the_per_item_results(saldeo):
     assert "CITY" not in saldeo.state()["merges"][0]  # a None value is left out, not sent empty
     assert hook.merge("category", COMPANY, [{"CATEGORY_PROGRAM_ID": "Paliwo", "NAME": "Paliwo"}]) == {
         "Paliwo": (str(saldeo.state()["registers"]["category"][COMPANY]["Paliwo"]["id"]), None)}
+
+
+def test_bank_statements_are_read_with_their_operations_as_a_list(saldeo):
+    saldeo.seed(bank_statements=[{"company_program_id": COMPANY, "bank_statement_account_number": "PL61 1090 1014",
+                                  "bank_statement_period_from": "2026-01-01", "bank_statement_period_to": "2026-01-31",
+                                  "operations": [{"value": "1.00", "debit_credit": "DEBIT"},
+                                                 {"value": "2.00", "debit_credit": "CREDIT"}]}])
+    [statement] = SaldeoHook().bank_statements(COMPANY)
+    assert statement["bank_statement_account_number"] == "PL61 1090 1014"
+    assert statement["folder"] == {"year": "2026", "month": "1"}
+    assert statement["bank_operations"] == [{"value": "1.00", "debit_credit": "DEBIT"},
+                                            {"value": "2.00", "debit_credit": "CREDIT"}]
+    with pytest.raises(ExternalSystemError) as failed:
+        SaldeoHook().bank_statements("NOPE")
+    assert failed.value.category == "UNKNOWN_COMPANY"

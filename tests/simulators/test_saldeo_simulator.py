@@ -1,6 +1,7 @@
 """The SaldeoSMART simulator driven by raw HTTP with the published signing algorithm written out here (no code
 shared with our hook): signed requests only, the command signed as sent, one request at a time per user,
-envelopes, documents with VAT rows and the KSeF number, ``document/sync`` taking a document off the export list."""
+envelopes, documents with VAT rows and the KSeF number, ``document/sync`` taking a document off the export list,
+bank statements with their operations."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.saldeo import COMPANY, TOKEN, USER, saldeo  # noqa: F401 (fixture)
 
 LIST = "/api/xml/2.12/document/list"
 SYNC = "/api/xml/1.13/document/sync"
+BANK = "/api/xml/2.18/bank_statement/list"
 _counter = iter(range(10**9))
 
 
@@ -179,3 +181,27 @@ def test_a_contractor_with_a_malformed_vat_number_is_not_valid(saldeo):
     answer = body(post(saldeo, "/api/xml/1.23/contractor/merge", {"command": command(xml)}, company_program_id=COMPANY))
     assert answer.findtext("CONTRACTORS/CONTRACTOR/STATUS") == "NOT_VALID"
     assert answer.findtext("CONTRACTORS/CONTRACTOR/ERRORS/ERROR/PATH") == "VAT_NUMBER"
+
+
+def test_bank_statements_are_listed_with_their_operations_as_the_open_client_reads_them(saldeo):
+    """``models/bank.py`` of the open client: BANK_STATEMENTS/BANK_STATEMENT with FOLDER, the account, the period and
+    BANK_OPERATIONS/BANK_OPERATION; a company without the module answers 6001."""
+    saldeo.seed(companies=[{"program_id": "BEZ-BANKU", "name": "Bez modułu", "bank_module": False}],
+                bank_statements=[{"company_program_id": COMPANY, "bank_statement_account_number": "PL61 1090 1014",
+                                  "currency_iso4217": "PLN", "bank_statement_period_from": "2026-01-01",
+                                  "bank_statement_period_to": "2026-01-31", "bank_statement_filename": "wyciag.pdf",
+                                  "operations": [{"operation_date": "2026-01-05", "value": "12.34",
+                                                  "debit_credit": "CREDIT", "operation_description": "Wpłata",
+                                                  "is_approved": "true"}]}])
+    root = body(get(saldeo, BANK, company_program_id=COMPANY))
+    assert root.findtext("STATUS") == "OK" and root.findtext("METAINF/OPERATION") == "bank_statement.list"
+    [statement] = root.findall("BANK_STATEMENTS/BANK_STATEMENT")
+    assert (statement.findtext("FOLDER/YEAR"), statement.findtext("FOLDER/MONTH")) == ("2026", "1")
+    assert statement.findtext("BANK_STATEMENT_ACCOUNT_NUMBER") == "PL61 1090 1014"
+    assert statement.findtext("BANK_STATEMENT_PERIOD_TO") == "2026-01-31"
+    [operation] = statement.findall("BANK_OPERATIONS/BANK_OPERATION")
+    assert [(e.tag, e.text) for e in operation] == [("OPERATION_DATE", "2026-01-05"), ("OPERATION_DESCRIPTION", "Wpłata"),
+                                                   ("VALUE", "12.34"), ("DEBIT_CREDIT", "CREDIT"), ("IS_APPROVED", "true")]
+    refused = get(saldeo, BANK, company_program_id="BEZ-BANKU")
+    assert body(refused).findtext("STATUS") == "ERROR" and body(refused).findtext("ERROR_CODE") == "6001"
+    assert body(refused).findtext("ERROR_MESSAGE") == "User does not have access"

@@ -12,6 +12,10 @@ the error codes meaning a wrong user or token; ``BUSY`` - the code refusing a co
 export list (policy ``SALDEO``); the KSeF number as ``KSEF_NUMBER``; ``MERGE_RESULT_KEY`` - a merge's per-item
 result names its item by the item's program id (``<CONTRACTOR_PROGRAM_ID>`` ...); ``MERGE_BATCH`` - items per
 ``*/merge`` call.
+
+Bank statements (``bank_statement/list``, the client's ``tools/bank.py`` and ``models/bank.py``): every statement
+of the company, each with its ``BANK_OPERATIONS``; the answer carries no statement id, and the client knows no call
+marking a statement exported ("no write counterpart"), so the ledger alone keeps a statement's export once.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from erpbridge.hooks.transport import Retryable
 COMPANY_LIST = "api/xml/1.0/company/list"
 DOCUMENT_LIST = "api/xml/2.12/document/list"
 DOCUMENT_SYNC = "api/xml/1.13/document/sync"
+BANK_STATEMENT_LIST = "api/xml/2.18/bank_statement/list"
 EXPORT_POLICY = "SALDEO"  # the documents marked for export in the hub
 EXPORTED_STATUS = "INTRODUCED"  # EXPORTED_STATUS: written back once a document is in an exchange file
 CREDENTIALS_REFUSED = {"UNKNOWN_USER", "INVALID_SIGNATURE"}  # CREDENTIALS_REFUSED
@@ -48,7 +53,8 @@ MERGES = {
 MERGED = {"CREATED", "MERGED"}  # a merged item's STATUS (the open client's happy values for */merge)
 MERGE_RESULT_KEY = "{tag}_PROGRAM_ID"  # MERGE_RESULT_KEY: the element naming an item in a merge's answer
 MERGE_BATCH = 100  # MERGE_BATCH
-REPEATED = {"VAT_REGISTRIES", "DOCUMENTS", "COMPANIES", "DOCUMENT_SYNCS", "ERRORS"}  # elements holding a list
+# elements holding a list
+REPEATED = {"VAT_REGISTRIES", "DOCUMENTS", "COMPANIES", "DOCUMENT_SYNCS", "ERRORS", "BANK_OPERATIONS"}
 
 _user_locks: dict[tuple[str, str], threading.Lock] = {}
 _user_locks_guard = threading.Lock()
@@ -125,6 +131,11 @@ class SaldeoHook(HttpSystemHook):
         """The company's documents marked for export (policy ``SALDEO``), oldest id first."""
         return self.request("GET", DOCUMENT_LIST, params={"company_program_id": company_program_id,
                                                           "policy": EXPORT_POLICY}, parse=_documents)
+
+    def bank_statements(self, company_program_id: str) -> list[dict]:
+        """Every bank statement of the company (``BANK_STATEMENTS/BANK_STATEMENT``), operations as a list."""
+        root = self.request("GET", BANK_STATEMENT_LIST, params={"company_program_id": company_program_id})
+        return [record(statement) for statement in root.findall("BANK_STATEMENTS/BANK_STATEMENT")]
 
     def mark_exported(self, company_program_id: str, marks: list[dict]) -> dict[str, str | None]:
         """``document/sync`` for each {saldeo_id, account_document_number}: status ``EXPORTED_STATUS``.

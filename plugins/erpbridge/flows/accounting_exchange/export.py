@@ -20,7 +20,7 @@ from datetime import date
 
 from erpbridge.engine import destinations
 from erpbridge.errors import ExternalSystemError, IncompleteTransfer, RecordRejected
-from erpbridge.flows.accounting_exchange import epp, files, ksef_fa3, optima
+from erpbridge.flows.accounting_exchange import bank_statements, epp, files, ksef_fa3, optima
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, to_accounting
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.hooks.exchange_sftp import SftpRefused
@@ -60,6 +60,13 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
         log.warning("company_program_id is not set in Variable %s: nothing to export", variable)
         return {}
     counts = {"exported": 0, "rejected": 0, "already_in_a_file": 0, "files": 0}
+    statements_refused = None
+    if settings.bank_statements and (retry is None or bank_statements.STATEMENT in retry):
+        # their own file, recorded first; written below with the documents' one (a retry of documents only: not now)
+        try:
+            counts.update(bank_statements.record(settings, ledger, hook, variable))
+        except bank_statements.StatementsRefused as refused:  # logged; the documents go on, the run fails at the end
+            statements_refused = refused
     documents = ready_documents(settings, ledger, hook)
     if retry is not None:
         documents = retried(documents, retry.get(DOCUMENT, []))
@@ -82,6 +89,8 @@ def export(settings: AccountingExportSettings, ledger: Ledger, hook, variable: s
     ledger.commit()  # the file's bytes and its documents, before the file is written or the hub marked
     write_recorded(ledger, variable)
     counts["exported"] = mark_in_hub(settings, hub_ids, hook)
+    if statements_refused:
+        raise statements_refused
     return counts
 
 
@@ -105,6 +114,8 @@ def preview(settings: AccountingExportSettings, ledger: Ledger, hook, variable: 
             continue
         log.info("dry run, would export %s (Saldeo id %s), %s gross", mapped.number, mapped.saldeo_id, mapped.gross)
         counts["would_export"] += 1
+    if settings.bank_statements and settings.company_program_id:
+        counts.update(bank_statements.preview(settings, ledger, hook, variable))
     return counts
 
 

@@ -21,8 +21,12 @@ class ExchangeFile:
 
 def file_name(company_program_id: str, first_saldeo_id: str, extension: str) -> str:
     """``<company>-<first document's hub id>.<ext>``: unique (a document is in one file only), no path parts."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", company_program_id) or "company"
-    return f"{safe}-{int(first_saldeo_id):010d}.{extension}"
+    return f"{company_part(company_program_id)}-{int(first_saldeo_id):010d}.{extension}"
+
+
+def company_part(company_program_id: str) -> str:
+    """The company's program id as a file name's first part: no path parts."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", company_program_id) or "company"
 
 
 def record(ledger, exchange_file: ExchangeFile) -> None:

@@ -6,27 +6,35 @@ once), ``REJESTRY_SPRZEDAZY_VAT`` and ``REJESTRY_ZAKUPU_VAT``, each opening with
 and ``BAZA_DOC_ID``. Every record carries ``ID_ZRODLA``, a GUID derived from the company and the hub's id, so
 a file written again (or a re-import) names the same records and Optima does not take them twice; a
 document's ``PODMIOT_ID`` is its counterparty's ``ID_ZRODLA``. ``POZYCJE`` hold the VAT rows, ``PLATNOSCI``
-the amount due; ``NR_KSEF`` the KSeF number.
+the amount due; ``NR_KSEF`` the KSeF number. Bank statements go into a file of their own: ``RAPORTY_KB``, a
+``RAPORT_KB`` per statement (the bank register ``RACHUNEK``, the period as ``DATA_OTWARCIA`` /
+``DATA_ZAMKNIECIA``) with its operations as ``ZAPISY_KB/ZAPIS_KB`` (``KWOTA``, ``KIERUNEK`` przychód / rozchód).
 
 ASSUMED, verify first (each lives only here): ``SOURCE_BASE`` - the source database id written as
 ``BAZA_ZRD_ID`` / ``BAZA_DOC_ID``; ``VAT_STATUS`` - ``STATUS_VAT`` per EPP VAT symbol; the accounting id
-(``IDENTYFIKATOR_KSIEGOWY``) as the document's own number; the counterparty's acronym as its code in the hub.
+(``IDENTYFIKATOR_KSIEGOWY``) as the document's own number; the counterparty's acronym as its code in the hub;
+``UNKNOWN_COUNTERPARTY`` - a bank operation's counterparty (the hub's list names none) as Optima's undetermined
+one; the report's number left to Optima's numbering, the hub's statement file name as ``NUMER_OBCY``.
 """
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from erpbridge.flows.accounting_exchange.documents import AccountingDocument, Counterparty
+
+if TYPE_CHECKING:
+    from erpbridge.flows.accounting_exchange.bank_statements import BankStatement
 
 VERSIONS = ("2.00",)
 NAMESPACE = "http://www.comarch.pl/cdn/optima/offline"
 XML_ENCODING = "windows-1250"  # cp1250, under the name the XML declaration gives it
 SOURCE_BASE = "ERPBRIDGE"  # SOURCE_BASE
 VAT_STATUS = {"zw": "zwolniona", "np": "nie podlega", "npo": "nie podlega", "oo": "nie podlega"}  # VAT_STATUS
+UNKNOWN_COUNTERPARTY = "!NIEOKREŚLONY!"  # UNKNOWN_COUNTERPARTY
 GUIDS = uuid.UUID("6f1c2a8e-3f4b-5c7d-9e0a-1b2c3d4e5f60")  # the namespace of every ID_ZRODLA written here
 
 
@@ -135,5 +143,33 @@ def render(documents: Iterable[AccountingDocument], company: str, registers: dic
             register_record(sales, "REJESTR_SPRZEDAZY_VAT", company, registers["sales"], d)
         else:
             register_record(purchases, "REJESTR_ZAKUPU_VAT", company, registers["purchase"], d)
+    indent(root)
+    return tostring(root, encoding=XML_ENCODING, xml_declaration=True)
+
+
+def render_statements(statements: Iterable[BankStatement], company: str) -> bytes:
+    """A file of cash/bank reports: a RAPORT_KB per statement, its operations as ZAPIS_KB records."""
+    root = Element("ROOT", {"xmlns": NAMESPACE})
+    reports = section(root, "RAPORTY_KB")
+    for s in statements:
+        report = SubElement(reports, "RAPORT_KB")
+        add(report, "ID_ZRODLA", guid(company, "bank_statement", s.key))
+        add(report, "RACHUNEK", s.register)
+        add(report, "DATA_OTWARCIA", s.period_from.isoformat())
+        add(report, "DATA_ZAMKNIECIA", s.period_to.isoformat())
+        add(report, "NUMER_OBCY", s.reference)
+        lines = SubElement(report, "ZAPISY_KB")
+        for number, o in enumerate(s.operations, start=1):
+            line = SubElement(lines, "ZAPIS_KB")
+            add(line, "ID_ZRODLA_ZAPISU", guid(company, "bank_operation", f"{s.key}#{number}"))
+            add(line, "DATA_DOK", o.day.isoformat())
+            add(line, "KWOTA", money(o.amount))
+            add(line, "WALUTA", s.currency)
+            add(line, "KWOTA_PLN", money(o.amount))
+            add(line, "KIERUNEK", "przychód" if o.incoming else "rozchód")
+            add(line, "PODLEGA_ROZLICZENIU", "Tak")
+            add(line, "TYP_PODMIOTU", "kontrahent")
+            add(line, "PODMIOT", UNKNOWN_COUNTERPARTY)
+            add(line, "OPIS", o.description)
     indent(root)
     return tostring(root, encoding=XML_ENCODING, xml_declaration=True)

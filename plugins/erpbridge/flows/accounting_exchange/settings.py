@@ -6,6 +6,7 @@ transfer log as its own failure kind rather than as a settings error."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -50,6 +51,13 @@ class AccountingExportSettings(Strict):
     # hub VAT rate (VAT_REGISTRY/RATE, case-insensitive) -> EPP VAT symbol
     vat_symbols: dict[Text, Text] = {"23": "23", "8": "8", "5": "5", "0": "0", "zw": "zw", "np": "np",
                                      "oo": "oo", "ex": "ex", "ue": "ue", "npo": "npo"}
+    # bank statements (the hub's bank_statement/list) exported too, into a file of their own; off: none
+    bank_statements: bool = False
+    # hub bank account number (BANK_STATEMENT_ACCOUNT_NUMBER; spaces and dashes ignored) -> the accounting program's
+    # bank register (Optima: the RACHUNEK of the cash/bank report)
+    bank_accounts: dict[Text, Text] = {}
+    # statements whose period ends before this day are not exported (those the program already holds)
+    bank_statements_since: date | None = None
 
 
 class RegistersSettings(Strict):
