@@ -44,13 +44,15 @@ the error codes and HTTP statuses (401 ``INVALID_SIGNATURE`` / ``UNKNOWN_USER``,
 429 ``CONCURRENT_REQUEST``, 404 ``UNKNOWN_COMPANY``, 400 ``INVALID_COMMAND``); the KSeF number as
 ``KSEF_NUMBER``; the per-item result of ``document/sync`` (``<DOCUMENT_SYNC><SALDEO_ID/><STATUS>OK |
 NOT_VALID</STATUS>``); a document synced with status INTRODUCED or BOOKED leaving the SALDEO policy's list;
-a merge's per-item result echoing the item's program id (``<CONTRACTOR><CONTRACTOR_PROGRAM_ID/>
+a category, register or payment method whose ``NAME`` another one of the company already has refused
+(``NAME``); a merge's per-item result echoing the item's program id (``<CONTRACTOR><CONTRACTOR_PROGRAM_ID/>
 <CONTRACTOR_ID/><STATUS/>``, the same for the other registers and for ``company/create|synchronize``) in the
 request's order; a user name taken by another company's user refused (``USERNAME``); the password sent by
 e-mail, not answered, when ``SEND_EMAIL`` is true; the messages' words (Polish, as the hub's users see them).
 
 Admin (``/_sim/``): ``POST /_sim/seed`` with ``{"companies": [...], "documents": [...]}`` (a company without
-``program_id`` is one no program is linked to yet); config
+``program_id`` is one no program is linked to yet; ``"registers"``: [{kind, company_program_id, program_id,
+NAME ...}] a register item already in the hub); config
 ``users`` ({username: token}) and ``hold_seconds`` (how long a request keeps its user busy).
 """
 
@@ -171,6 +173,11 @@ class Hub:
                 self.companies[str(company["program_id"])] = record
             else:
                 self.unlinked[record["company_id"]] = record
+        for row in payload.get("registers", []):  # {kind, company_program_id, program_id, TAG: value}
+            self._next_id += 1
+            records = self.registers[row["kind"]].setdefault(str(row["company_program_id"]), {})
+            records[row["program_id"]] = {"id": self._next_id, **{k: v for k, v in row.items()
+                                                                 if k not in ("kind", "company_program_id")}}
         created = []
         for document in payload.get("documents", []):
             if str(document["company_program_id"]) not in self.companies:
@@ -208,6 +215,8 @@ class Hub:
             existing = next((r for r in records.values() if hub_id and str(r["id"]) == hub_id), None)
         if hub_id and existing is None:
             errors.append((f"{tag}_ID", "Nie znaleziono obiektu o podanym identyfikatorze"))
+        if "NAME" in required and any(r is not existing and r.get("NAME") == values.get("NAME") for r in records.values()):
+            errors.append(("NAME", "Obiekt o podanej nazwie już istnieje"))
         result = {f"{tag}_PROGRAM_ID": program_id}
         if errors:
             return result, errors
