@@ -215,7 +215,8 @@ class Hub:
             existing = next((r for r in records.values() if hub_id and str(r["id"]) == hub_id), None)
         if hub_id and existing is None:
             errors.append((f"{tag}_ID", "Nie znaleziono obiektu o podanym identyfikatorze"))
-        if "NAME" in required and any(r is not existing and r.get("NAME") == values.get("NAME") for r in records.values()):
+        if "NAME" in required and any(r is not existing and r.get("NAME") == values.get("NAME")
+                                      for r in records.values()):
             errors.append(("NAME", "Obiekt o podanej nazwie już istnieje"))
         result = {f"{tag}_PROGRAM_ID": program_id}
         if errors:

@@ -189,13 +189,15 @@ def company_xml(program_id: str, short_name: str = "KLIENT", username: str | Non
     return (f"<COMPANY><COMPANY_PROGRAM_ID>{program_id}</COMPANY_PROGRAM_ID><USERNAME>{username or program_id}"
             "</USERNAME><EMAIL>biuro@example.pl</EMAIL>"
             f"<SHORT_NAME>{short_name}</SHORT_NAME><FULL_NAME>Klient Sp. z o.o.</FULL_NAME>"
-            "<VAT_NUMBER>5252344078</VAT_NUMBER><CITY>Łódź</CITY><POSTCODE>90-001</POSTCODE><STREET>ul. Łąkowa 7</STREET>"
+            "<VAT_NUMBER>5252344078</VAT_NUMBER><CITY>Łódź</CITY><POSTCODE>90-001</POSTCODE>"
+            "<STREET>ul. Łąkowa 7</STREET>"
             f"{f'<SEND_EMAIL>{send_email}</SEND_EMAIL>' if send_email else ''}</COMPANY>")
 
 
 def test_company_create_creates_then_merges_by_program_id_and_refuses_in_its_words(saldeo):
-    xml = (f"<ROOT><COMPANIES>{company_xml('KL-1', send_email='true')}{company_xml('KL-2', short_name='Za długa nazwa')}"
-           f"{company_xml('KL-3', username='KL-1')}</COMPANIES></ROOT>")
+    companies = (company_xml("KL-1", send_email="true") + company_xml("KL-2", short_name="Za długa nazwa")
+                 + company_xml("KL-3", username="KL-1"))
+    xml = f"<ROOT><COMPANIES>{companies}</COMPANIES></ROOT>"
     answer = body(post(saldeo, COMPANY_CREATE, {"command": command(xml)}))
     assert answer.findtext("STATUS") == "OK" and answer.findtext("METAINF/OPERATION") == "company.create"
     created, too_long, taken = answer.findall("COMPANIES/COMPANY")
