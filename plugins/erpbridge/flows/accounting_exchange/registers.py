@@ -90,17 +90,16 @@ def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str
                    if item.program_id not in known
                    or kind != hub_companies.KIND and known[item.program_id][1] != content_hash(item.fields)]
         counts[f"{kind} unchanged"] += len(items) - len(changed)
-        if dry_run and kind == hub_companies.KIND:
-            counts.update(hub_companies.preview(hook, changed) if changed else {})
-            counts[f"{kind} would_reject"] += len(refused)
-            continue
         if dry_run:
-            for item in changed:
-                log.info("dry run, would merge %s %s (%s): %s", kind, item.program_id, item.where, item.fields)
             for exc in refused.values():
                 log.warning("dry run, would refuse: %s", exc.reason)
-            counts[f"{kind} would_merge"] += len(changed)
             counts[f"{kind} would_reject"] += len(refused)
+            if kind == hub_companies.KIND:
+                counts.update(hub_companies.preview(hook, changed) if changed else {})
+                continue
+            for item in changed:
+                log.info("dry run, would merge %s %s (%s): %s", kind, item.program_id, item.where, item.fields)
+            counts[f"{kind} would_merge"] += len(changed)
             continue
         outcomes = [reject(ledger, kind, program_id, exc.reason, exc.category, None)
                     for program_id, exc in refused.items()]
