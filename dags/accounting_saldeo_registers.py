@@ -1,8 +1,9 @@
-"""Accounting program -> SaldeoSMART, daily: the registers in the EPP files the accounting program exports into
-the `source` folder (Variable `erpbridge_saldeo_registers`) - counterparties (card KONTRAHENCI), document
-categories and payment forms - merged into the hub company `company_program_id` (`contractor|category|
-payment_method/merge`). Only what changed since the last merge is sent; a refused item waits in the quarantine
-in SaldeoSMART's words. `dry_run` logs what would be merged and writes nothing."""
+"""Accounting program -> SaldeoSMART, daily: the registers in the EPP and Optima XML files the accounting program
+exports into the `source` folder (Variable `erpbridge_saldeo_registers`) - counterparties, VAT registers, document
+categories and payment forms - merged into the hub company `company_program_id` (`contractor|register|category|
+payment_method/merge`); with the register `company`, the exporting companies created or linked in the hub
+(`company/create|synchronize`). Only what changed since the last merge is sent; a refused item waits in the
+quarantine in SaldeoSMART's words. `dry_run` logs what would be merged and writes nothing."""
 
 from datetime import timedelta
 

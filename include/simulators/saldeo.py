@@ -37,19 +37,32 @@ What it serves, as that description gives it:
   (``BANK_OPERATION_ACCOUNT_NUMBER``, ``BANK_OPERATION_TYPE``, ``OPERATION_DATE``, ``ACCOUNTING_DATE``,
   ``OPERATION_DESCRIPTION``, ``VALUE``, ``DEBIT_CREDIT``, ``CURRENCY_ISO4217``, ``IS_APPROVED``, ``IS_REFUND``);
   a company without the Bank statements module answers error ``6001`` "User does not have access".
+* Companies, as ``tools/companies.py`` and ``models/companies.py`` describe them: ``company/list`` gives
+  ``COMPANY_ID``, ``COMPANY_PROGRAM_ID`` (absent for a company no program is linked to yet), ``SHORT_NAME``,
+  ``FULL_NAME``, ``VAT_NUMBER``, address; ``POST /api/xml/2.19/company/create`` (``COMPANIES/COMPANY``:
+  ``COMPANY_PROGRAM_ID``, ``USERNAME``, ``EMAIL``, ``SHORT_NAME`` of at most 8 characters, ``FULL_NAME``,
+  ``VAT_NUMBER``, ``CITY``, ``POSTCODE``, ``STREET`` required; ``CREATED``, or ``MERGED`` when the program id
+  exists, with the ``COMPANY_ID``; the admin user's ``PASSWORD`` only when ``SEND_EMAIL`` is not true);
+  ``POST /api/xml/1.0/company/synchronize`` (``COMPANIES/COMPANY``: ``COMPANY_ID`` + ``COMPANY_PROGRAM_ID``,
+  both required; ``MERGED``, ``NOT_VALID`` or ``CONFLICT`` when another company has that program id).
 
 Where the description is silent (ASSUMED here, and in the README's "assumed, verify first" table):
 the error codes and HTTP statuses (401 ``INVALID_SIGNATURE`` / ``UNKNOWN_USER``, 409 ``REQ_ID_USED``,
 429 ``CONCURRENT_REQUEST``, 404 ``UNKNOWN_COMPANY``, 400 ``INVALID_COMMAND``, 403 for ``6001``); the KSeF number as
 ``KSEF_NUMBER``; the per-item result of ``document/sync`` (``<DOCUMENT_SYNC><SALDEO_ID/><STATUS>OK |
 NOT_VALID</STATUS>``); a document synced with status INTRODUCED or BOOKED leaving the SALDEO policy's list;
-a merge's per-item result echoing the item's program id (``<CONTRACTOR><CONTRACTOR_PROGRAM_ID/>
-<CONTRACTOR_ID/><STATUS/>``, the same for the other registers) in the request's order; the messages'
-words (Polish, as the hub's users see them); a statement's operations listed in the order they were seeded.
+a category, register or payment method whose ``NAME`` another one of the company already has refused
+(``NAME``); a merge's per-item result echoing the item's program id (``<CONTRACTOR><CONTRACTOR_PROGRAM_ID/>
+<CONTRACTOR_ID/><STATUS/>``, the same for the other registers and for ``company/create|synchronize``) in the
+request's order; a user name taken by another company's user refused (``USERNAME``); the password sent by
+e-mail, not answered, when ``SEND_EMAIL`` is true; the messages' words (Polish, as the hub's users see them);
+a statement's operations listed in the order they were seeded.
 
 Admin (``/_sim/``): ``POST /_sim/seed`` with ``{"companies": [...], "documents": [...], "bank_statements": [...]}``
-(a statement: ``company_program_id`` and its fields in lower case, ``operations`` a list of operation fields in
-lower case; a company seeded with ``"bank_module": false`` has no Bank statements module); config
+(a company without ``program_id`` is one no program is linked to yet; a company seeded with ``"bank_module":
+false`` has no Bank statements module; a statement: ``company_program_id`` and its fields in lower case,
+``operations`` a list of operation fields in lower case; ``"registers"``: [{kind, company_program_id, program_id,
+NAME ...}] a register item already in the hub); config
 ``users`` ({username: token}) and ``hold_seconds`` (how long a request keeps its user busy).
 """
 
@@ -63,6 +76,7 @@ import gzip
 import hashlib
 import hmac
 import re
+import secrets
 import threading
 import zlib
 from datetime import date, datetime, timedelta, timezone
@@ -85,12 +99,18 @@ MERGES = {
         "SHORT_NAME", "FULL_NAME", "SUPPLIER", "CUSTOMER", "VAT_NUMBER", "CITY", "POSTCODE", "STREET",
         "COUNTRY_ISO3166A2", "TELEPHONE", "CONTACT_PERSON", "DESCRIPTION", "PAYMENT_DAYS"), ("SHORT_NAME", "FULL_NAME")),
     "category": ("CATEGORIES", "CATEGORY", ("NAME", "DESCRIPTION"), ("NAME",)),
-    "register": ("REGISTERS", "REGISTER", ("NAME",), ("NAME",)),
+    "register": ("REGISTERS", "REGISTER", ("NAME",), ("NAME",)),  # models/catalog.py RegisterInput
     "payment_method": ("PAYMENT_METHODS", "PAYMENT_METHOD", ("NAME",), ("NAME",)),
 }
 MERGE_PATHS = {"contractor": "/api/xml/1.23/contractor/merge", "category": "/api/xml/1.0/category/merge",
                "register": "/api/xml/1.0/register/merge", "payment_method": "/api/xml/1.0/payment_method/merge"}
 VAT_NUMBER = re.compile(r"^[A-Z]{0,2}[0-9]{8,15}$")
+# company/create: the fields the open client sends, and those its model requires
+COMPANY_FIELDS = ("USERNAME", "FIRST_NAME", "LAST_NAME", "EMAIL", "SHORT_NAME", "FULL_NAME", "VAT_NUMBER", "CITY",
+                  "POSTCODE", "STREET", "TELEPHONE", "CONTACT_PERSON", "SEND_EMAIL")
+COMPANY_REQUIRED = ("COMPANY_PROGRAM_ID", "USERNAME", "EMAIL", "SHORT_NAME", "FULL_NAME", "VAT_NUMBER", "CITY",
+                    "POSTCODE", "STREET")
+SHORT_NAME_MAX = 8
 
 
 class SaldeoError(Exception):
@@ -145,7 +165,9 @@ class Hub:
         self.reset()
 
     def reset(self) -> None:
-        self.companies: dict[str, dict] = {}
+        self.companies: dict[str, dict] = {}  # program id -> company
+        self.unlinked: dict[int, dict] = {}  # hub id -> a company no program is linked to yet
+        self.company_writes: list[dict] = []  # every company created or synchronised, in order
         self.documents: dict[int, dict] = {}
         self.syncs: list[dict] = []
         self.req_ids: dict[str, set[str]] = {}
@@ -156,7 +178,17 @@ class Hub:
 
     def seed(self, payload: dict) -> dict:
         for company in payload.get("companies", []):
-            self.companies[str(company["program_id"])] = {"name": company.get("name", ""), **company}
+            self._next_id += 1
+            record = {"name": company.get("name", ""), "company_id": self._next_id, **company}
+            if company.get("program_id"):
+                self.companies[str(company["program_id"])] = record
+            else:
+                self.unlinked[record["company_id"]] = record
+        for row in payload.get("registers", []):  # {kind, company_program_id, program_id, TAG: value}
+            self._next_id += 1
+            records = self.registers[row["kind"]].setdefault(str(row["company_program_id"]), {})
+            records[row["program_id"]] = {"id": self._next_id, **{k: v for k, v in row.items()
+                                                                 if k not in ("kind", "company_program_id")}}
         created = []
         for document in payload.get("documents", []):
             if str(document["company_program_id"]) not in self.companies:
@@ -175,8 +207,9 @@ class Hub:
         return {"document_ids": created}
 
     def dump(self) -> dict:
-        return {"companies": self.companies, "documents": list(self.documents.values()), "syncs": self.syncs,
-                "registers": self.registers, "merges": self.merges,
+        return {"companies": self.companies, "unlinked": list(self.unlinked.values()),
+                "documents": list(self.documents.values()), "syncs": self.syncs, "registers": self.registers,
+                "merges": self.merges, "company_writes": self.company_writes,
                 "bank_statements": self.bank_statements}
 
     def merge(self, kind: str, company: str, item: Element) -> tuple[dict, list[tuple[str, str]]]:
@@ -198,6 +231,9 @@ class Hub:
             existing = next((r for r in records.values() if hub_id and str(r["id"]) == hub_id), None)
         if hub_id and existing is None:
             errors.append((f"{tag}_ID", "Nie znaleziono obiektu o podanym identyfikatorze"))
+        if "NAME" in required and any(r is not existing and r.get("NAME") == values.get("NAME")
+                                      for r in records.values()):
+            errors.append(("NAME", "Obiekt o podanej nazwie już istnieje"))
         result = {f"{tag}_PROGRAM_ID": program_id}
         if errors:
             return result, errors
@@ -210,6 +246,64 @@ class Hub:
         existing.update(values)
         self.merges.append({"kind": kind, "company": company, "program_id": program_id, **values})
         return {**result, f"{tag}_ID": str(existing["id"])}, []
+
+    def create_company(self, item: Element) -> tuple[dict, list[tuple[str, str]]]:
+        """One ``company/create`` COMPANY: (its result fields, [(path, message)] of what was refused)."""
+        values = {name: (item.findtext(name) or "").strip() for name in ("COMPANY_PROGRAM_ID", *COMPANY_FIELDS)}
+        program_id = values.pop("COMPANY_PROGRAM_ID")
+        errors = [(name, "Pole jest wymagane") for name in COMPANY_REQUIRED
+                  if not (program_id if name == "COMPANY_PROGRAM_ID" else values[name])]
+        if len(values["SHORT_NAME"]) > SHORT_NAME_MAX:
+            errors.append(("SHORT_NAME", f"Nazwa skrócona może mieć najwyżej {SHORT_NAME_MAX} znaków"))
+        if values["VAT_NUMBER"] and not VAT_NUMBER.match(values["VAT_NUMBER"]):
+            errors.append(("VAT_NUMBER", "Niepoprawny numer NIP"))
+        existing = self.companies.get(program_id)
+        if any(c.get("username") == values["USERNAME"] for c in self.all_companies() if c is not existing):
+            errors.append(("USERNAME", "Użytkownik o podanym loginie już istnieje"))
+        result = {"COMPANY_PROGRAM_ID": program_id}
+        if errors:
+            return result, errors
+        fields = {"username": values["USERNAME"], "email": values["EMAIL"], "short_name": values["SHORT_NAME"],
+                  "name": values["FULL_NAME"], "vat_number": values["VAT_NUMBER"], "city": values["CITY"],
+                  "postcode": values["POSTCODE"], "street": values["STREET"]}
+        if existing is None:
+            self._next_id += 1
+            existing = self.companies[program_id] = {"program_id": program_id, "company_id": self._next_id}
+            result["STATUS"] = "CREATED"
+        else:
+            result["STATUS"] = "MERGED"
+        existing.update(fields)
+        self.company_writes.append({"operation": "create", "program_id": program_id, **fields})
+        result["COMPANY_ID"] = str(existing["company_id"])
+        if values["SEND_EMAIL"] != "true":
+            result["PASSWORD"] = secrets.token_urlsafe(9)
+        return result, []
+
+    def synchronize_company(self, item: Element) -> tuple[dict, list[tuple[str, str]], str]:
+        """One ``company/synchronize`` COMPANY: (its result fields, [(path, message)] refused, status)."""
+        company_id = (item.findtext("COMPANY_ID") or "").strip()
+        program_id = (item.findtext("COMPANY_PROGRAM_ID") or "").strip()
+        result = {"COMPANY_ID": company_id, "COMPANY_PROGRAM_ID": program_id}
+        errors = [(name, "Pole jest wymagane") for name, value in (("COMPANY_ID", company_id),
+                                                                  ("COMPANY_PROGRAM_ID", program_id)) if not value]
+        company = next((c for c in self.all_companies() if str(c["company_id"]) == company_id), None)
+        if company_id and company is None:
+            errors.append(("COMPANY_ID", "Nie znaleziono firmy o podanym identyfikatorze"))
+        if errors:
+            return result, errors, "NOT_VALID"
+        holder = self.companies.get(program_id)
+        if holder is not None and holder is not company:
+            return result, [("COMPANY_PROGRAM_ID", "Identyfikator jest już przypisany do innej firmy")], "CONFLICT"
+        self.unlinked.pop(company["company_id"], None)
+        self.companies = {k: v for k, v in self.companies.items() if v is not company}
+        company["program_id"] = program_id
+        self.companies[program_id] = company
+        self.company_writes.append({"operation": "synchronize", "program_id": program_id,
+                                    "company_id": company["company_id"]})
+        return result, [], "MERGED"
+
+    def all_companies(self) -> list[dict]:
+        return [*self.companies.values(), *self.unlinked.values()]
 
     def company(self, program_id: str | None) -> str:
         if not program_id or program_id not in self.companies:
@@ -354,11 +448,16 @@ def create_app(config: dict | None = None) -> FastAPI:
     async def company_list(request: Request) -> Response:
         def action(params, root):
             companies = SubElement(root, "COMPANIES")
-            for program_id, company in sorted(hub.companies.items()):
+            for company in sorted(hub.all_companies(), key=lambda c: c["company_id"]):
                 item = SubElement(companies, "COMPANY")
-                add(item, "COMPANY_PROGRAM_ID", program_id)
+                add(item, "COMPANY_ID", company["company_id"])
+                add(item, "COMPANY_PROGRAM_ID", company.get("program_id") or None)
+                add(item, "SHORT_NAME", company.get("short_name"))
                 add(item, "FULL_NAME", company.get("name"))
                 add(item, "VAT_NUMBER", company.get("vat_number"))
+                add(item, "CITY", company.get("city"))
+                add(item, "POSTCODE", company.get("postcode"))
+                add(item, "STREET", company.get("street"))
         return await serve(request, "company.list", action)
 
     @app.get("/api/xml/2.12/document/list")
@@ -431,6 +530,41 @@ def create_app(config: dict | None = None) -> FastAPI:
 
     for kind, path in MERGE_PATHS.items():
         app.post(path)(merge_route(kind))
+
+    def item_results(root: Element, items: list[Element], answer) -> None:
+        """``COMPANIES/COMPANY`` results: ``answer(item)`` gives (fields, errors, status)."""
+        if not items:
+            raise SaldeoError(400, "INVALID_COMMAND", "no COMPANIES/COMPANY in command")
+        results = SubElement(root, "COMPANIES")
+        for item in items:
+            fields, errors, status = answer(item)
+            result = SubElement(results, "COMPANY")
+            for name, value in fields.items():
+                add(result, name, value)
+            add(result, "STATUS", status)
+            if errors:
+                block = SubElement(result, "ERRORS")
+                for path, message in errors:
+                    error = SubElement(block, "ERROR")
+                    add(error, "PATH", path)
+                    add(error, "MESSAGE", message)
+
+    @app.post("/api/xml/2.19/company/create")
+    async def company_create(request: Request) -> Response:
+        def answer(item):
+            fields, errors = hub.create_company(item)
+            return fields, errors, "NOT_VALID" if errors else fields.pop("STATUS")
+
+        def action(params, root):
+            item_results(root, decode_command(params.get("command", "")).findall("COMPANIES/COMPANY"), answer)
+        return await serve(request, "company.create", action)
+
+    @app.post("/api/xml/1.0/company/synchronize")
+    async def company_synchronize(request: Request) -> Response:
+        def action(params, root):
+            item_results(root, decode_command(params.get("command", "")).findall("COMPANIES/COMPANY"),
+                         hub.synchronize_company)
+        return await serve(request, "company.synchronize", action)
 
     return app
 

@@ -94,3 +94,23 @@ def test_bank_statements_are_read_with_their_operations_as_a_list(saldeo):
     with pytest.raises(ExternalSystemError) as failed:
         SaldeoHook().bank_statements("NOPE")
     assert failed.value.category == "UNKNOWN_COMPANY"
+
+
+def test_companies_are_listed_created_and_synchronised_with_per_item_results(saldeo):
+    saldeo.seed(companies=[{"name": "Bez programu", "vat_number": "1132853869"}])
+    hook = SaldeoHook()
+    listed = {c["full_name"]: c for c in hook.companies()}
+    assert listed["Klient Biura Sp. z o.o."]["company_program_id"] == COMPANY
+    assert "company_program_id" not in listed["Bez programu"] and listed["Bez programu"]["company_id"]
+    company = {"COMPANY_PROGRAM_ID": "KL-1", "USERNAME": "KL-1", "EMAIL": "biuro@example.pl", "SHORT_NAME": "KL",
+               "FULL_NAME": "Klient 1 SA", "VAT_NUMBER": "5252344078", "CITY": "Łódź", "POSTCODE": "90-001",
+               "STREET": "ul. Łąkowa 7"}
+    created = hook.create_companies([company, {**company, "COMPANY_PROGRAM_ID": "KL-2", "USERNAME": "KL-2",
+                                               "SHORT_NAME": "Za długa nazwa"}])
+    hub_id = saldeo.state()["companies"]["KL-1"]["company_id"]
+    assert created == {"KL-1": (str(hub_id), None),
+                       "KL-2": (None, "SHORT_NAME: Nazwa skrócona może mieć najwyżej 8 znaków")}
+    linked = hook.synchronize_companies([{"COMPANY_ID": listed["Bez programu"]["company_id"],
+                                          "COMPANY_PROGRAM_ID": "KL-3"}])
+    assert linked == {"KL-3": (listed["Bez programu"]["company_id"], None)}
+    assert [w["operation"] for w in saldeo.state()["company_writes"]] == ["create", "synchronize"]

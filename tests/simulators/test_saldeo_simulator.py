@@ -205,3 +205,65 @@ def test_bank_statements_are_listed_with_their_operations_as_the_open_client_rea
     refused = get(saldeo, BANK, company_program_id="BEZ-BANKU")
     assert body(refused).findtext("STATUS") == "ERROR" and body(refused).findtext("ERROR_CODE") == "6001"
     assert body(refused).findtext("ERROR_MESSAGE") == "User does not have access"
+
+
+COMPANY_CREATE, COMPANY_SYNCHRONIZE = "/api/xml/2.19/company/create", "/api/xml/1.0/company/synchronize"
+
+
+def company_xml(program_id: str, short_name: str = "KLIENT", username: str | None = None, send_email: str = "") -> str:
+    """A company/create COMPANY as the open client's _build_company_create_xml orders it."""
+    return (f"<COMPANY><COMPANY_PROGRAM_ID>{program_id}</COMPANY_PROGRAM_ID><USERNAME>{username or program_id}"
+            "</USERNAME><EMAIL>biuro@example.pl</EMAIL>"
+            f"<SHORT_NAME>{short_name}</SHORT_NAME><FULL_NAME>Klient Sp. z o.o.</FULL_NAME>"
+            "<VAT_NUMBER>5252344078</VAT_NUMBER><CITY>Łódź</CITY><POSTCODE>90-001</POSTCODE>"
+            "<STREET>ul. Łąkowa 7</STREET>"
+            f"{f'<SEND_EMAIL>{send_email}</SEND_EMAIL>' if send_email else ''}</COMPANY>")
+
+
+def test_company_create_creates_then_merges_by_program_id_and_refuses_in_its_words(saldeo):
+    companies = (company_xml("KL-1", send_email="true") + company_xml("KL-2", short_name="Za długa nazwa")
+                 + company_xml("KL-3", username="KL-1"))
+    xml = f"<ROOT><COMPANIES>{companies}</COMPANIES></ROOT>"
+    answer = body(post(saldeo, COMPANY_CREATE, {"command": command(xml)}))
+    assert answer.findtext("STATUS") == "OK" and answer.findtext("METAINF/OPERATION") == "company.create"
+    created, too_long, taken = answer.findall("COMPANIES/COMPANY")
+    assert (created.findtext("COMPANY_PROGRAM_ID"), created.findtext("STATUS")) == ("KL-1", "CREATED")
+    assert created.find("PASSWORD") is None  # sent by e-mail
+    assert [(too_long.findtext("STATUS"), e.findtext("PATH"), e.findtext("MESSAGE"))
+            for e in too_long.findall("ERRORS/ERROR")] == [
+        ("NOT_VALID", "SHORT_NAME", "Nazwa skrócona może mieć najwyżej 8 znaków")]
+    assert taken.findtext("ERRORS/ERROR/PATH") == "USERNAME"
+    again = body(post(saldeo, COMPANY_CREATE, {"command": command(f"<ROOT><COMPANIES>{company_xml('KL-1')}"
+                                                                      "</COMPANIES></ROOT>")}))
+    assert (again.findtext("COMPANIES/COMPANY/STATUS"), again.findtext("COMPANIES/COMPANY/COMPANY_ID")) == (
+        "MERGED", created.findtext("COMPANY_ID"))
+    assert again.findtext("COMPANIES/COMPANY/PASSWORD")  # no e-mail asked: the password in the answer
+    listed = body(get(saldeo, "/api/xml/1.0/company/list")).findall("COMPANIES/COMPANY")
+    assert sorted(c.findtext("COMPANY_PROGRAM_ID") for c in listed) == [COMPANY, "KL-1"]
+
+
+def test_company_synchronize_links_a_hub_company_and_refuses_a_taken_program_id(saldeo):
+    saldeo.seed(companies=[{"name": "Bez programu", "vat_number": "1132853869"}])
+    [unlinked] = [c for c in body(get(saldeo, "/api/xml/1.0/company/list")).findall("COMPANIES/COMPANY")
+                  if c.find("COMPANY_PROGRAM_ID") is None]
+    company_id = unlinked.findtext("COMPANY_ID")
+    xml = ("<ROOT><COMPANIES>"
+           f"<COMPANY><COMPANY_ID>{company_id}</COMPANY_ID><COMPANY_PROGRAM_ID>{COMPANY}</COMPANY_PROGRAM_ID></COMPANY>"
+           f"<COMPANY><COMPANY_ID>{company_id}</COMPANY_ID><COMPANY_PROGRAM_ID>KL-9</COMPANY_PROGRAM_ID></COMPANY>"
+           "<COMPANY><COMPANY_ID>999999</COMPANY_ID><COMPANY_PROGRAM_ID>KL-8</COMPANY_PROGRAM_ID></COMPANY>"
+           "</COMPANIES></ROOT>")
+    answer = body(post(saldeo, COMPANY_SYNCHRONIZE, {"command": command(xml)}))
+    assert [(c.findtext("COMPANY_PROGRAM_ID"), c.findtext("STATUS"), c.findtext("ERRORS/ERROR/PATH"))
+            for c in answer.findall("COMPANIES/COMPANY")] == [
+        (COMPANY, "CONFLICT", "COMPANY_PROGRAM_ID"), ("KL-9", "MERGED", None), ("KL-8", "NOT_VALID", "COMPANY_ID")]
+    state = saldeo.state()
+    assert state["unlinked"] == [] and state["companies"]["KL-9"]["company_id"] == int(company_id)
+
+
+def test_a_register_named_like_another_one_of_the_company_is_not_valid(saldeo):
+    saldeo.seed(registers=[{"kind": "register", "company_program_id": COMPANY, "program_id": "R-1", "NAME": "ZAKUP"}])
+    xml = ("<ROOT><REGISTERS><REGISTER><REGISTER_PROGRAM_ID>ZAKUP</REGISTER_PROGRAM_ID><NAME>ZAKUP</NAME></REGISTER>"
+           "<REGISTER><REGISTER_PROGRAM_ID>R-1</REGISTER_PROGRAM_ID><NAME>ZAKUP</NAME></REGISTER></REGISTERS></ROOT>")
+    answer = body(post(saldeo, "/api/xml/1.0/register/merge", {"command": command(xml)}, company_program_id=COMPANY))
+    assert [(r.findtext("STATUS"), r.findtext("ERRORS/ERROR/PATH")) for r in answer.findall("REGISTERS/REGISTER")] == [
+        ("NOT_VALID", "NAME"), ("MERGED", None)]

@@ -11,7 +11,9 @@ the error codes meaning a wrong user or token; ``BUSY`` - the code refusing a co
 ``ERRORS/ERROR/{PATH,MESSAGE}``); ``EXPORTED_STATUS`` - the status that takes a document off the
 export list (policy ``SALDEO``); the KSeF number as ``KSEF_NUMBER``; ``MERGE_RESULT_KEY`` - a merge's per-item
 result names its item by the item's program id (``<CONTRACTOR_PROGRAM_ID>`` ...); ``MERGE_BATCH`` - items per
-``*/merge`` call.
+``*/merge`` call (and per ``company/create|synchronize`` call); ``COMPANY_WELCOME_BY_EMAIL`` - a created company's
+admin user gets the welcome with the password by e-mail (``SEND_EMAIL`` true), so no password comes back here;
+the per-item result of ``company/create|synchronize`` naming the company by ``COMPANY_PROGRAM_ID``.
 
 Bank statements (``bank_statement/list``, the client's ``tools/bank.py`` and ``models/bank.py``): every statement
 of the company, each with its ``BANK_OPERATIONS``; the answer carries no statement id, and the client knows no call
@@ -35,6 +37,9 @@ from erpbridge.hooks.safe_xml import build, each_in_response, parse_response
 from erpbridge.hooks.transport import Retryable
 
 COMPANY_LIST = "api/xml/1.0/company/list"
+COMPANY_CREATE = "api/xml/2.19/company/create"
+COMPANY_SYNCHRONIZE = "api/xml/1.0/company/synchronize"
+COMPANY_WELCOME_BY_EMAIL = "true"  # COMPANY_WELCOME_BY_EMAIL: SEND_EMAIL of a created company
 DOCUMENT_LIST = "api/xml/2.12/document/list"
 DOCUMENT_SYNC = "api/xml/1.13/document/sync"
 BANK_STATEMENT_LIST = "api/xml/2.18/bank_statement/list"
@@ -50,7 +55,7 @@ MERGES = {
     "register": ("api/xml/1.0/register/merge", "REGISTERS", "REGISTER"),
     "payment_method": ("api/xml/1.0/payment_method/merge", "PAYMENT_METHODS", "PAYMENT_METHOD"),
 }
-MERGED = {"CREATED", "MERGED"}  # a merged item's STATUS (the open client's happy values for */merge)
+MERGED = {"CREATED", "MERGED"}  # a merged item's STATUS (the open client's happy values for */merge, company/*)
 MERGE_RESULT_KEY = "{tag}_PROGRAM_ID"  # MERGE_RESULT_KEY: the element naming an item in a merge's answer
 MERGE_BATCH = 100  # MERGE_BATCH
 # elements holding a list
@@ -157,12 +162,31 @@ class SaldeoHook(HttpSystemHook):
         created or updated by that id. Returns {program id: (the hub's id, None) when merged, else (None, the hub's
         reason)}."""
         path, container, tag = MERGES[kind]
+        return self._batches(path, container, tag, items, {"company_program_id": company_program_id})
+
+    def companies(self) -> list[dict]:
+        """Every company the API user sees (``company_id``, ``company_program_id`` when one is linked,
+        ``vat_number``, names, address)."""
+        return record(self.request("GET", COMPANY_LIST)).get("companies", [])
+
+    def create_companies(self, companies: list[dict]) -> dict[str, tuple[str | None, str | None]]:
+        """``company/create`` of companies {TAG: value} (``COMPANY_PROGRAM_ID``, ``USERNAME``, ``EMAIL``, names,
+        ``VAT_NUMBER``, address), each with its admin user, welcomed by e-mail. Returns as :meth:`merge`."""
+        items = [{**company, "SEND_EMAIL": COMPANY_WELCOME_BY_EMAIL} for company in companies]
+        return self._batches(COMPANY_CREATE, "COMPANIES", "COMPANY", items, None)
+
+    def synchronize_companies(self, links: list[dict]) -> dict[str, tuple[str | None, str | None]]:
+        """``company/synchronize`` of {``COMPANY_ID``, ``COMPANY_PROGRAM_ID``}: each hub company gets the program id.
+        Returns as :meth:`merge`."""
+        return self._batches(COMPANY_SYNCHRONIZE, "COMPANIES", "COMPANY", links, None)
+
+    def _batches(self, path: str, container: str, tag: str, items: list[dict], params: dict | None):
+        """Items posted ``MERGE_BATCH`` at a time; {program id: (hub id, None) or (None, the hub's reason)}."""
         key = MERGE_RESULT_KEY.format(tag=tag)
         results: dict[str, tuple[str | None, str | None]] = {}
         for start in range(0, len(items), MERGE_BATCH):
             batch = [{k: v for k, v in item.items() if v is not None} for item in items[start:start + MERGE_BATCH]]
-            root = self.request("POST", path, params={"company_program_id": company_program_id},
-                                command=build("ROOT", {container: {tag: batch}}))
+            root = self.request("POST", path, params=params, command=build("ROOT", {container: {tag: batch}}))
             for answer in root.findall(f"{container}/{tag}"):
                 status = (answer.findtext("STATUS") or "").strip()
                 refused = "; ".join(f"{(e.findtext('PATH') or '').strip()}: {(e.findtext('MESSAGE') or '').strip()}"

@@ -1,11 +1,13 @@
 """The accounting program's registers read from its EPP (EDI++) export: counterparties from the card section
 ``KONTRAHENCI`` (Table 14 of "Komunikacja - Struktura danych EDI++"), document categories and payment forms
-from the document headers (Table 3: field 19 "Kategoria (nazwa)", field 34 "Forma platnosci (nazwa)"), as
-SaldeoSMART ``*/merge`` items. Pure: a card that cannot be read comes with a RecordRejected naming the file, the
-line and the field; a file that is not EDI++ raises NotEpp.
+from the document headers (Table 3: field 19 "Kategoria (nazwa)", field 34 "Forma platnosci (nazwa)"), the
+exporting company from ``[INFO]`` (fields 5-11: code, short name, full name, city, postcode, street, NIP), as
+SaldeoSMART ``*/merge`` (and ``company/*``) items. Pure: a card that cannot be read comes with a RecordRejected
+naming the file, the line and the field; a file that is not EDI++ raises NotEpp.
 
 ASSUMED, verify first (EDI++ names no ids for these): a category's and a payment form's program id in the hub
-is its name; a NIP is sent without the spaces and dashes a program may keep in it.
+is its name; a NIP is sent without the spaces and dashes a program may keep in it; ``COMPANY_KEY`` - a company
+is known by its NIP, and its code in the program is its program id in the hub.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ CARD_CONTRACTORS = "KONTRAHENCI"
 CONTRACTOR_FIELDS = 8  # type .. NIP: what a counterparty card needs at least (later fields are optional here)
 HEADER_FIELDS = 62  # a document header of EDI++ 1.05
 CATEGORY_FIELD, PAYMENT_FORM_FIELD = 19, 34  # 1-based fields of a document header
+INFO_COMPANY = {"COMPANY_PROGRAM_ID": 5, "SHORT_NAME": 6, "FULL_NAME": 7, "CITY": 8, "POSTCODE": 9, "STREET": 10,
+                "VAT_NUMBER": 11}  # 1-based [INFO] fields of the exporting company
 SUPPLIER_TYPES, CUSTOMER_TYPES = {0, 1, 4, 5, 7, 8}, {0, 2, 3, 4, 6, 7, 9}  # Table 14, field 1
 SEPARATORS = re.compile(r"[\s-]+")
 
@@ -33,7 +37,7 @@ class NotEpp(ValueError):
 class Item:
     """One register item as SaldeoSMART's merge takes it; ``where`` says which file and line it came from."""
 
-    kind: str  # contractor, category, payment_method
+    kind: str  # contractor, category, register, payment_method, company
     program_id: str
     fields: dict[str, str | None]
     where: str
@@ -63,7 +67,14 @@ def read(name: str, content: bytes) -> Export:
                 keyword = None
             continue
         where = f"{name} line {number}"
-        if section == "[NAGLOWEK]" and len(row) == 1:
+        if section == "[INFO]":
+            try:
+                export.entries.append((company(row, where), None))
+            except RecordRejected as refused:
+                code_at = INFO_COMPANY["COMPANY_PROGRAM_ID"]
+                code = row[code_at - 1].strip() if len(row) >= code_at else ""
+                export.entries.append((Item("company", code or where, {}, where), refused))
+        elif section == "[NAGLOWEK]" and len(row) == 1:
             keyword = row[0].strip()
         elif section == "[NAGLOWEK]":
             keyword = "document"
@@ -105,14 +116,29 @@ def contractor(row: list[str], where: str) -> Item:
     }, where)
 
 
+def company(row: list[str], where: str) -> Item:
+    """The exporting company ([INFO]) as a ``company/create`` item keyed by its NIP (``COMPANY_KEY``)."""
+    if len(row) < max(INFO_COMPANY.values()):
+        raise RecordRejected(f"[INFO] at {where}: {len(row)} fields where the section has 24", "INVALID_DATA")
+    fields = {tag: row[position - 1].strip() for tag, position in INFO_COMPANY.items()}
+    fields["VAT_NUMBER"] = SEPARATORS.sub("", fields["VAT_NUMBER"])
+    for tag, label in (("COMPANY_PROGRAM_ID", "the company's code"), ("VAT_NUMBER", "NIP")):
+        if not fields[tag]:
+            raise RecordRejected(f"company {fields['FULL_NAME'] or fields['COMPANY_PROGRAM_ID'] or '(no name)'} "
+                                 f"([INFO] at {where}): field {INFO_COMPANY[tag]} ({label}) is empty; the hub company "
+                                 "is found and named by it", "INVALID_DATA")
+    return Item("company", fields["VAT_NUMBER"], fields, where)  # COMPANY_KEY
+
+
+def named(kind: str, name: str, where: str) -> Item:
+    """A register item known by its name alone (its program id)."""
+    return Item(kind, name, {f"{kind.upper()}_PROGRAM_ID": name, "NAME": name}, where)
+
+
 def document_items(row: list[str], where: str) -> list[Item]:
     """The category and payment form a document header names (none when its fields are empty)."""
     if len(row) != HEADER_FIELDS:
         return []  # not a trade document's header (e.g. a cash document): it names neither
-    items = []
-    for kind, position in (("category", CATEGORY_FIELD), ("payment_method", PAYMENT_FORM_FIELD)):
-        value = row[position - 1].strip()
-        if value:
-            tag = kind.upper()
-            items.append(Item(kind, value, {f"{tag}_PROGRAM_ID": value, "NAME": value}, where))
-    return items
+    return [named(kind, row[position - 1].strip(), where)
+            for kind, position in (("category", CATEGORY_FIELD), ("payment_method", PAYMENT_FORM_FIELD))
+            if row[position - 1].strip()]

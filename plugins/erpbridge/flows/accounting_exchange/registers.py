@@ -1,5 +1,7 @@
 """One run of ``accounting_saldeo_registers`` for a company: the registers in the accounting program's EPP
-exports (the ``source`` folder) -> SaldeoSMART's ``contractor|category|payment_method/merge``.
+(``*.epp``) and Optima XML (``*.xml``) exports in the ``source`` folder -> SaldeoSMART's
+``contractor|category|register|payment_method/merge``, and with the register ``company`` the exporting companies
+-> ``company/create|synchronize`` (hub_companies.py).
 
 Each item is keyed by its program id (the program's code); the id map keeps the hub's id and a hash of what
 was merged, so an unchanged item costs no call and a second run changes nothing. A merge is an upsert by
@@ -12,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from functools import partial
 
 from erpbridge.engine import destinations
 from erpbridge.engine.registry import content_hash
 from erpbridge.errors import ExternalSystemError
-from erpbridge.flows.accounting_exchange import program_registers
+from erpbridge.flows.accounting_exchange import hub_companies, optima_registers, program_registers
 from erpbridge.flows.accounting_exchange.export import fail, hub_credentials_refused
 from erpbridge.flows.accounting_exchange.settings import RegistersSettings
 from erpbridge.hooks.exchange_sftp import SftpRefused
@@ -25,28 +28,38 @@ from erpbridge.ledger.store import Ledger, Outcome
 log = logging.getLogger(__name__)
 
 SYSTEM = "accounting_program"  # whose ids the rows hold: the program's codes
-SOURCE_FILE = "source_file"  # the entity of a file that is not an EDI++ export
+SOURCE_FILE = "source_file"  # the entity of a file that cannot be read as the export its name says
+# file name ending -> (the export it is, its reader, what the reader raises for a file it cannot read)
+READERS = {
+    ".epp": ("an EDI++ (EPP) export", program_registers.read, (program_registers.NotEpp, UnicodeDecodeError)),
+    ".xml": ("a Comarch ERP Optima offline XML export", optima_registers.read,
+             (optima_registers.NotOptima, UnicodeDecodeError)),
+}
 
 
 def exported_items(settings: RegistersSettings, ledger: Ledger, variable: str) -> program_registers.Export:
-    """Every item of every ``*.epp`` file directly in the source folder (local or SFTP), in name order (a later
-    file's item wins); a file that is not EDI++ is quarantined by name (until it is gone) and the others go on."""
+    """Every item of every ``*.epp`` and ``*.xml`` file directly in the source folder (local or SFTP), in name order
+    (a later file's item wins); a file its reader cannot read is quarantined by name (until it is gone) and the
+    others go on."""
     try:
-        exported = destinations.collect(settings.source, ".epp")
+        exported = sorted((name, content) for suffix in READERS for name, content in
+                          destinations.collect(settings.source, suffix))
     except SftpRefused as refused:
         fail(ledger, SOURCE_FILE, settings.source, f"SOURCE_{refused.kind}", refused.message)
     except OSError as exc:
         fail(ledger, SOURCE_FILE, settings.source, "SOURCE_UNREADABLE",
              f"cannot read the folder {settings.source}: {exc.strerror or exc}. What to do: let the accounting program "
-             f"export its registers (EPP) into that folder and give Airflow's workers the right to read it, or set "
-             f"source in Variable {variable}.")
+             f"export its registers (EPP or Optima XML) into that folder and give Airflow's workers the right to read "
+             f"it, or set source in Variable {variable}.")
     merged = program_registers.Export()
     for name, content in exported:
+        kind, reader, unreadable = READERS[next(s for s in READERS if name.lower().endswith(s))]
         try:
-            export = program_registers.read(name, content)
-        except (program_registers.NotEpp, UnicodeDecodeError) as exc:
-            reason = (f"{name} in {settings.source} cannot be read as an EDI++ export: {exc}. What to do: export "
-                      "the registers from the accounting program as EPP (EDI++) into that folder.")
+            export = reader(name, content)
+        except unreadable as exc:
+            reason = (f"{name} in {settings.source} cannot be read as {kind}: {exc}. What to do: export the "
+                      "registers from the accounting program as EPP (EDI++ 1.05) or Optima offline XML (2.00) into "
+                      "that folder.")
             ledger.quarantine(SOURCE_FILE, name, name, reason, "SOURCE_FORMAT", None)
             ledger.log([Outcome(SOURCE_FILE, name, "rejected", name, None, "SOURCE_FORMAT", reason)])
             log.warning("%s", reason)
@@ -73,27 +86,39 @@ def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str
         items = {program_id: item for program_id, (item, exc) in latest.items() if exc is None}
         refused = {program_id: exc for program_id, (_, exc) in latest.items() if exc is not None}
         known = ledger.mappings(kind, items)
-        changed = [item for item in items.values()
-                   if item.program_id not in known or known[item.program_id][1] != content_hash(item.fields)]
+        changed = [item for item in items.values()  # a company is linked once: its later changes are the hub's
+                   if item.program_id not in known
+                   or kind != hub_companies.KIND and known[item.program_id][1] != content_hash(item.fields)]
         counts[f"{kind} unchanged"] += len(items) - len(changed)
         if dry_run:
-            for item in changed:
-                log.info("dry run, would merge %s %s (%s): %s", kind, item.program_id, item.where, item.fields)
             for exc in refused.values():
                 log.warning("dry run, would refuse: %s", exc.reason)
-            counts[f"{kind} would_merge"] += len(changed)
             counts[f"{kind} would_reject"] += len(refused)
+            if kind == hub_companies.KIND:
+                counts.update(hub_companies.preview(hook, changed) if changed else {})
+                continue
+            for item in changed:
+                log.info("dry run, would merge %s %s (%s): %s", kind, item.program_id, item.where, item.fields)
+            counts[f"{kind} would_merge"] += len(changed)
             continue
         outcomes = [reject(ledger, kind, program_id, exc.reason, exc.category, None)
                     for program_id, exc in refused.items()]
-        outcomes += merge(settings, ledger, hook, kind, changed, known)
+        try:
+            if kind == hub_companies.KIND and changed:
+                outcomes += hub_companies.synchronise(settings, ledger, hook, changed, partial(reject, ledger))
+            elif kind != hub_companies.KIND:
+                outcomes += merge(settings, ledger, hook, kind, changed, known)
+        except ExternalSystemError as exc:
+            if exc.category == "AuthenticationRequired":
+                hub_credentials_refused(ledger, hook, exc)
+            raise
         ledger.gone(kind, {program_id: f"{kind} {program_id} is no longer in the accounting program's export"
                            for program_id in ledger.quarantined(kind) if program_id not in items | refused})
         ledger.log(outcomes)
         ledger.commit()
         counts.update(f"{kind} {o.action}" for o in outcomes)
     if dry_run:
-        ledger.conn.rollback()  # a file that is not EDI++ was quarantined while reading: not in a dry run
+        ledger.conn.rollback()  # an unreadable file was quarantined while reading: not in a dry run
     return dict(counts)
 
 
@@ -102,12 +127,7 @@ def merge(settings: RegistersSettings, ledger: Ledger, hook, kind: str, items: l
     their hash, the refused ones quarantined in the hub's words."""
     if not items:
         return []
-    try:
-        results = hook.merge(kind, settings.company_program_id, [item.fields for item in items])
-    except ExternalSystemError as exc:
-        if exc.category == "AuthenticationRequired":
-            hub_credentials_refused(ledger, hook, exc)
-        raise
+    results = hook.merge(kind, settings.company_program_id, [item.fields for item in items])
     outcomes, merged = [], []
     for item in items:
         hub_id, refused = results.get(item.program_id, (None, "no result for it in the answer"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from erpbridge.engine.destinations import LOCATION
 from erpbridge.settings import Strict
@@ -64,10 +64,20 @@ class RegistersSettings(Strict):
     """``accounting_saldeo_registers`` (the default company's Variable: ``erpbridge_saldeo_registers``)."""
 
     company_program_id: str = ""  # the company's program id in the hub; empty: nothing is synchronised
-    # the folder the accounting program exports its EPP files to (an administrator's setting, never a run's Param):
-    # a local folder (/path) or a folder on an SFTP server, sftp://<Airflow connection id>/path
+    # the folder the accounting program exports its EPP (*.epp) or Optima XML (*.xml) files to (an administrator's
+    # setting, never a run's Param): a local folder (/path) or a folder on an SFTP server, sftp://<conn id>/path
     source: Annotated[str, Field(pattern=LOCATION)] = "/opt/airflow/data/accounting_registers"
-    # what goes to the hub: counterparties (EPP card KONTRAHENCI), document categories and payment forms (named
-    # in the exported documents' headers)
-    registers: list[Literal["contractor", "category", "payment_method"]] = ["contractor", "category",
-                                                                             "payment_method"]
+    # what goes to the hub: counterparties (EPP card KONTRAHENCI, Optima KONTRAHENCI), document categories and
+    # payment forms (EPP document headers, Optima VAT register records), VAT registers (Optima), and - off unless
+    # listed, as it creates hub companies - "company": the companies whose EPP exports are in the folder ([INFO])
+    registers: list[Literal["contractor", "category", "register", "payment_method", "company"]] = [
+        "contractor", "category", "register", "payment_method"]
+    # "company": the e-mail address of a created company's admin user (the hub sends the welcome there)
+    company_admin_email: str = ""
+
+    @model_validator(mode="after")
+    def _company_needs_an_admin_email(self):
+        if "company" in self.registers and "@" not in self.company_admin_email:
+            raise ValueError('registers lists "company": set company_admin_email, the e-mail address the hub sends a '
+                             "created company's admin user its welcome to")
+        return self
