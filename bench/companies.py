@@ -77,9 +77,10 @@ def connections(company: str, urls: dict[str, str]) -> dict[str, str]:
     }
 
 
-def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list, dict[str, str]]:
-    """A simulator process per company, Severa seeded, Netvisor slowed; returns the processes and their env."""
-    procs, env = [], {}
+def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list, dict[str, str], dict[str, dict]]:
+    """A simulator process per company, Severa seeded, Netvisor slowed; returns the processes, their connections
+    (AIRFLOW_CONN_*) and each company's simulator admins (company -> {"severa": ..., "netvisor": ...})."""
+    procs, env, admins = [], {}, {}
     for company in companies:
         proc, urls = launch("empty", ["netvisor", "severa"])
         procs.append(proc)
@@ -88,7 +89,8 @@ def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list
         seed_severa(severa, customers)
         netvisor.faults(latency_ms=latency_ms)
         env.update(connections(company, urls))
-    return procs, env
+        admins[company] = {"severa": severa, "netvisor": netvisor}
+    return procs, env, admins
 
 
 def simulators_cpu(procs: list) -> float:
@@ -121,7 +123,7 @@ def p6(world: World, companies: int = 10, customers: int = 2000, latency_ms: int
     path = world.home / "p6-companies.yaml"
     keys = [f"c{i:02d}" for i in range(companies + 1)]  # c00 runs alone, the others together
     companies_file(path, keys, [FLOW])
-    procs, conns = prepare(keys, customers, latency_ms)
+    procs, conns, _ = prepare(keys, customers, latency_ms)
     env = {**conns, "ERPBRIDGE_COMPANIES_FILE": str(path), "PYTHONPATH": str(ROOT)}
     try:
         world.fresh_ledger()  # a ledger per measurement: until the ledger is scoped by company, watermarks are shared
