@@ -60,20 +60,25 @@ class LoadWatch:
         return f"load {min(self.samples):.1f}-{max(self.samples):.1f}"
 
 
-def airflow_cpu(services: AirflowServices) -> float:
-    """CPU seconds used so far by the Airflow services and every process under them (executor workers, the
-    task processes they have reaped)."""
-    total = 0.0
-    for proc in services.procs.values():
-        with_children = [psutil.Process(proc.pid)]
-        with_children += with_children[0].children(recursive=True)
-        for p in with_children:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
-            except psutil.NoSuchProcess:
-                pass
-    return total
+def airflow_cpu(services: AirflowServices) -> dict[str, float]:
+    """CPU seconds used so far by each Airflow service's process, and (``tasks``) by the scheduler's descendants:
+    the LocalExecutor's workers and the task processes they have reaped."""
+    def used(process: psutil.Process, children: bool = True) -> float:
+        try:
+            t = process.cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return t.user + t.system + (t.children_user + t.children_system if children else 0.0)
+
+    out = {}
+    for name, proc in services.procs.items():
+        process = psutil.Process(proc.pid)
+        below = sum(used(p) for p in process.children(recursive=True))
+        if name == "scheduler":
+            out["scheduler"], out["tasks"] = used(process, children=False), below
+        else:
+            out[name] = used(process) + below
+    return out
 
 
 class Api:
@@ -117,7 +122,7 @@ def measure(services: AirflowServices, api: Api, world: World, dag_ids: list[str
     first = min(r[3] for r in runs)
     out = {"run_id": run_id, "ledger": ledger, "load": load.summary(),
            "wall_s": round((max(r[5] for r in runs) - first).total_seconds(), 1),
-           "airflow_cpu_s": round(airflow_cpu(services) - cpu_before, 1),
+           "cpu_s": {name: round(seconds - cpu_before[name], 1) for name, seconds in airflow_cpu(services).items()},
            "simulators_cpu_s": round(simulators_cpu(sims) - sims_before, 1),
            "runs": {r[0]: {"state": r[2], "queued_to_end_s": round((r[5] - r[3]).total_seconds(), 1),
                            "tasks": tasks(services, r[0], run_id, first)} for r in runs}}
@@ -132,8 +137,9 @@ def tasks(services: AirflowServices, dag_id: str, run_id: str, origin: datetime)
 
 
 def report(label: str, figure: dict) -> None:
+    cpu = ", ".join(f"{name} {seconds} s" for name, seconds in figure["cpu_s"].items())
     print(f"  P6/LocalExecutor {cores()} {label}: {figure['wall_s']} s first queued -> last ended ({figure['load']}; "
-          f"CPU Airflow + tasks {figure['airflow_cpu_s']} s, simulators {figure['simulators_cpu_s']} s)", flush=True)
+          f"CPU: {cpu}, simulators {figure['simulators_cpu_s']} s)", flush=True)
     for dag_id, run in sorted(figure["runs"].items()):
         steps = "  ".join(f"{task.removeprefix('sync_')} {q}/{s}/{e}" for task, _, q, s, e in run["tasks"])
         print(f"      {dag_id.split('__')[-1]} {run['state']} {run['queued_to_end_s']:5.1f} s | queued/started/ended "
