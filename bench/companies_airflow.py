@@ -120,13 +120,12 @@ def measure(services: AirflowServices, api: Api, world: World, dag_ids: list[str
         api.trigger_together(dag_ids, run_id)
         runs = services.wait_finished(deadline, run_id)
     first = min(r[3] for r in runs)
-    out = {"run_id": run_id, "ledger": ledger, "load": load.summary(),
-           "wall_s": round((max(r[5] for r in runs) - first).total_seconds(), 1),
-           "cpu_s": {name: round(seconds - cpu_before[name], 1) for name, seconds in airflow_cpu(services).items()},
-           "simulators_cpu_s": round(simulators_cpu(sims) - sims_before, 1),
-           "runs": {r[0]: {"state": r[2], "queued_to_end_s": round((r[5] - r[3]).total_seconds(), 1),
-                           "tasks": tasks(services, r[0], run_id, first)} for r in runs}}
-    return out
+    return {"run_id": run_id, "ledger": ledger, "load": load.summary(),
+            "wall_s": round((max(r[5] for r in runs) - first).total_seconds(), 1),
+            "cpu_s": {name: round(seconds - cpu_before[name], 1) for name, seconds in airflow_cpu(services).items()},
+            "simulators_cpu_s": round(simulators_cpu(sims) - sims_before, 1),
+            "runs": {r[0]: {"state": r[2], "queued_to_end_s": round((r[5] - r[3]).total_seconds(), 1),
+                            "tasks": tasks(services, r[0], run_id, first)} for r in runs}}
 
 
 def tasks(services: AirflowServices, dag_id: str, run_id: str, origin: datetime) -> list[tuple]:
@@ -157,13 +156,15 @@ def check(figure: dict, admins: dict, customers: int, companies: list[str]) -> N
 
 def p6_local(world: World, companies: int = 10, customers: int = 2000, rounds: int = 1, latency_ms: int = 20,
              timeout: float = 3600) -> dict:
+    from erpbridge.company import dag_id
+
     print(f"P6 on LocalExecutor: {companies} companies' DAGs x {customers} customers, Netvisor latency {latency_ms} "
           f"ms, {rounds} round(s) ({cores()})", flush=True)
     deadline = time.monotonic() + timeout
     keys = [f"c{i:02d}" for i in range(companies + 1)]  # c00 runs alone, the others together
     path = companies_file(world.home / "p6-local-companies.yaml", keys, [FLOW])
     procs, conns, admins = prepare(keys, customers, latency_ms)
-    dag_ids = {key: f"{FLOW}__{key}" for key in keys}
+    dag_ids = {key: dag_id(FLOW, key) for key in keys}
     services = AirflowServices(world.home / "p6-airflow", world.pg.get_uri(world.create_database("airflow")), {
         **conns, "ERPBRIDGE_COMPANIES_FILE": str(path),
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the triggered runs
