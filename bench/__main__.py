@@ -4,6 +4,7 @@
     python -m bench --full               # the sizes the goals are stated for
     python -m bench p1 --customers 20000 # one benchmark
     python -m bench p3 p4 --records 100000
+    python -m bench p6 --full --local-executor  # P6 as 10 companies' DAGs on Airflow's LocalExecutor
 
 Each run starts its own embedded PostgreSQL (temp dir) and the simulators on free ports. The
 Severa simulator's rate limit is raised (rate_limit_per_second=100000) and so is our Severa hook's
@@ -21,9 +22,9 @@ import time
 from bench.env import FAST_HOOK_RATE, RESULTS, World, cores, setup_airflow_env
 
 QUICK = {"customers": 5000, "changed": 50, "p2_customers": 2000, "records": 20000, "p4_mode": "synthetic",
-         "p6_customers": 200}
+         "p6_customers": 200, "p6_rounds": 1}
 FULL = {"customers": 20000, "changed": 50, "p2_customers": 5000, "records": 100000, "p4_mode": "synthetic",
-        "p6_customers": 2000}
+        "p6_customers": 2000, "p6_rounds": 2}
 ALL = ["p1", "p2", "p3", "p4", "p5", "p6"]
 
 
@@ -48,6 +49,11 @@ def parse(argv):
     parser.add_argument("--p5-timeout", type=float, default=600, help="P5: give up after this many seconds")
     parser.add_argument("--p6-companies", type=int, default=10, help="P6: companies running at once (10)")
     parser.add_argument("--p6-customers", type=int, help="P6: Severa customers per company (quick 200; full 2,000)")
+    parser.add_argument("--local-executor", action="store_true",
+                        help="P6: run the companies' DAGs on Airflow's LocalExecutor (api-server, scheduler, "
+                             "dag-processor) instead of a process per company running the sync")
+    parser.add_argument("--p6-rounds", type=int, help="P6 --local-executor: measurements of all vs one (quick 1; "
+                                                       "full 2)")
     args = parser.parse_args(argv)
     sizes = FULL if args.full else QUICK
     for key, value in sizes.items():
@@ -94,7 +100,13 @@ def main(argv=None) -> int:
             from bench.scheduler import p5
 
             results["p5"] = p5(world, args.p5_timeout)
-        if "p6" in args.which:
+        if "p6" in args.which and args.local_executor:
+            from bench.companies import parse_times
+            from bench.companies_airflow import p6_local
+
+            results["p6"] = p6_local(world, args.p6_companies, args.p6_customers, args.p6_rounds)
+            results["p6"]["parse"] = parse_times(world.home)
+        elif "p6" in args.which:
             from bench.companies import p6
 
             results["p6"] = p6(world, args.p6_companies, args.p6_customers)

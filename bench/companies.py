@@ -6,10 +6,14 @@
    LocalExecutor runs each task: one process per task, companies in parallel, one at a time within a
    company through its pool), against one shared ledger; then one company alone on fresh simulators.
    Wall time of all vs one. Each process builds its hooks and ledger from the company's scope, as the
-   task does (``CompanyFlow.scope()`` from a companies file).
+   task does (``CompanyFlow.scope()`` from a companies file). It measures the syncs and the simulators on their
+   own, without Airflow's scheduling, task start-up and other registers.
 2. Parse: the DAG folder with a companies file of 10 and of 100 companies (every flow each), imported
    in a fresh interpreter with Airflow loaded (median of 3), as P3 measures one company: the wall time and the
-   interpreter's own CPU time (what the wall would be on an idle core).
+   interpreter's own CPU time (what the wall would be on an idle core); beside it, Airflow's own cost of building
+   the same DAGs, tasks and Params without erpbridge (``bench.parse.airflow_construction``).
+
+``bench.companies_airflow`` (``--local-executor``) runs the same companies as DAGs on a real Airflow instead.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from bench.env import FAST, FAST_HOOK_RATE, ROOT, World, cores
-from bench.parse import DAGS, _measure
+from bench.parse import DAGS, _measure, airflow_construction
 from bench.registers import seed_severa
 from include.simulators.client import SimulatorAdmin, launch, stop
 
@@ -77,9 +81,10 @@ def connections(company: str, urls: dict[str, str]) -> dict[str, str]:
     }
 
 
-def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list, dict[str, str]]:
-    """A simulator process per company, Severa seeded, Netvisor slowed; returns the processes and their env."""
-    procs, env = [], {}
+def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list, dict[str, str], dict[str, dict]]:
+    """A simulator process per company, Severa seeded, Netvisor slowed; returns the processes, their connections
+    (AIRFLOW_CONN_*) and each company's simulator admins (company -> {"severa": ..., "netvisor": ...})."""
+    procs, env, admins = [], {}, {}
     for company in companies:
         proc, urls = launch("empty", ["netvisor", "severa"])
         procs.append(proc)
@@ -88,7 +93,8 @@ def prepare(companies: list[str], customers: int, latency_ms: int) -> tuple[list
         seed_severa(severa, customers)
         netvisor.faults(latency_ms=latency_ms)
         env.update(connections(company, urls))
-    return procs, env
+        admins[company] = {"severa": severa, "netvisor": netvisor}
+    return procs, env, admins
 
 
 def simulators_cpu(procs: list) -> float:
@@ -121,10 +127,10 @@ def p6(world: World, companies: int = 10, customers: int = 2000, latency_ms: int
     path = world.home / "p6-companies.yaml"
     keys = [f"c{i:02d}" for i in range(companies + 1)]  # c00 runs alone, the others together
     companies_file(path, keys, [FLOW])
-    procs, conns = prepare(keys, customers, latency_ms)
+    procs, conns, _ = prepare(keys, customers, latency_ms)
     env = {**conns, "ERPBRIDGE_COMPANIES_FILE": str(path), "PYTHONPATH": str(ROOT)}
     try:
-        world.fresh_ledger()  # a ledger per measurement: until the ledger is scoped by company, watermarks are shared
+        world.fresh_ledger()  # an empty ledger for each measurement
         before = simulators_cpu(procs[1:])
         together = run_all(keys[1:], path, {**os.environ, **env})
         together["simulators_cpu_s"] = round(simulators_cpu(procs[1:]) - before, 1)
@@ -156,7 +162,8 @@ def p6(world: World, companies: int = 10, customers: int = 2000, latency_ms: int
 
 def parse_times(home: Path, sizes=(10, 100), repeats: int = 3) -> dict:
     """Import time of the whole DAG folder with a companies file of each size: every company running the registers
-    (the P6 scenario: one DAG per company) and every company running every flow (one DAG per flow per company)."""
+    (the P6 scenario: one DAG per company) and every company running every flow (one DAG per flow per company);
+    for the largest, what Airflow alone takes to build as many DAGs, tasks and Params (``airflow_part``)."""
     from erpbridge.catalog import FLOWS
 
     files = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
@@ -167,10 +174,23 @@ def parse_times(home: Path, sizes=(10, 100), repeats: int = 3) -> dict:
             os.environ["ERPBRIDGE_COMPANIES_FILE"] = str(path)
             try:
                 measured = _measure(files, "airflow,airflow.sdk", repeats)
+                seconds, cpu = measured["__all__"], measured["__cpu__"]
+                out[f"{scenario}, {size}"] = {"dags": size * len(flows), "all_s": round(seconds, 2),
+                                              "cpu_s": round(cpu, 2)}
+                print(f"  P6 {cores()} parse of {len(files)} DAG files, {size} companies running {scenario} "
+                      f"({size * len(flows)} DAGs): {seconds:.2f} s (CPU {cpu:.2f} s)", flush=True)
+                if (scenario, size) == ("every flow", max(sizes)):
+                    out["airflow construction"] = airflow_part(files, cpu)
             finally:
                 del os.environ["ERPBRIDGE_COMPANIES_FILE"]
-            seconds, cpu = measured["__all__"], measured["__cpu__"]
-            out[f"{scenario}, {size}"] = {"dags": size * len(flows), "all_s": round(seconds, 2), "cpu_s": round(cpu, 2)}
-            print(f"  P6 {cores()} parse of {len(files)} DAG files, {size} companies running {scenario} "
-                  f"({size * len(flows)} DAGs): {seconds:.2f} s (CPU {cpu:.2f} s)", flush=True)
     return out
+
+
+def airflow_part(files: list, parse_cpu: float) -> dict:
+    """How much of the parse's CPU Airflow's own construction of as many DAGs, tasks and Params takes."""
+    costs = airflow_construction(files)
+    print(f"  P6 {cores()} Airflow's own construction, CPU: {costs['dag_ms']:.2f} ms a DAG, {costs['task_ms']:.2f} ms a "
+          f"task, {costs['param_per_dag_ms']:.2f} ms a Param (checked), {costs['param_per_task_ms']:.3f} ms a Param "
+          f"per task (copied); the same {costs['dags']} DAGs, {costs['tasks']} tasks and {costs['params']} Params "
+          f"built by Airflow alone: {costs['airflow_alone_s']:.2f} s, the parse: {parse_cpu:.2f} s", flush=True)
+    return {**costs, "parse_cpu_s": round(parse_cpu, 2)}

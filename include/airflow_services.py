@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 FINISHED = ("success", "failed")
 
 
-def pools() -> dict[str, dict]:
-    """Every company's pools as ``airflow pools import`` reads them (companies file: dags/'s or
+def pools(path: Path | None = None) -> dict[str, dict]:
+    """Every company's pools as ``airflow pools import`` reads them (companies file: ``path``, else dags/'s or
     $ERPBRIDGE_COMPANIES_FILE)."""
     from erpbridge.companies import companies_file, pool_import
 
-    return pool_import(companies_file(ROOT / "dags"))
+    return pool_import(path or companies_file(ROOT / "dags"))
 
 
 def airflow_settings() -> dict[str, str]:
@@ -126,8 +126,10 @@ class AirflowServices:
                               text=True, check=True, timeout=600)
 
     def start(self) -> None:
-        """Migrate the metadata DB, write the pools and connections, start the three services."""
-        import_connections_and_pools(self.env, self.connections, pools())
+        """Migrate the metadata DB, write the pools (of the companies file the services are given, if any) and
+        connections, start the three services."""
+        given = self.env.get("ERPBRIDGE_COMPANIES_FILE")
+        import_connections_and_pools(self.env, self.connections, pools(Path(given) if given else None))
         for name, args in {"api-server": ["api-server", "--port", self.env["AIRFLOW__API__PORT"]],
                            "scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}.items():
             out = open(self.process_logs / f"{name}.log", "w")
