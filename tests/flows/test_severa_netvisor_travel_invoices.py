@@ -154,6 +154,41 @@ def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_tra
     assert statuses(severa)[1] == "Transferred to Netvisor"
 
 
+def test_a_transfer_cut_off_after_its_severa_status_was_written_is_finished_by_a_run_with_nothing_ready(flow):
+    """The status write-back landed, the ledger's 'done' did not (a kill in between): Severa no longer offers the
+    trip, and the next run still finishes it from the ledger, without a second Netvisor travel expense."""
+    from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.errors import ExternalSystemError, IncompleteTransfer
+    from erpbridge.flows.severa_netvisor.documents import travel_flow
+    from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
+    from erpbridge.hooks.netvisor import NetvisorHook
+    from erpbridge.hooks.severa import SeveraHook
+    from erpbridge.ledger.store import Ledger
+
+    ledger, severa, netvisor = flow
+    store = Ledger.connect(DAG)
+    store.migrate()
+    cut_off = travel_flow(SeveraNetvisorSettings(), SeveraHook("severa_default"), NetvisorHook("netvisor_default"),
+                          numbers=["1"])
+    real_mark = cut_off.source.mark_transferred
+
+    def mark_then_cut_off(document, target_id):
+        real_mark(document, target_id)
+        raise ExternalSystemError("Severa", "connection lost after the status was written")
+
+    cut_off.source.mark_transferred = mark_then_cut_off
+    with pytest.raises(IncompleteTransfer):
+        transfer_in_batches(cut_off, store, batch_size=30)
+    store.close()
+    assert statuses(severa)[1] == "Transferred to Netvisor"  # no longer ready in Severa
+    stage = "SELECT stage FROM document_transfer WHERE flow = %s"
+    assert ledger.execute(stage, (DAG,)).fetchone()[0] != "done"
+
+    assert run_dag(DAG, {"document_numbers": ["1"]}).state == "success"
+    assert ledger.execute(stage, (DAG,)).fetchone()[0] == "done"
+    assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice 1"]  # exactly one
+
+
 def test_a_trip_whose_lines_sit_among_200_of_other_peoples_moves_only_its_own(airflow_db, ledger, severa, netvisor,
                                                                            monkeypatch):
     unthrottled(severa, monkeypatch)

@@ -11,6 +11,12 @@ import sys
 import time
 from typing import Callable
 
+# Kill -9 trials per test in `make test`. Two is the fewest that covers both cases a crash leaves: a clean start
+# killed mid-transfer, and a run that resumes what a killed run left and is killed in turn; each test asserts that
+# a kill landed in a live transfer, and the windows that matter most are pinned by deterministic tests (killed
+# after the write but before the ledger heard, and the like). `make soak` draws 50 (CRASH_TRIALS).
+TRIALS = int(os.environ.get("CRASH_TRIALS", "2"))
+
 
 def dags_test(dag_id: str) -> subprocess.Popen:
     """``airflow dags test <dag_id>`` in a session of its own, its output discarded."""

@@ -5,17 +5,15 @@ with one PDF, Envoice knows each transfer, and the ledger agrees with both. `CRA
 from __future__ import annotations
 
 import base64
-import os
 import random
 from collections import Counter
 
 from include.simulators.envoice import minimal_pdf
 from include.simulators.standard_books import DEMO_SEED as SB_DEMO
 from tests.flows.dagrun import run_dag
-from tests.reliability.kills import dags_test, kill_mid_run, under_way
+from tests.reliability.kills import TRIALS, dags_test, kill_mid_run, under_way
 
 DAG_ID = "envoice_standardbooks_purchase_documents"
-TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
 PER_TRIAL = 2  # new documents published before each trial, so every kill lands in a live transfer
 
 

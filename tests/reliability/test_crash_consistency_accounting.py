@@ -18,9 +18,9 @@ from pathlib import Path
 
 from tests.accounting_exchange.test_saldeo_accounting_export import (  # noqa: F401 (fixtures)
     configure, destination, hub_seed, run)
+from tests.reliability.kills import TRIALS
 from tests.saldeo import saldeo  # noqa: F401 (fixture)
 
-TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
 ROOT = Path(__file__).resolve().parents[2]
 SYNC = "/api/xml/1.13/document/sync"
 # What the DAG's export_documents task runs, without Airflow's task start-up: it imports first, then waits for

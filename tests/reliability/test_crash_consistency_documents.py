@@ -20,8 +20,8 @@ from erpbridge.hooks.netvisor import transaction_id_for
 from erpbridge.ledger.store import Ledger
 from tests.conftest import unthrottled
 from tests.flows.dagrun import run_dag, task_states
-from tests.reliability.kills import kill_mid_run, under_way
-from tests.reliability.test_crash_consistency import TRIALS, _rows
+from tests.reliability.kills import TRIALS, kill_mid_run, under_way
+from tests.reliability.test_crash_consistency import _rows
 
 PER_TRIAL = 2  # new documents ready before each trial, so every kill lands in a live transfer
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,6 @@ one customer: 0 duplicates, 0 lost. `CRASH_TRIALS` scales the kills, `SOAK_RECOR
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import Counter
 
@@ -16,11 +15,10 @@ from stdnum.lv import pvn
 from tests.conftest import SECRETS
 from tests.eservice import API_KEY, company, eservice, payment, person, position  # noqa: F401 (fixture)
 from tests.flows.dagrun import run_dag, task_states
-from tests.reliability.kills import dags_test, kill_mid_run, under_way
+from tests.reliability.kills import TRIALS, dags_test, kill_mid_run, under_way
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, until_success
 
 DAG_ID = "eservice_payments_horizon"
-TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
 PER_TRIAL = 6
 SOAK_PAYMENTS = max(24, SCALE // 10)
 SERVICES = {"ZG-IZRAKSTS": "ZG-EXTRACT"}

@@ -18,8 +18,8 @@ from erpbridge.ledger.store import Ledger
 from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.eshop_shop import ESHOP_WAREHOUSE, Shop, seed
-from tests.reliability.kills import kill_mid_run, under_way
-from tests.reliability.test_crash_consistency import TRIALS, _rows
+from tests.reliability.kills import TRIALS, kill_mid_run, under_way
+from tests.reliability.test_crash_consistency import _rows
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, until_success
 
 ORDERS, PAYMENTS = "eshop_erp_orders", "eshop_erp_payments"

@@ -19,8 +19,8 @@ from erpbridge.ledger.store import Ledger
 from tests.flows.dagrun import run_dag, task_states
 from tests.flows.eshop_shop import ESHOP_WAREHOUSE, Shop, seed
 from tests.flows.test_eshop_erp_split import SECOND_WAREHOUSE, product_id, stock, warehouse_document
-from tests.reliability.kills import kill_mid_run, under_way
-from tests.reliability.test_crash_consistency import TRIALS, _rows
+from tests.reliability.kills import TRIALS, kill_mid_run, under_way
+from tests.reliability.test_crash_consistency import _rows
 from tests.reliability.test_eshop_faults import CHILD, ORDERS, PAYMENTS, ROOT, fast_shop, place
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, until_success
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 from collections import Counter
 from datetime import date, timedelta
@@ -19,13 +18,12 @@ from sepaxml.validation import try_valid_xml
 
 from tests.flows.hitl import run_dag_answering
 from tests.flows.test_horizon_payroll_payments import NS, never_asked
-from tests.reliability.kills import dags_test, kill_mid_run, under_way
+from tests.reliability.kills import TRIALS, dags_test, kill_mid_run, under_way
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, fast_severa, until_success
 from tests.conftest import SECRETS
 
 PAYMENTS_DAG = "horizon_payroll_payments"
 ABSENCES_DAG = "horizon_severa_absences"
-TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
 RUNS_PER_TRIAL = 2
 SOAK_RUNS = max(20, SCALE // 15)  # payroll runs, 6 payments each
 SOAK_ABSENCES = max(8, SCALE // 30)

@@ -7,7 +7,6 @@ run would; and with the task process killed while notes are created, one note pe
 from __future__ import annotations
 
 import json
-import os
 import random
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,13 +14,12 @@ from tests.conftest import SECRETS
 from tests.flows.dagrun import run_dag
 from tests.flows.hitl import run_dag_answering
 from tests.flows.test_horizon_weighing import BACON, CHEESE, PRICES, label, notes, posted
-from tests.reliability.kills import dags_test, kill_mid_run, under_way
+from tests.reliability.kills import TRIALS, dags_test, kill_mid_run, under_way
 from tests.reliability.test_crash_consistency import _rows
 from tests.reliability.test_fault_soak_flows import FAULTS, SCALE, fast_retry, until_success
 
 DAG_ID = "horizon_weighing"
 ORDERS = max(12, SCALE // 20)
-TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
 OFFLINE = "ST-9"
 
 

@@ -62,7 +62,8 @@ def transfer_in_batches(flow: DocumentFlow, ledger: Ledger, *, batch_size: int, 
     again before each batch (a moved invoice has left the ready status), and a document refused in
     this run is not offered twice, nor is one that failed (IncompleteTransfer at the end names those).
     ``resend``: the documents offered are transferred again. ``only``: just these source ids (what a
-    person approved)."""
+    person approved). The transfers an earlier run left unfinished are finished first, even when nothing is ready
+    (a document whose status write-back landed before a crash is no longer offered)."""
     report = BatchReport()
     source = flow.source
     ledger = ledger.of(source.system)
@@ -86,8 +87,8 @@ def transfer_in_batches(flow: DocumentFlow, ledger: Ledger, *, batch_size: int, 
             failures.succeeded()
             if len(batch) >= batch_size:
                 break
-        if not batch:
-            break
+        if not batch and (report.batches or not ledger.unfinished_documents(flow.entity)):
+            break  # (a first, empty batch still runs when an earlier run left a transfer unfinished: it finishes it)
         number = len(report.batches) + 1
         ids = [source.source_id(d) for d in batch] if resend else []
         one = DocumentFlow(flow.entity, _Batch(source, batch), flow.target, flow.reference, flow.mapping)
