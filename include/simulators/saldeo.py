@@ -158,6 +158,16 @@ def add(parent: Element, tag: str, value) -> None:
         SubElement(parent, tag).text = str(value)
 
 
+def add_errors(result: Element, errors: list[tuple[str, str]]) -> None:
+    """An item's refusals as ``ERRORS/ERROR/{PATH,MESSAGE}`` (nothing when it has none)."""
+    if errors:
+        block = SubElement(result, "ERRORS")
+        for path, message in errors:
+            error = SubElement(block, "ERROR")
+            add(error, "PATH", path)
+            add(error, "MESSAGE", message)
+
+
 class Hub:
     """The hub's companies and documents; callers hold the simulator lock."""
 
@@ -483,12 +493,7 @@ def create_app(config: dict | None = None) -> FastAPI:
                 result = SubElement(results, "DOCUMENT_SYNC")
                 add(result, "SALDEO_ID", saldeo_id)
                 add(result, "STATUS", "NOT_VALID" if errors else "OK")
-                if errors:
-                    block = SubElement(result, "ERRORS")
-                    for path, message in errors:
-                        error = SubElement(block, "ERROR")
-                        add(error, "PATH", path)
-                        add(error, "MESSAGE", message)
+                add_errors(result, errors)
         return await serve(request, "document.sync", action)
 
     @app.get("/api/xml/2.18/bank_statement/list")
@@ -520,11 +525,7 @@ def create_app(config: dict | None = None) -> FastAPI:
                         add(result, name, value)
                     if errors:
                         add(result, "STATUS", "NOT_VALID")
-                        block = SubElement(result, "ERRORS")
-                        for path, message in errors:
-                            error = SubElement(block, "ERROR")
-                            add(error, "PATH", path)
-                            add(error, "MESSAGE", message)
+                    add_errors(result, errors)
             return await serve(request, f"{kind}.merge", action)
         return merge
 
@@ -542,12 +543,7 @@ def create_app(config: dict | None = None) -> FastAPI:
             for name, value in fields.items():
                 add(result, name, value)
             add(result, "STATUS", status)
-            if errors:
-                block = SubElement(result, "ERRORS")
-                for path, message in errors:
-                    error = SubElement(block, "ERROR")
-                    add(error, "PATH", path)
-                    add(error, "MESSAGE", message)
+            add_errors(result, errors)
 
     @app.post("/api/xml/2.19/company/create")
     async def company_create(request: Request) -> Response:

@@ -124,30 +124,41 @@ def test_dry_run_reads_only(flow):
     assert ledger.execute("SELECT count(*) FROM transfer_log").fetchone()[0] == 0
 
 
-def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_transaction_id(flow):
-    from erpbridge.errors import ExternalSystemError
+def cut_off_after(step: str, system: str, error: type[Exception]) -> None:
+    """Travel invoice 1 transferred the way the DAG's task does it, its connection lost right after ``step``
+    (``target.post`` or ``source.mark_transferred``) reached ``system``: the run ends with ``error``."""
     from erpbridge.engine.batches import transfer_in_batches
+    from erpbridge.errors import ExternalSystemError
     from erpbridge.flows.severa_netvisor.documents import travel_flow
     from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
     from erpbridge.hooks.netvisor import NetvisorHook
     from erpbridge.hooks.severa import SeveraHook
     from erpbridge.ledger.store import Ledger
 
-    ledger, severa, netvisor = flow
     store = Ledger.connect(DAG)
     store.migrate()
-    crashing = travel_flow(SeveraNetvisorSettings(), SeveraHook("severa_default"), NetvisorHook("netvisor_default"),
-                           numbers=["1"])
-    real_post = crashing.target.post
+    flow = travel_flow(SeveraNetvisorSettings(), SeveraHook("severa_default"), NetvisorHook("netvisor_default"),
+                       numbers=["1"])
+    part, name = step.split(".")
+    real = getattr(getattr(flow, part), name)
 
-    def post_then_crash(payload):
-        real_post(payload)
-        raise ExternalSystemError("Netvisor", "connection lost after the request was sent")
+    def then_cut_off(*args):
+        real(*args)
+        raise ExternalSystemError(system, "connection lost after the request was sent")
 
-    crashing.target.post = post_then_crash
-    with pytest.raises(ExternalSystemError):
-        transfer_in_batches(crashing, store, batch_size=30)
-    store.close()
+    setattr(getattr(flow, part), name, then_cut_off)
+    try:
+        with pytest.raises(error):
+            transfer_in_batches(flow, store, batch_size=30)
+    finally:
+        store.close()
+
+
+def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_transaction_id(flow):
+    from erpbridge.errors import ExternalSystemError
+
+    ledger, severa, netvisor = flow
+    cut_off_after("target.post", "Netvisor", ExternalSystemError)
     assert statuses(severa)[1] == "Approved"
     assert run_dag(DAG, {"document_numbers": ["1"]}).state == "success"
     assert [t["header"] for t in netvisor.state()["trip_expenses"]] == ["Severa travel invoice 1"]  # exactly one
@@ -157,29 +168,10 @@ def test_a_crash_after_netvisor_accepted_a_travel_expense_is_resolved_by_its_tra
 def test_a_transfer_cut_off_after_its_severa_status_was_written_is_finished_by_a_run_with_nothing_ready(flow):
     """The status write-back landed, the ledger's 'done' did not (a kill in between): Severa no longer offers the
     trip, and the next run still finishes it from the ledger, without a second Netvisor travel expense."""
-    from erpbridge.engine.batches import transfer_in_batches
-    from erpbridge.errors import ExternalSystemError, IncompleteTransfer
-    from erpbridge.flows.severa_netvisor.documents import travel_flow
-    from erpbridge.flows.severa_netvisor.settings import SeveraNetvisorSettings
-    from erpbridge.hooks.netvisor import NetvisorHook
-    from erpbridge.hooks.severa import SeveraHook
-    from erpbridge.ledger.store import Ledger
+    from erpbridge.errors import IncompleteTransfer
 
     ledger, severa, netvisor = flow
-    store = Ledger.connect(DAG)
-    store.migrate()
-    cut_off = travel_flow(SeveraNetvisorSettings(), SeveraHook("severa_default"), NetvisorHook("netvisor_default"),
-                          numbers=["1"])
-    real_mark = cut_off.source.mark_transferred
-
-    def mark_then_cut_off(document, target_id):
-        real_mark(document, target_id)
-        raise ExternalSystemError("Severa", "connection lost after the status was written")
-
-    cut_off.source.mark_transferred = mark_then_cut_off
-    with pytest.raises(IncompleteTransfer):
-        transfer_in_batches(cut_off, store, batch_size=30)
-    store.close()
+    cut_off_after("source.mark_transferred", "Severa", IncompleteTransfer)
     assert statuses(severa)[1] == "Transferred to Netvisor"  # no longer ready in Severa
     stage = "SELECT stage FROM document_transfer WHERE flow = %s"
     assert ledger.execute(stage, (DAG,)).fetchone()[0] != "done"

@@ -153,9 +153,15 @@ def day(document: dict, field: str, name: str, fallback: str | None = None) -> d
 
 
 def writable(document: AccountingDocument, name: str) -> None:
-    """Every text must fit the EPP code page: refused by name rather than written as '?'."""
-    texts = {"NUMBER": document.number, "account": document.account, "CORR_INV_NUM": document.corrected_number, "KSEF_NUMBER": document.ksef_number,
-             **{f"CONTRACTOR/{k.upper()}": v for k, v in vars(document.counterparty).items()}}
+    """Every text of the document must fit the EPP code page."""
+    fits_code_page(name, {"NUMBER": document.number, "account": document.account,
+                          "CORR_INV_NUM": document.corrected_number, "KSEF_NUMBER": document.ksef_number,
+                          **{f"CONTRACTOR/{k.upper()}": v for k, v in vars(document.counterparty).items()}})
+
+
+def fits_code_page(name: str, texts: dict[str, str]) -> None:
+    """Each text ({field: value}) must fit the EPP code page: refused naming the record and the field rather than
+    written as '?'."""
     for field, value in texts.items():
         try:
             value.encode(CODE_PAGE)

@@ -18,9 +18,8 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Iterable
 
-from erpbridge.errors import RecordRejected
 from erpbridge.flows.accounting_exchange import epp
-from erpbridge.flows.accounting_exchange.documents import CODE_PAGE
+from erpbridge.flows.accounting_exchange.documents import CODE_PAGE, fits_code_page
 from erpbridge.flows.accounting_exchange.settings import Sender
 
 if TYPE_CHECKING:
@@ -82,13 +81,7 @@ def render(statements: Iterable[BankStatement], sender: Sender, version: str) ->
 
 
 def check(s: BankStatement, name: str) -> None:
-    """Every text must fit the EPP code page: refused by name rather than written as '?'."""
-    texts = {"BANK_STATEMENT_FILENAME": s.reference, "bank_accounts (the register)": s.register,
-             **{f"BANK_OPERATIONS/BANK_OPERATION[{n}]/OPERATION_DESCRIPTION": o.description
-                for n, o in enumerate(s.operations, start=1)}}
-    for field, value in texts.items():
-        try:
-            value.encode(CODE_PAGE)
-        except UnicodeEncodeError as exc:
-            raise RecordRejected(f"{name}: field {field} {value!r} has {value[exc.start]!r}, which the EPP code page "
-                                 f"({CODE_PAGE}) cannot hold", "INVALID_DATA") from None
+    """Every text of the statement must fit the EPP code page."""
+    fits_code_page(name, {"BANK_STATEMENT_FILENAME": s.reference, "bank_accounts (the register)": s.register,
+                          **{f"BANK_OPERATIONS/BANK_OPERATION[{n}]/OPERATION_DESCRIPTION": o.description
+                             for n, o in enumerate(s.operations, start=1)}})
