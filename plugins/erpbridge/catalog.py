@@ -112,7 +112,7 @@ FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
          timedelta(hours=1), ("saldeo", "accounting", "epp", "documents"), retry="record"),
     Flow("accounting_saldeo_registers", "accounting_exchange", "Accounting program registers -> SaldeoSMART",
          {"saldeo": "saldeo_default"}, "settings:RegistersSettings", "erpbridge_saldeo_registers", "@daily",
-         ("accounting", "saldeo", "epp", "registers")),
+         ("accounting", "saldeo", "epp", "registers"), retry="record"),
 )}
 
 

@@ -99,6 +99,24 @@ def test_a_register_the_hub_refuses_waits_in_the_quarantine_in_its_words(hub, le
     assert [r[:3] for r in quarantine(ledger)] == [("register", "ZAKUP", "NOT_VALID")]
 
 
+def test_retry_now_sends_just_the_named_item_and_leaves_the_rest_to_the_next_run(hub, ledger, source):
+    hub.seed(registers=[{"kind": "register", "company_program_id": COMPANY, "program_id": "R-7", "NAME": "ZAKUP"}])
+    (source / "optima.xml").write_bytes(optima_file([PAPIERNIK], [SALE], [PURCHASE]))
+    run()
+    assert [r[:2] for r in quarantine(ledger)] == [("register", "ZAKUP")]
+    # a person renames the hub's old register, and meanwhile the program exported a new counterparty
+    hub.seed(registers=[{"kind": "register", "company_program_id": COMPANY, "program_id": "R-7",
+                         "NAME": "ZAKUP (stary)"}])
+    (source / "optima.xml").write_bytes(optima_file([PAPIERNIK, ODBIORCA], [SALE], [PURCHASE]))
+    since = hub.last_seq()
+    run(retry_records=[{"entity": "register", "source_id": "ZAKUP"}])
+    assert [r["path"] for r in hub.writes(since)] == ["/api/xml/1.0/register/merge"]
+    assert quarantine(ledger) == [] and merged(hub, "register")["ZAKUP"]["NAME"] == "ZAKUP"
+    assert "ODBIORCA-DE" not in merged(hub, "contractor")  # not named: the next run takes it
+    run()
+    assert "ODBIORCA-DE" in merged(hub, "contractor")
+
+
 @pytest.mark.parametrize("content,expected", [
     (b"Kontrahenci;NIP\r\n", "is not readable XML"),
     (b'<?xml version="1.0"?><ROOT xmlns="urn:other"/>', "is not an Optima offline export: its root is {urn:other}ROOT"),

@@ -72,9 +72,11 @@ def exported_items(settings: RegistersSettings, ledger: Ledger, variable: str) -
     return merged
 
 
-def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str, *, dry_run: bool = False) -> dict:
+def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str, *, dry_run: bool = False,
+                retry: dict[str, list[str]] | None = None) -> dict:
     """Counts per register and action; ``ledger`` is the company's ledger of the flow. ``dry_run`` logs what
-    would be merged and writes nothing (no merge, no ledger row)."""
+    would be merged and writes nothing (no merge, no ledger row). ``retry`` {register: [program id, ...]}: just
+    these items ("Retry now"; None: every register)."""
     if not settings.company_program_id:
         log.warning("company_program_id is not set in Variable %s: nothing to synchronise", variable)
         return {}
@@ -82,7 +84,10 @@ def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str
     export = exported_items(settings, ledger, variable)
     counts: Counter = Counter()
     for kind in settings.registers:
-        latest = {item.program_id: (item, exc) for item, exc in export.entries if item.kind == kind}  # the last wins
+        if retry is not None and kind not in retry:
+            continue
+        latest = {item.program_id: (item, exc) for item, exc in export.entries if item.kind == kind  # the last wins
+                  if retry is None or item.program_id in retry[kind]}
         items = {program_id: item for program_id, (item, exc) in latest.items() if exc is None}
         refused = {program_id: exc for program_id, (_, exc) in latest.items() if exc is not None}
         known = ledger.mappings(kind, items)
@@ -113,7 +118,8 @@ def synchronise(settings: RegistersSettings, ledger: Ledger, hook, variable: str
                 hub_credentials_refused(ledger, hook, exc)
             raise
         ledger.gone(kind, {program_id: f"{kind} {program_id} is no longer in the accounting program's export"
-                           for program_id in ledger.quarantined(kind) if program_id not in items | refused})
+                           for program_id in ledger.quarantined(kind) if program_id not in items | refused
+                           and (retry is None or program_id in retry[kind])})
         ledger.log(outcomes)
         ledger.commit()
         counts.update(f"{kind} {o.action}" for o in outcomes)

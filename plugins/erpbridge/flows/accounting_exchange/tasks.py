@@ -42,8 +42,8 @@ def export_documents(settings: dict, scope: dict, params: dict | None = None) ->
 
 @task
 def sync_registers(settings: dict, scope: dict, params: dict | None = None) -> dict:
-    """The accounting program's registers (its EPP exports in ``source``) merged into SaldeoSMART (with ``dry_run``,
-    only logged)."""
+    """The accounting program's registers (its EPP and Optima exports in ``source``) merged into SaldeoSMART (with
+    ``retry_records``, just those items; with ``dry_run``, only logged)."""
     from airflow.sdk import Connection
 
     from erpbridge.flows.accounting_exchange.registers import synchronise
@@ -52,8 +52,10 @@ def sync_registers(settings: dict, scope: dict, params: dict | None = None) -> d
     config = scope.parse_settings(settings)
     hook = Connection.get(scope.conn_id("saldeo")).get_hook() if config.company_program_id else None
     ledger = scope.ledger()
+    params = params or {}
     try:
-        counts = synchronise(config, ledger, hook, scope.settings_variable, dry_run=bool((params or {}).get("dry_run")))
+        counts = synchronise(config, ledger, hook, scope.settings_variable, dry_run=bool(params.get("dry_run")),
+                             retry=retry_ids(params.get("retry_records")))
     finally:
         ledger.close()
     log.info("summary %s", counts)
