@@ -31,6 +31,7 @@ from decimal import Decimal, InvalidOperation
 
 from erpbridge.errors import ExternalSystemError, RecordRejected
 from erpbridge.flows.accounting_exchange import epp_bank, files, optima
+from erpbridge.flows.accounting_exchange.documents import day
 from erpbridge.flows.accounting_exchange.settings import AccountingExportSettings
 from erpbridge.ledger.store import DocumentState, Ledger, Outcome
 
@@ -136,18 +137,9 @@ def operation(o: dict, name: str, path: str) -> BankOperation:
         raise RecordRejected(f"{name}: field {path}VALUE {o.get('value')!r} is not an amount in grosze without a sign",
                              "INVALID_DATA")
     field = "operation_date" if o.get("operation_date") else "accounting_date"
-    return BankOperation(day=day(o, field, name, path), amount=amount, incoming=DIRECTIONS[direction],
+    return BankOperation(day=day(o, field, name, path=path), amount=amount, incoming=DIRECTIONS[direction],
                          description=" ".join((o.get("operation_description") or "").split()),
                          counterparty_account=account_number(o.get("bank_operation_account_number")))
-
-
-def day(item: dict, field: str, name: str, prefix: str = "") -> date:
-    value = item.get(field) or ""
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise RecordRejected(f"{name}: field {prefix}{field.upper()} {value!r} is not a date (YYYY-MM-DD)",
-                             "INVALID_DATA") from None
 
 
 def record(settings: AccountingExportSettings, ledger: Ledger, hook, variable: str) -> dict:

@@ -143,12 +143,13 @@ def amount(row: dict, field: str, name: str, index: int) -> Decimal:
     return value
 
 
-def day(document: dict, field: str, name: str, fallback: str | None = None) -> date:
-    value = document.get(field) or (document.get(fallback) if fallback else None) or ""
+def day(record: dict, field: str, name: str, fallback: str | None = None, path: str = "") -> date:
+    """The record's date ``field`` (else ``fallback``); RecordRejected naming ``name`` and ``path + FIELD``."""
+    value = record.get(field) or (record.get(fallback) if fallback else None) or ""
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise RecordRejected(f"{name}: field {field.upper()} {value!r} is not a date (YYYY-MM-DD)",
+        raise RecordRejected(f"{name}: field {path}{field.upper()} {value!r} is not a date (YYYY-MM-DD)",
                              "INVALID_DATA") from None
 
 
