@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -138,7 +137,7 @@ def airflow_env(postgres_uri: str) -> dict[str, str]:
 def seed_payroll_inbox() -> dict[str, str]:
     """Last month's demo work time in the sandbox's payroll inbox (once), and the payroll settings whose
     inbox root it is, so the default review shows rows and flags."""
-    inbox, (name, work_time) = STATE / "payroll_inbox", horizon.demo_work_time(date.today())
+    inbox, (name, work_time) = STATE / "payroll_inbox", horizon.demo_work_time()
     if not any(inbox.rglob(name)):
         inbox.mkdir(parents=True, exist_ok=True)
         (inbox / name).write_text(work_time, encoding="utf-8")

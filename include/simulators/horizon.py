@@ -58,6 +58,7 @@ import secrets
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, SubElement, tostring
+from zoneinfo import ZoneInfo
 
 from defusedxml import ElementTree as SafeET
 from fastapi import Request
@@ -485,7 +486,13 @@ def _last_month(today: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
-_DEMO_MONTH, _ = _last_month(datetime.now().date())  # the payroll review's default period
+def demo_today() -> date:
+    """Today where the demo's Horizon is (Latvia): the payroll review's default period is the month before it, so
+    the demo's data must be dated in the same zone (in UTC the two months differ for hours at a month's end)."""
+    return datetime.now(ZoneInfo("Europe/Riga")).date()
+
+
+_DEMO_MONTH, _ = _last_month(demo_today())  # the payroll review's default period
 DEMO_SERVICES = {"ZG-IZRAKSTS": "ZG-EXTRACT", "ZG-NOSTIPR": "ZG-REGISTRATION"}  # the e-service demo's codes
 DEMO_SEED: dict = {
     "employees": [
@@ -529,10 +536,11 @@ DEMO_SEED: dict = {
 }
 
 
-def demo_work_time(today: date) -> tuple[str, str]:
-    """The demo's payroll inbox file (name, CSV text): work time of the month before ``today``, the period the
-    payroll review covers by default, with a row for each thing the review flags. E1002's absence of that
+def demo_work_time(today: date | None = None) -> tuple[str, str]:
+    """The demo's payroll inbox file (name, CSV text): work time of the month before ``today`` (the demo's), the
+    period the payroll review covers by default, with a row for each thing the review flags. E1002's absence of that
     month is in DEMO_SEED."""
+    today = today or demo_today()
     first, _ = _last_month(today)
     day = lambda n: (first + timedelta(days=n)).isoformat()  # noqa: E731
     worked = [day(n) for n in range(10) if (first + timedelta(days=n)).isoweekday() <= 5]

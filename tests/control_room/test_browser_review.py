@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from datetime import date
 
 from include.simulators import horizon as horizon_sim
 from tests.control_room.test_browser import browser, pytestmark, shot, wait_for  # noqa: F401  (fixture, marks)
@@ -43,7 +42,7 @@ def answer_in_airflow(driver, room, request: dict, option: str, name: str) -> No
 
 def test_the_demo_review_on_airflows_required_actions_page(room, horizon, severa, browser, tmp_path):
     horizon.seed(**copy.deepcopy(horizon_sim.DEMO_SEED))
-    file_name, text = horizon_sim.demo_work_time(date.today())
+    file_name, text = horizon_sim.demo_work_time()
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / file_name).write_text(text, encoding="utf-8")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-from datetime import date
 
 import pytest
 from markdown_it import MarkdownIt
@@ -257,7 +256,7 @@ def test_the_demo_seed_gives_the_default_review_rows_and_a_flag_of_each_kind(air
                                                                              tmp_path):
     """make demo: the inbox file and Horizon's seed cover the period the review covers by default (last month)."""
     horizon.seed(**copy.deepcopy(horizon_sim.DEMO_SEED))
-    name, text = horizon_sim.demo_work_time(date.today())
+    name, text = horizon_sim.demo_work_time()
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / name).write_text(text, encoding="utf-8")
